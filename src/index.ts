@@ -1,0 +1,10 @@
+export { tf } from './tf.js';
+export { InputError } from './errors.js';
+export { makeDivisible } from './layers/makeDivisible.js';
+export { convBNReLU6, type ConvBNReLU6Args, type ConvUnitNames } from './layers/convBnRelu6.js';
+export { invertedResidual, hasShortcut, type InvertedResidualArgs } from './layers/invertedResidual.js';
+export type { BatchNormOptions } from './layers/batchNorm.js';
+export { mobileNetV2, IMAGENET_SETTING } from './models/mobilenetv2.js';
+export { mobileNetV2Mnist, MNIST_SETTING } from './models/mnist.js';
+export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/options.js';
+export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';

@@ -24,13 +24,13 @@ export class Init {
    * whereas Keras's `heNormal`/`varianceScaling` uses the last kernel axis (the depth multiplier,
    * 1, for depthwise) and truncates, so we pass the std explicitly.
    */
-  kaimingNormalFanOut(outChannels: number, kernelSize: number): tf.initializers.Initializer {
+  kaimingNormalFanOut(outChannels: number, kernelSize: number): ReturnType<typeof tf.initializers.randomNormal> {
     const fanOut = outChannels * kernelSize * kernelSize;
     return tf.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fanOut), seed: this.seed() });
   }
 
   /** The seed's Linear init: N(0, 0.01). */
-  dense(): tf.initializers.Initializer {
+  dense(): ReturnType<typeof tf.initializers.randomNormal> {
     return tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: this.seed() });
   }
 }

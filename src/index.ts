@@ -8,3 +8,7 @@ export { mobileNetV2, IMAGENET_SETTING } from './models/mobilenetv2.js';
 export { mobileNetV2Mnist, MNIST_SETTING } from './models/mnist.js';
 export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/options.js';
 export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';
+export { fileSystem, loadModel } from './io/fileSystem.js';
+export { useBackend, type BackendName } from './backend/useBackend.js';
+export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
+export { type Logger, silentLogger, stderrLogger } from './logger.js';

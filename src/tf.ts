@@ -9,5 +9,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerKernels } from './backend/registerKernels.js';
+
+registerKernels();
 
 export { tf };

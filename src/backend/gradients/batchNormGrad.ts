@@ -1,0 +1,31 @@
+import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
+import { tf } from '../../tf.js';
+import { BATCH_NORM_GRAD } from '../kernels/batchNormGrad.js';
+import { hasKernel } from './hasKernel.js';
+
+/**
+ * FusedBatchNorm's gradient for every input from one kernel pass. TF.js's stock gradient tiles
+ * rsqrt(variance) to x's full shape and runs about ten full-size ops; it stays in charge of
+ * the cases the kernel does not cover (per-element mean/variance, other backends).
+ */
+export function batchNormGradConfig(stock: GradConfig | undefined): GradConfig {
+  return {
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved as (Tensor | undefined)[];
+      const channels = x!.shape[x!.rank - 1];
+      const perChannel = [mean, variance, scale].every((t) => t === undefined || (t.rank === 1 && t.shape[0] === channels));
+      if ((!perChannel || !hasKernel(BATCH_NORM_GRAD)) && stock) return stock.gradFunc(dy, saved, attrs);
+      // Computed here, not inside the per-input closures: the engine runs each closure in its own
+      // tidy, which would dispose the outputs that the other closures return.
+      const grads = tf.engine().runKernel(
+        BATCH_NORM_GRAD,
+        { dy: dy as Tensor, x: x!, mean: mean!, variance: variance!, ...(scale ? { scale } : {}) },
+        { varianceEpsilon: attrs.varianceEpsilon as number },
+      ) as Tensor[];
+      const grad = (i: number) => () => grads[i]!;
+      return { x: grad(0), mean: grad(1), variance: grad(2), scale: grad(3), offset: grad(4) };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../../tf.js';
+import type { SimdKernel } from './simdKernel.js';
+
+/** Filter gradient of a 2-D convolution (NHWC); 1×1 stride-1 convs run as one blocked matrix product. */
+export const conv2DBackpropFilter: SimdKernel<{ x: TensorInfo; dy: TensorInfo }, Conv2DBackpropFilterAttrs> = {
+  kernelName: 'Conv2DBackpropFilter',
+  run(heap, { x, dy }, { strides, pad, dataFormat, dimRoundingMode, filterShape }) {
+    if (dataFormat === 'NCHW') return null;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, strides, 1 /* dilations */, pad, dimRoundingMode,
+    );
+    const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {
+      k.conv2d_backprop_filter(
+        xPtr!, dyPtr!, dwPtr!,
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+        info.outHeight, info.outWidth, info.outChannels,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+      );
+    });
+    return out!;
+  },
+};

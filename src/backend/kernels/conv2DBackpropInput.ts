@@ -1,0 +1,23 @@
+import type { Conv2DBackpropInputAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../../tf.js';
+import type { SimdKernel } from './simdKernel.js';
+
+/** Input gradient of a 2-D convolution (NHWC); 1×1 stride-1 convs run as one blocked matrix product. */
+export const conv2DBackpropInput: SimdKernel<{ dy: TensorInfo; filter: TensorInfo }, Conv2DBackpropInputAttrs> = {
+  kernelName: 'Conv2DBackpropInput',
+  run(heap, { dy, filter }, { strides, pad, dataFormat, dimRoundingMode, inputShape }) {
+    if (dataFormat === 'NCHW') return null;
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape, filter.shape as [number, number, number, number], strides, 1 /* dilations */, pad, dimRoundingMode,
+    );
+    const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr]) => {
+      k.conv2d_backprop_input(
+        dyPtr!, wPtr!, dxPtr!,
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+        info.outHeight, info.outWidth, info.outChannels,
+        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+      );
+    });
+    return out!;
+  },
+};

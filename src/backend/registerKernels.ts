@@ -1,0 +1,65 @@
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../tf.js';
+import { batchNormGradConfig } from './gradients/batchNormGrad.js';
+import { relu6GradConfig } from './gradients/relu6Grad.js';
+import { batchNormGrad } from './kernels/batchNormGrad.js';
+import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
+import { conv2DBackpropInput } from './kernels/conv2DBackpropInput.js';
+import { depthwiseConv2dNativeBackpropFilter } from './kernels/depthwiseConv2dNativeBackpropFilter.js';
+import { depthwiseConv2dNativeBackpropInput } from './kernels/depthwiseConv2dNativeBackpropInput.js';
+import { relu6Grad } from './kernels/relu6Grad.js';
+import type { SimdKernel } from './kernels/simdKernel.js';
+import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
+
+/** Every kernel of this library; each runs on both backends below. */
+export const SIMD_KERNELS = [
+  conv2DBackpropFilter,
+  conv2DBackpropInput,
+  depthwiseConv2dNativeBackpropFilter,
+  depthwiseConv2dNativeBackpropInput,
+  relu6Grad,
+  batchNormGrad,
+] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
+
+/** The backends these kernels replace stock kernels on; native backends bring their own. */
+export const SIMD_BACKENDS = ['wasm', 'cpu'] as const;
+
+const heaps: Record<(typeof SIMD_BACKENDS)[number], (backend: unknown) => Heap> = {
+  wasm: (backend) => wasmHeap(backend as WasmBackendLike),
+  cpu: (backend) => cpuHeap(backend as CpuBackendLike),
+};
+
+const stockKernels = new Map<string, KernelConfig | undefined>();
+
+/** The kernel TF.js itself registered for `kernelName` on `backendName`, before this library replaced it. */
+export function stockKernel(kernelName: string, backendName: string): KernelConfig | undefined {
+  return stockKernels.get(`${backendName}_${kernelName}`);
+}
+
+let registered = false;
+
+/**
+ * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm and
+ * Relu6, globally, so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ */
+export function registerKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const backendName of SIMD_BACKENDS) {
+    for (const kernel of SIMD_KERNELS) {
+      const stock = tf.getKernel(kernel.kernelName, backendName);
+      stockKernels.set(`${backendName}_${kernel.kernelName}`, stock);
+      // Unregister first: registerKernel warns on every replacement.
+      if (stock) tf.unregisterKernel(kernel.kernelName, backendName);
+      const kernelFunc: KernelFunc = (args) => {
+        const out = kernel.run(heaps[backendName](args.backend), args.inputs, args.attrs ?? {});
+        if (out !== null) return out;
+        if (stock === undefined) throw new Error(`${kernel.kernelName} on ${backendName}: case not supported`);
+        return stock.kernelFunc(args) as TensorInfo | TensorInfo[];
+      };
+      tf.registerKernel({ kernelName: kernel.kernelName, backendName, kernelFunc });
+    }
+  }
+  tf.registerGradient(batchNormGradConfig(tf.getGradient('FusedBatchNorm')));
+  tf.registerGradient(relu6GradConfig(tf.getGradient('Relu6')));
+}

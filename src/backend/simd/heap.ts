@@ -1,0 +1,143 @@
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import { KERNELS_WASM_BASE64 } from './binary.js';
+
+/** The functions of kernels.c; pointers are byte offsets into the module's memory. */
+export interface SimdExports {
+  conv2d_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
+  conv2d_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
+  depthwise_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
+  depthwise_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
+  relu6_grad(dy: number, x: number, dx: number, n: number): void;
+  batch_norm_grad(
+    dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
+    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
+  ): void;
+}
+
+/** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */
+export interface Heap {
+  /**
+   * Calls `body` with the byte offsets of `inputs` (0 for a null input) and of freshly
+   * allocated outputs of `outShapes`, and returns the outputs.
+   */
+  run(
+    inputs: readonly (TensorInfo | null)[],
+    outShapes: readonly number[][],
+    body: (kernels: SimdExports, inputs: number[], outputs: number[]) => void,
+  ): TensorInfo[];
+}
+
+/** What this file needs of tfjs-backend-wasm's BackendWasm. */
+export interface WasmBackendLike {
+  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory } };
+  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+}
+
+/** What this file needs of tfjs-backend-cpu's MathBackendCPU. */
+export interface CpuBackendLike {
+  data: { get(dataId: DataId): { values?: unknown } | undefined };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+/** The part of the WebAssembly JS API used here (this project's TS lib has no DOM types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+}
+const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | undefined;
+function instantiate(memory: WasmMemory): SimdExports {
+  // Synchronous compile: the module is small, and kernels are synchronous.
+  compiled ??= new WebAssemblyApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+  return new WebAssemblyApi.Instance(compiled, { env: { memory } }).exports as SimdExports;
+}
+
+function checkFloat32(inputs: readonly (TensorInfo | null)[]): void {
+  for (const t of inputs) {
+    if (t != null && t.dtype !== 'float32') throw new Error(`SIMD kernels take float32 tensors; received ${t.dtype}`);
+  }
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+const wasmInstances = new WeakMap<WasmMemory, SimdExports>();
+
+/**
+ * The 'wasm' backend: the kernels share TF.js's heap, so they read inputs and write outputs in
+ * place, with no copies.
+ */
+export function wasmHeap(backend: WasmBackendLike): Heap {
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory;
+  if (memory === undefined) throw new Error('cannot find the memory of the TF.js wasm module');
+  let kernels = wasmInstances.get(memory);
+  if (kernels === undefined) {
+    kernels = instantiate(memory);
+    wasmInstances.set(memory, kernels);
+  }
+  const simd = kernels;
+  const offset = (t: TensorInfo) => {
+    const data = backend.dataIdMap.get(t.dataId);
+    if (data === undefined) throw new Error('tensor is not on the wasm backend');
+    return data.memoryOffset;
+  };
+  return {
+    run(inputs, outShapes, body) {
+      checkFloat32(inputs);
+      const outputs = outShapes.map((shape) => backend.makeOutput([...shape], 'float32'));
+      body(simd, inputs.map((t) => (t == null ? 0 : offset(t))), outputs.map(offset));
+      return outputs;
+    },
+  };
+}
+
+let cpuKernels: { simd: SimdExports; memory: WasmMemory } | undefined;
+
+/**
+ * The 'cpu' backend: the kernels get a private memory; inputs are copied in and outputs out,
+ * which costs little next to the arithmetic they replace.
+ */
+export function cpuHeap(backend: CpuBackendLike): Heap {
+  if (cpuKernels === undefined) {
+    const memory = new WebAssemblyApi.Memory({ initial: 16 /* pages of 64 KiB */ });
+    cpuKernels = { simd: instantiate(memory), memory };
+  }
+  const { simd, memory } = cpuKernels;
+  const values = (t: TensorInfo) => {
+    const v = backend.data.get(t.dataId)?.values;
+    if (!(v instanceof Float32Array)) throw new Error('tensor has no float32 values on the cpu backend');
+    return v;
+  };
+  return {
+    run(inputs, outShapes, body) {
+      checkFloat32(inputs);
+      const sources = inputs.map((t) => (t == null ? null : values(t)));
+      // 16-byte aligned slots after a null page, so that offset 0 still means "absent".
+      const sizes = [...sources.map((s) => s?.length ?? 0), ...outShapes.map(sizeOf)];
+      const offsets: number[] = [];
+      let end = 64;
+      for (const n of sizes) {
+        offsets.push(end);
+        end += Math.ceil((n * 4) / 16) * 16;
+      }
+      const missing = end - memory.buffer.byteLength;
+      if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+      const heap = new Float32Array(memory.buffer);
+      sources.forEach((s, i) => s && heap.set(s, offsets[i]! / 4));
+      const inPtrs = sources.map((s, i) => (s ? offsets[i]! : 0));
+      const outPtrs = offsets.slice(sources.length);
+      body(simd, inPtrs, outPtrs);
+      const after = new Float32Array(memory.buffer);
+      return outShapes.map((shape, i) => {
+        const start = outPtrs[i]! / 4;
+        return backend.makeTensorInfo([...shape], 'float32', after.slice(start, start + sizeOf(shape)));
+      });
+    },
+  };
+}

@@ -1,0 +1,363 @@
+/*
+ * SIMD training kernels for MobileNetV2 on TF.js (NHWC, float32).
+ *
+ * Built by `npm run build:wasm` (clang --target=wasm32 -msimd128) into binary.ts.
+ *
+ * The module imports its memory. On the 'wasm' backend that memory is TF.js's own heap, so
+ * these functions read and write tensors in place; pointers are byte offsets into it. That is
+ * only safe because nothing here uses linear memory of its own: no globals, no static data, no
+ * address-taken locals (so clang never touches the shadow stack). build.mjs checks the binary
+ * for that. On the 'cpu' backend the module gets a private memory and the caller copies in/out.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+typedef v128_t f4;
+
+static inline f4 ld(const float *p) { return wasm_v128_load(p); }
+static inline void st(float *p, f4 v) { wasm_v128_store(p, v); }
+static inline f4 splat(float v) { return wasm_f32x4_splat(v); }
+// Baseline simd128 has no fused multiply-add.
+static inline f4 madd(f4 a, f4 b, f4 acc) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+static inline float hsum(f4 v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+         (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+static void fill0(float *p, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(p + i, wasm_f32x4_const_splat(0.f));
+  for (; i < n; i++) p[i] = 0.f;
+}
+
+/* dst[0..n) += s * src[0..n) */
+static inline void axpy(float *dst, const float *src, float s, int n) {
+  f4 sv = splat(s);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(dst + i, madd(sv, ld(src + i), ld(dst + i)));
+  for (; i < n; i++) dst[i] += s * src[i];
+}
+
+static inline float dot(const float *a, const float *b, int n) {
+  f4 acc = wasm_f32x4_const_splat(0.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) acc = madd(ld(a + i), ld(b + i), acc);
+  float s = hsum(acc);
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+static inline float tail_dot(const float *a, const float *b, int n) {
+  float s = 0.f;
+  for (int i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/*
+ * dw[ci][co] += sum_r x[r][ci] * dy[r][co]: the filter gradient of a 1x1 convolution, with
+ * rows r = N·H·W. Rows go in tiles that stay in cache while a 4x8 block of dw lives in registers.
+ */
+static void gemm_tn_acc(const float *x, const float *dy, float *dw, int R, int Ci, int Co) {
+  const int T = 64; /* rows per tile */
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int ci = 0;
+    for (; ci + 4 <= Ci; ci += 4) {
+      int co = 0;
+      for (; co + 8 <= Co; co += 8) {
+        float *w = dw + ci * Co + co;
+        f4 a00 = ld(w), a01 = ld(w + 4);
+        f4 a10 = ld(w + Co), a11 = ld(w + Co + 4);
+        f4 a20 = ld(w + 2 * Co), a21 = ld(w + 2 * Co + 4);
+        f4 a30 = ld(w + 3 * Co), a31 = ld(w + 3 * Co + 4);
+        for (int r = r0; r < r1; r++) {
+          const float *xr = x + r * Ci + ci;
+          const float *dr = dy + r * Co + co;
+          const f4 d0 = ld(dr), d1 = ld(dr + 4);
+          f4 s = splat(xr[0]);
+          a00 = madd(s, d0, a00); a01 = madd(s, d1, a01);
+          s = splat(xr[1]);
+          a10 = madd(s, d0, a10); a11 = madd(s, d1, a11);
+          s = splat(xr[2]);
+          a20 = madd(s, d0, a20); a21 = madd(s, d1, a21);
+          s = splat(xr[3]);
+          a30 = madd(s, d0, a30); a31 = madd(s, d1, a31);
+        }
+        st(w, a00); st(w + 4, a01);
+        st(w + Co, a10); st(w + Co + 4, a11);
+        st(w + 2 * Co, a20); st(w + 2 * Co + 4, a21);
+        st(w + 3 * Co, a30); st(w + 3 * Co + 4, a31);
+      }
+      for (; co + 4 <= Co; co += 4) {
+        float *w = dw + ci * Co + co;
+        f4 a0 = ld(w), a1 = ld(w + Co), a2 = ld(w + 2 * Co), a3 = ld(w + 3 * Co);
+        for (int r = r0; r < r1; r++) {
+          const float *xr = x + r * Ci + ci;
+          const f4 d = ld(dy + r * Co + co);
+          a0 = madd(splat(xr[0]), d, a0);
+          a1 = madd(splat(xr[1]), d, a1);
+          a2 = madd(splat(xr[2]), d, a2);
+          a3 = madd(splat(xr[3]), d, a3);
+        }
+        st(w, a0); st(w + Co, a1); st(w + 2 * Co, a2); st(w + 3 * Co, a3);
+      }
+      for (; co < Co; co++) {
+        float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+        for (int r = r0; r < r1; r++) {
+          const float *xr = x + r * Ci + ci;
+          const float d = dy[r * Co + co];
+          s0 += xr[0] * d; s1 += xr[1] * d; s2 += xr[2] * d; s3 += xr[3] * d;
+        }
+        dw[ci * Co + co] += s0;
+        dw[(ci + 1) * Co + co] += s1;
+        dw[(ci + 2) * Co + co] += s2;
+        dw[(ci + 3) * Co + co] += s3;
+      }
+    }
+    for (; ci < Ci; ci++) {
+      for (int r = r0; r < r1; r++) axpy(dw + ci * Co, dy + r * Co, x[r * Ci + ci], Co);
+    }
+  }
+}
+
+/*
+ * dx[r][ci] = sum_co dy[r][co] * w[ci][co]: the input gradient of a 1x1 convolution.
+ * A 4x4 block of dot products shares every load.
+ */
+static void gemm_nt(const float *dy, const float *w, float *dx, int R, int Ci, int Co) {
+  int r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const float *d0 = dy + r * Co, *d1 = d0 + Co, *d2 = d1 + Co, *d3 = d2 + Co;
+    int ci = 0;
+    for (; ci + 4 <= Ci; ci += 4) {
+      const float *w0 = w + ci * Co, *w1 = w0 + Co, *w2 = w1 + Co, *w3 = w2 + Co;
+      f4 a00 = wasm_f32x4_const_splat(0.f), a01 = a00, a02 = a00, a03 = a00;
+      f4 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+      f4 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+      f4 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+      int co = 0;
+      for (; co + 4 <= Co; co += 4) {
+        const f4 x0 = ld(d0 + co), x1 = ld(d1 + co), x2 = ld(d2 + co), x3 = ld(d3 + co);
+        const f4 v0 = ld(w0 + co), v1 = ld(w1 + co), v2 = ld(w2 + co), v3 = ld(w3 + co);
+        a00 = madd(x0, v0, a00); a01 = madd(x0, v1, a01); a02 = madd(x0, v2, a02); a03 = madd(x0, v3, a03);
+        a10 = madd(x1, v0, a10); a11 = madd(x1, v1, a11); a12 = madd(x1, v2, a12); a13 = madd(x1, v3, a13);
+        a20 = madd(x2, v0, a20); a21 = madd(x2, v1, a21); a22 = madd(x2, v2, a22); a23 = madd(x2, v3, a23);
+        a30 = madd(x3, v0, a30); a31 = madd(x3, v1, a31); a32 = madd(x3, v2, a32); a33 = madd(x3, v3, a33);
+      }
+      /* (No arrays of accumulators: clang would put them on the shadow stack.) */
+#define OUT(i, j, acc, di, wj) dx[(r + i) * Ci + ci + j] = hsum(acc) + tail_dot(di + co, wj + co, Co - co)
+      OUT(0, 0, a00, d0, w0); OUT(0, 1, a01, d0, w1); OUT(0, 2, a02, d0, w2); OUT(0, 3, a03, d0, w3);
+      OUT(1, 0, a10, d1, w0); OUT(1, 1, a11, d1, w1); OUT(1, 2, a12, d1, w2); OUT(1, 3, a13, d1, w3);
+      OUT(2, 0, a20, d2, w0); OUT(2, 1, a21, d2, w1); OUT(2, 2, a22, d2, w2); OUT(2, 3, a23, d2, w3);
+      OUT(3, 0, a30, d3, w0); OUT(3, 1, a31, d3, w1); OUT(3, 2, a32, d3, w2); OUT(3, 3, a33, d3, w3);
+#undef OUT
+    }
+    for (; ci < Ci; ci++) {
+      const float *wr = w + ci * Co;
+      dx[r * Ci + ci] = dot(d0, wr, Co);
+      dx[(r + 1) * Ci + ci] = dot(d1, wr, Co);
+      dx[(r + 2) * Ci + ci] = dot(d2, wr, Co);
+      dx[(r + 3) * Ci + ci] = dot(d3, wr, Co);
+    }
+  }
+  for (; r < R; r++) {
+    for (int ci = 0; ci < Ci; ci++) dx[r * Ci + ci] = dot(dy + r * Co, w + ci * Co, Co);
+  }
+}
+
+/*
+ * Conv2D filter gradient. x [N,H,W,Ci], dy [N,OH,OW,Co], dw [KH,KW,Ci,Co]; pt/pl are the top
+ * and left padding (bottom/right padding only shows up as output rows that exist).
+ */
+EXPORT(conv2d_backprop_filter)
+void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, int H, int W, int Ci,
+                            int OH, int OW, int Co, int KH, int KW, int SH, int SW, int PT, int PL) {
+  fill0(dw, KH * KW * Ci * Co);
+  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+    gemm_tn_acc(x, dy, dw, N * H * W, Ci, Co);
+    return;
+  }
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        const float *dr = dy + ((n * OH + oh) * OW + ow) * Co;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw;
+            if (iw < 0 || iw >= W) continue;
+            const float *xr = x + ((n * H + ih) * W + iw) * Ci;
+            float *wr = dw + (kh * KW + kw) * Ci * Co;
+            for (int ci = 0; ci < Ci; ci++) {
+              const float v = xr[ci];
+              // Inputs mostly come out of ReLU6, so many are exactly zero.
+              if (v != 0.f) axpy(wr + ci * Co, dr, v, Co);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Conv2D input gradient. dy [N,OH,OW,Co], w [KH,KW,Ci,Co], dx [N,H,W,Ci]. */
+EXPORT(conv2d_backprop_input)
+void conv2d_backprop_input(const float *dy, const float *w, float *dx, int N, int H, int W, int Ci,
+                           int OH, int OW, int Co, int KH, int KW, int SH, int SW, int PT, int PL) {
+  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+    gemm_nt(dy, w, dx, N * H * W, Ci, Co);
+    return;
+  }
+  fill0(dx, N * H * W * Ci);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        const float *dr = dy + ((n * OH + oh) * OW + ow) * Co;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw;
+            if (iw < 0 || iw >= W) continue;
+            float *xr = dx + ((n * H + ih) * W + iw) * Ci;
+            const float *wr = w + (kh * KW + kw) * Ci * Co;
+            for (int ci = 0; ci < Ci; ci++) xr[ci] += dot(dr, wr + ci * Co, Co);
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Depthwise filter gradient. x [N,H,W,C], dy [N,OH,OW,C·M], dw [KH,KW,C,M], dilations DH/DW.
+ * With M = 1 (MobileNet) every tap is one vector pass over the channels.
+ */
+EXPORT(depthwise_backprop_filter)
+void depthwise_backprop_filter(const float *x, const float *dy, float *dw, int N, int H, int W, int C,
+                               int OH, int OW, int M, int KH, int KW, int SH, int SW, int PT, int PL,
+                               int DH, int DW) {
+  const int CM = C * M;
+  fill0(dw, KH * KW * CM);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        const float *dr = dy + ((n * OH + oh) * OW + ow) * CM;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const float *xr = x + ((n * H + ih) * W + iw) * C;
+            float *wr = dw + (kh * KW + kw) * CM;
+            if (M == 1) {
+              int c = 0;
+              for (; c + 4 <= C; c += 4) st(wr + c, madd(ld(xr + c), ld(dr + c), ld(wr + c)));
+              for (; c < C; c++) wr[c] += xr[c] * dr[c];
+            } else {
+              for (int c = 0; c < C; c++)
+                for (int q = 0; q < M; q++) wr[c * M + q] += xr[c] * dr[c * M + q];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Depthwise input gradient. dy [N,OH,OW,C·M], w [KH,KW,C,M], dx [N,H,W,C]. */
+EXPORT(depthwise_backprop_input)
+void depthwise_backprop_input(const float *dy, const float *w, float *dx, int N, int H, int W, int C,
+                              int OH, int OW, int M, int KH, int KW, int SH, int SW, int PT, int PL,
+                              int DH, int DW) {
+  const int CM = C * M;
+  fill0(dx, N * H * W * C);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        const float *dr = dy + ((n * OH + oh) * OW + ow) * CM;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            float *xr = dx + ((n * H + ih) * W + iw) * C;
+            const float *wr = w + (kh * KW + kw) * CM;
+            if (M == 1) {
+              int c = 0;
+              for (; c + 4 <= C; c += 4) st(xr + c, madd(ld(dr + c), ld(wr + c), ld(xr + c)));
+              for (; c < C; c++) xr[c] += dr[c] * wr[c];
+            } else {
+              for (int c = 0; c < C; c++) {
+                float s = 0.f;
+                for (int q = 0; q < M; q++) s += dr[c * M + q] * wr[c * M + q];
+                xr[c] += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* dx = dy where 0 < x <= 6, else 0 (TF.js's ReLU6 gradient, including its boundaries). */
+EXPORT(relu6_grad)
+void relu6_grad(const float *dy, const float *x, float *dx, int n) {
+  const f4 zero = wasm_f32x4_const_splat(0.f), six = wasm_f32x4_const_splat(6.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const f4 v = ld(x + i);
+    const f4 keep = wasm_v128_and(wasm_f32x4_gt(v, zero), wasm_f32x4_le(v, six));
+    st(dx + i, wasm_v128_and(ld(dy + i), keep));
+  }
+  for (; i < n; i++) dx[i] = (x[i] > 0.f && x[i] <= 6.f) ? dy[i] : 0.f;
+}
+
+/*
+ * Gradient of y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels, for
+ * every input at once and in one pass over x and dy (TF.js's stock gradient tiles rsqrt(var)
+ * to x's full shape and makes ~10 passes). scale may be 0 (null): then it is 1.
+ * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
+ */
+EXPORT(batch_norm_grad)
+void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
+                     const float *scale, float eps, int R, int C, float *dx, float *dmean,
+                     float *dvar, float *dscale, float *doffset) {
+  /* doffset accumulates Σdy and dscale Σdy·(x − mean); dvar holds rsqrt(var+eps)·scale for now. */
+  for (int c = 0; c < C; c++) {
+    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
+    dvar[c] = rstd * (scale ? scale[c] : 1.f);
+    doffset[c] = 0.f;
+    dscale[c] = 0.f;
+  }
+  for (int r = 0; r < R; r++) {
+    const float *dr = dy + r * C, *xr = x + r * C;
+    float *o = dx + r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const f4 d = ld(dr + c);
+      st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+      st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
+      st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
+    }
+    for (; c < C; c++) {
+      const float d = dr[c];
+      o[c] = d * dvar[c];
+      doffset[c] += d;
+      dscale[c] += d * (xr[c] - mean[c]);
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
+    const float g = scale ? scale[c] : 1.f;
+    const float sdx = dscale[c];
+    dmean[c] = -rstd * g * doffset[c];
+    dvar[c] = -0.5f * rstd * rstd * rstd * g * sdx;
+    dscale[c] = rstd * sdx;
+  }
+}

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { fileSystem } from '../io/fileSystem.js';
+import { tf } from '../tf.js';
+import { writeFileAtomic } from './atomic.js';
+import type { EpochMetrics } from './types.js';
+
+export const LAST_DIR = 'last';
+const STATE_FILE = 'state.json';
+const OPTIMIZER_FILE = 'optimizer.bin';
+const STATE_FORMAT = 'mobilenetv2-tfjs/trainer-state';
+
+/** Everything besides the weights that a resumed run needs to continue exactly. */
+export interface TrainerState {
+  format: typeof STATE_FORMAT;
+  version: 1;
+  /** Epochs completed. */
+  epoch: number;
+  /** Total epochs the run was asked for. */
+  epochs: number;
+  globalStep: number;
+  seed: number;
+  batchSize: number;
+  history: EpochMetrics[];
+  /** The epoch saved as the best model, if any. */
+  best: EpochMetrics | null;
+  optimizer: { name: string; weights: tf.io.WeightsManifestEntry[] };
+  /** Whatever the caller wants back on resume (the CLI stores its flags). */
+  config?: Record<string, unknown>;
+}
+
+/** A checkpoint read back by {@link loadCheckpoint}. The caller owns `model` and `optimizerWeights`. */
+export interface Checkpoint {
+  dir: string;
+  model: tf.LayersModel;
+  state: TrainerState;
+  /** The optimizer's `getWeights()` at save time, for `optimizer.setWeights`. */
+  optimizerWeights: { name: string; tensor: tf.Tensor }[];
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(() => true, () => false);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // Makes the renames durable; not every platform can open a directory, hence best effort.
+  const handle = await fs.open(dir, 'r').catch(() => null);
+  await handle?.sync().catch(() => {});
+  await handle?.close();
+}
+
+/**
+ * Writes `runDir/last/` (model, optimizer state, trainer state) as one unit. The files are
+ * written into a fresh hidden directory that is then swapped in by renames, so a crash at any
+ * point leaves either the previous checkpoint or the new one; in the instant between the two
+ * renames the previous one is `.last-*.old`, which {@link loadCheckpoint} recovers.
+ */
+export async function saveCheckpoint(
+  runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<TrainerState, 'format' | 'version' | 'optimizer'> & { optimizerName: string },
+): Promise<void> {
+  await fs.mkdir(runDir, { recursive: true });
+  for (const name of await fs.readdir(runDir)) {
+    if (/^\.last-[0-9a-f]+\.tmp$/.test(name)) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
+  }
+  const id = randomBytes(4).toString('hex');
+  const tmp = path.join(runDir, `.last-${id}.tmp`);
+  const last = path.join(runDir, LAST_DIR);
+  const old = path.join(runDir, `.last-${id}.old`);
+  try {
+    await fs.mkdir(tmp);
+    await model.save(fileSystem(tmp));
+    const weights = await optimizer.getWeights();
+    // getWeights returns the optimizer's own variables plus a fresh 'iter' scalar, which is ours to dispose.
+    const { data, specs } = await tf.io.encodeWeights(weights).finally(() => {
+      tf.dispose(weights.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+    });
+    await writeFileAtomic(path.join(tmp, OPTIMIZER_FILE), new Uint8Array(data as ArrayBuffer));
+    const { optimizerName, ...rest } = state;
+    const full: TrainerState = { format: STATE_FORMAT, version: 1, ...rest, optimizer: { name: optimizerName, weights: specs } };
+    await writeFileAtomic(path.join(tmp, STATE_FILE), JSON.stringify(full, null, 1));
+    await syncDir(tmp);
+  } catch (error) {
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw error;
+  }
+  const hadLast = await exists(last);
+  if (hadLast) await fs.rename(last, old);
+  await fs.rename(tmp, last);
+  await syncDir(runDir);
+  if (hadLast) await fs.rm(old, { recursive: true, force: true });
+}
+
+/** Finds the directory holding state.json: `dir` itself, `dir/last`, or a `.last-*.old` left by a crash mid-swap. */
+async function findCheckpointDir(dir: string): Promise<string> {
+  if (await exists(path.join(dir, STATE_FILE))) return dir;
+  const last = path.join(dir, LAST_DIR);
+  if (await exists(path.join(last, STATE_FILE))) return last;
+  const names = await fs.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(`${dir}: cannot read the checkpoint directory (${error.code})`);
+  });
+  for (const name of names.filter((n) => /^\.last-[0-9a-f]+\.old$/.test(n))) {
+    const candidate = path.join(dir, name);
+    if (await exists(path.join(candidate, STATE_FILE))) {
+      if (!(await exists(last))) {
+        await fs.rename(candidate, last);
+        return last;
+      }
+      return candidate;
+    }
+  }
+  throw new InputError(`${dir}: no checkpoint to resume; expected ${path.join(last, STATE_FILE)}`);
+}
+
+/**
+ * Reads a checkpoint written by {@link saveCheckpoint}. `dir` is a run directory (with `last/`)
+ * or the `last/` directory itself.
+ *
+ * @example
+ * const ckpt = await loadCheckpoint('runs/mnist-2024');
+ * await train(ckpt.model, data, { resume: ckpt, out: 'runs/mnist-2024' });
+ */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  const ckptDir = await findCheckpointDir(dir);
+  const stateFile = path.join(ckptDir, STATE_FILE);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+  } catch {
+    throw new InputError(`${stateFile}: cannot read the trainer state (not valid JSON)`);
+  }
+  if (state?.format !== STATE_FORMAT || state.version !== 1) {
+    throw new InputError(`${stateFile}: not a trainer state; expected format "${STATE_FORMAT}" version 1`);
+  }
+  const bytes = await fs.readFile(path.join(ckptDir, OPTIMIZER_FILE)).catch(() => {
+    throw new InputError(`${path.join(ckptDir, OPTIMIZER_FILE)}: cannot read the optimizer state`);
+  });
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  const map = tf.io.decodeWeights(buffer, state.optimizer.weights);
+  const optimizerWeights = state.optimizer.weights.map((spec) => ({ name: spec.name, tensor: map[spec.name] }));
+  const model = await tf.loadLayersModel(fileSystem(ckptDir));
+  return { dir: ckptDir, model, state, optimizerWeights };
+}

@@ -1,0 +1,244 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InputError, received } from '../errors.js';
+import { loadModel } from '../io/fileSystem.js';
+import { makeDivisible } from '../layers/makeDivisible.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { MNIST_SETTING, mobileNetV2Mnist } from '../models/mnist.js';
+import { IMAGENET_SETTING, mobileNetV2 } from '../models/mobilenetv2.js';
+import type { InvertedResidualRow } from '../models/options.js';
+import type { tf } from '../tf.js';
+import { loadTorchWeights } from '../weights/loadTorchWeights.js';
+import { parseSafetensors, type SafetensorsFile } from '../weights/safetensors.js';
+import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './finetuneModel.js';
+import { readModelMetadata } from './metadata.js';
+
+/** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
+export type Architecture = 'imagenet' | 'mnist';
+
+/** torchvision's ImageNet normalization, for RGB starting points without metadata. */
+export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
+export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
+const MNIST_MEAN = [0.1307];
+const MNIST_STD = [0.3081];
+
+/** Options of {@link loadStartingPoint}. Only `classNames` is required. */
+export interface StartingPointOptions {
+  /**
+   * Where the weights come from: a directory saved by this library (with `model.json`), a
+   * torchvision-format safetensors state_dict (`.safetensors`), or undefined for a random
+   * initialization. Default undefined.
+   */
+  weights?: string;
+  /** The classes to fine-tune on, in output order. */
+  classNames: readonly string[];
+  /** Architecture of a random start. Safetensors files and checkpoints carry their own. Default 'imagenet'. */
+  arch?: Architecture;
+  /** Width multiplier of a random start (safetensors files are measured). Default 1. */
+  alpha?: number;
+  /** Input [height, width]. Default: the checkpoint's, else 224 (imagenet) or 28 (mnist). */
+  inputSize?: readonly [number, number];
+  /** Input channels of a random start. Default 3 (imagenet) or 1 (mnist). */
+  channels?: 1 | 3;
+  /** Normalization over [0, 1] pixels. Default: the checkpoint's metadata, else ImageNet's (RGB) or MNIST's (grayscale). */
+  mean?: readonly number[];
+  std?: readonly number[];
+  /**
+   * Re-initialize the classifier even when the class count matches. Default: only when the
+   * count differs, or the checkpoint records different class names.
+   */
+  newHead?: boolean;
+  /** Seeds the random initialization (all of it for a random start, the new head otherwise). Default unseeded. */
+  seed?: number;
+  logger?: Logger;
+}
+
+/** A model ready to fine-tune, and how it was made. */
+export interface StartingPoint {
+  model: tf.LayersModel;
+  source: 'checkpoint' | 'safetensors' | 'scratch';
+  /** [height, width, channels] the model takes; feed it images decoded to this shape. */
+  inputShape: [number, number, number];
+  mean: number[];
+  std: number[];
+  /** Layers (checkpoint) or state_dict keys (safetensors) loaded, and those freshly initialized. */
+  transfer: TransferReport;
+  /** The class names the checkpoint was trained on, when it records them. */
+  sourceClassNames?: string[];
+  /** One line for logs, e.g. "runs/mnist (checkpoint): loaded 52 layers, replaced predictions". */
+  describe(): string;
+}
+
+function summarizeTransfer(name: string, source: string, transfer: TransferReport): string {
+  const parts = [`loaded ${transfer.loaded.length} ${source === 'safetensors' ? 'tensors' : 'layers'}`];
+  if (transfer.replaced.length) parts.push(`replaced ${transfer.replaced.join(', ')} (shape differs; freshly initialized)`);
+  if (transfer.missing.length) parts.push(`not in the source: ${transfer.missing.slice(0, 5).join(', ')}${transfer.missing.length > 5 ? ', ...' : ''}`);
+  return `${name} (${source}): ${parts.join(', ')}`;
+}
+
+function checkNorm(name: string, value: readonly number[] | undefined, channels: number, fallback: readonly number[]): number[] {
+  const list = value ?? fallback;
+  if (!Array.isArray(list) || (list.length !== 1 && list.length !== channels) || !list.every((v) => Number.isFinite(v) && (name !== 'std' || v > 0))) {
+    throw new InputError(`${name} must be 1 or ${channels} finite numbers (one per channel); received \`${name}=${received(value)}\``);
+  }
+  return list.length === channels ? [...list] : new Array<number>(channels).fill(list[0]);
+}
+
+function checkInputSize(value: readonly number[] | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new InputError(`inputSize must be [height, width] of positive integers; received \`inputSize=${received(value)}\``);
+  }
+  return [value[0], value[1]];
+}
+
+function build(arch: Architecture, options: { numClasses: number; inputShape: [number, number, number]; alpha?: number; seed?: number; lastChannels?: number; table?: InvertedResidualRow[] }): tf.LayersModel {
+  const { numClasses, inputShape, alpha, seed, lastChannels } = options;
+  return arch === 'mnist'
+    ? mobileNetV2Mnist({ numClasses, inputShape, alpha, seed, ...(lastChannels && { lastChannels }) })
+    : mobileNetV2({ numClasses, inputShape, alpha, seed, ...(lastChannels && { lastChannels }) });
+}
+
+const isDirectory = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () => false);
+
+/**
+ * Measures a torchvision MobileNetV2 state_dict: which table (by block count), input channels,
+ * width multiplier (the one that reproduces every block's channel count) and last conv width.
+ */
+function measureStateDict(file: SafetensorsFile, where: string) {
+  const shape = (key: string) => file.tensors.get(key)?.shape;
+  let blocks = 0;
+  while (file.tensors.has(`features.${blocks + 1}.conv.0.0.weight`)) blocks++;
+  const tables: Record<Architecture, readonly InvertedResidualRow[]> = { imagenet: IMAGENET_SETTING, mnist: MNIST_SETTING };
+  const arch = (Object.keys(tables) as Architecture[]).find((a) => tables[a].reduce((n, row) => n + row[2], 0) === blocks);
+  const stem = shape('features.0.0.weight');
+  const last = shape(`features.${blocks + 1}.0.weight`);
+  if (!arch || !stem || stem.length !== 4 || !last) {
+    throw new InputError(
+      `${where}: not a torchvision MobileNetV2 state_dict (found ${blocks} inverted residual blocks; expected 17, or 10 for the MNIST variant)`,
+    );
+  }
+  const projections: number[] = [];
+  let block = 0;
+  for (const [t, , n] of tables[arch]) {
+    for (let i = 0; i < n; i++, block++) {
+      projections.push(shape(`features.${block + 1}.conv.${t === 1 ? 1 : 2}.weight`)?.[0] ?? -1);
+    }
+  }
+  const rows = tables[arch].flatMap(([, c, n]) => new Array<number>(n).fill(c));
+  const alpha = [1, 0.5, 0.75, 0.35, 1.3, 1.4, 0.25, 0.1, 1.5, 2].find(
+    (a) => makeDivisible(32 * a, 8) === stem[0] && rows.every((c, i) => makeDivisible(c * a, 8) === projections[i]),
+  );
+  if (alpha === undefined) throw new InputError(`${where}: cannot tell the width multiplier from its channel counts (stem has ${stem[0]} channels)`);
+  return { arch, alpha, channels: stem[1], lastChannels: last[0] };
+}
+
+/**
+ * Builds the model to fine-tune on `classNames`: from a checkpoint of this library, from a
+ * torchvision-format safetensors state_dict, or from scratch. When the class count differs
+ * from the source's, the classifier (`predictions`, torchvision's `classifier.1`) is replaced
+ * by a fresh one and everything else is loaded, matched by layer name or state_dict key; the
+ * result says what was loaded and replaced. Input size and normalization come from the
+ * checkpoint's metadata unless given.
+ *
+ * A checkpoint is rebuilt, not patched: a fresh model of the same architecture with the new
+ * head is built from the checkpoint's own topology and its weights are copied by layer name,
+ * so the result is plain stock layers that `tf.loadLayersModel` reads without this library.
+ *
+ * @example
+ * const start = await loadStartingPoint({ weights: 'runs/mnist', classNames: ['cat', 'dog'] });
+ * console.log(start.describe()); // runs/mnist (checkpoint): loaded 52 layers, replaced predictions ...
+ */
+export async function loadStartingPoint(options: StartingPointOptions): Promise<StartingPoint> {
+  const logger = options.logger ?? silentLogger;
+  const classNames = [...options.classNames];
+  const numClasses = classNames.length;
+  if (numClasses < 1) throw new InputError('classNames must not be empty');
+  const inputSize = checkInputSize(options.inputSize);
+  const weights = options.weights;
+
+  if (weights === undefined) {
+    const arch = options.arch ?? 'imagenet';
+    if (arch !== 'imagenet' && arch !== 'mnist') throw new InputError(`arch must be 'imagenet' or 'mnist'; received \`arch=${received(arch)}\``);
+    const channels = options.channels ?? (arch === 'mnist' ? 1 : 3);
+    if (channels !== 1 && channels !== 3) throw new InputError(`channels must be 1 or 3; received \`channels=${received(channels)}\``);
+    const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
+    const inputShape: [number, number, number] = [h, w, channels];
+    const model = build(arch, { numClasses, inputShape, alpha: options.alpha, seed: options.seed });
+    const transfer: TransferReport = { loaded: [], replaced: [], missing: model.layers.filter((l) => l.weights.length).map((l) => l.name) };
+    return {
+      model, source: 'scratch', inputShape, transfer,
+      mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
+      std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
+      describe: () => `random initialization (${arch}, ${inputShape.join('x')})`,
+    };
+  }
+
+  const dir = path.basename(weights) === 'model.json' ? path.dirname(weights) : weights;
+  if (await isDirectory(dir)) {
+    const source = await loadModel(dir);
+    try {
+      const sourceShape = source.inputs[0].shape as (number | null)[];
+      let meta: { classNames?: string[]; mean?: number[]; std?: number[] } = {};
+      try {
+        meta = readModelMetadata(source, dir);
+      } catch (error) {
+        if (options.mean === undefined || options.std === undefined) {
+          logger.warn(`${(error as Error).message}; assuming the default normalization (pass mean and std to override)`);
+        }
+      }
+      const channels = sourceShape[3] as number;
+      const [h, w] = inputSize ?? [sourceShape[1] as number, sourceShape[2] as number];
+      const sourceClasses = (source.getLayer(HEAD_LAYER).outputShape as number[])[1];
+      const sameClasses = sourceClasses === numClasses && (meta.classNames === undefined || meta.classNames.join('\n') === classNames.join('\n'));
+      // A head trained on other labels is no start, even when its shape happens to fit.
+      const { model, transfer } = await rebuildWithHead(source, {
+        numClasses, inputSize: [h, w], seed: options.seed, freshHead: options.newHead || !sameClasses,
+      });
+      const fallbackMean = channels === 1 ? MNIST_MEAN : IMAGENET_MEAN;
+      const fallbackStd = channels === 1 ? MNIST_STD : IMAGENET_STD;
+      return {
+        model, source: 'checkpoint', inputShape: [h, w, channels], transfer,
+        mean: checkNorm('mean', options.mean ?? meta.mean, channels, fallbackMean),
+        std: checkNorm('std', options.std ?? meta.std, channels, fallbackStd),
+        ...(meta.classNames && { sourceClassNames: meta.classNames }),
+        describe: () => summarizeTransfer(dir, 'checkpoint', transfer),
+      };
+    } finally {
+      source.dispose();
+    }
+  }
+
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(weights);
+  } catch {
+    throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json) or a .safetensors file`);
+  }
+  const file = parseSafetensors(bytes, weights);
+  const { arch, alpha, channels, lastChannels } = measureStateDict(file, weights);
+  const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
+  const inputShape: [number, number, number] = [h, w, channels];
+  const model = build(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+  const result = await loadTorchWeights(model, bytes, { strict: false });
+  const headKeys = ['classifier.1.weight', 'classifier.1.bias'];
+  const transfer: TransferReport = {
+    loaded: result.loaded,
+    replaced: result.mismatched.map((m) => m.key),
+    missing: result.missing,
+  };
+  if (options.newHead && result.loaded.some((k) => headKeys.includes(k))) {
+    const fresh = build(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+    model.getLayer(HEAD_LAYER).setWeights(fresh.getLayer(HEAD_LAYER).getWeights());
+    fresh.dispose();
+    transfer.loaded = transfer.loaded.filter((k) => !headKeys.includes(k));
+    transfer.replaced.push(...headKeys);
+  }
+  if (result.unexpected.length) logger.warn(`${weights}: ignored ${result.unexpected.length} keys the model does not have (${result.unexpected.slice(0, 3).join(', ')})`);
+  return {
+    model, source: 'safetensors', inputShape, transfer,
+    mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
+    std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
+    describe: () => summarizeTransfer(weights, 'safetensors', transfer),
+  };
+}

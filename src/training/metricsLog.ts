@@ -1,0 +1,50 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { EpochMetrics, StepMetrics } from './types.js';
+
+export const METRICS_FILE = 'metrics.jsonl';
+
+/** One line of metrics.jsonl. */
+export type MetricsRecord = ({ type: 'step' } & StepMetrics) | ({ type: 'epoch' } & EpochMetrics);
+
+/**
+ * Appends to `DIR/metrics.jsonl`, one JSON object per logged step and per epoch. On resume,
+ * lines of epochs after the checkpoint (logged by a run that then crashed) are dropped first,
+ * so the file tells the story of the weights actually kept.
+ */
+export class MetricsLog {
+  readonly file: string;
+  private records: MetricsRecord[] = [];
+
+  private constructor(dir: string) {
+    this.file = path.join(dir, METRICS_FILE);
+  }
+
+  /** Opens the log in `dir`, keeping only records of epochs ≤ `keepEpochs` (0: start afresh). */
+  static async open(dir: string, keepEpochs: number): Promise<MetricsLog> {
+    const log = new MetricsLog(dir);
+    await fs.mkdir(dir, { recursive: true });
+    if (keepEpochs > 0) {
+      const text = await fs.readFile(log.file, 'utf8').catch(() => '');
+      for (const line of text.split('\n')) {
+        try {
+          const record = JSON.parse(line) as MetricsRecord;
+          if (record.epoch <= keepEpochs) log.records.push(record);
+        } catch {
+          // A line cut short by a crash: drop it.
+        }
+      }
+    }
+    await fs.writeFile(log.file, log.records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return log;
+  }
+
+  get all(): readonly MetricsRecord[] {
+    return this.records;
+  }
+
+  async append(record: MetricsRecord): Promise<void> {
+    this.records.push(record);
+    await fs.appendFile(this.file, `${JSON.stringify(record)}\n`);
+  }
+}

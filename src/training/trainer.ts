@@ -1,0 +1,354 @@
+import type { Batch, Dataset } from '../data/dataset.js';
+import { InputError, received } from '../errors.js';
+import { fileSystem } from '../io/fileSystem.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { tf } from '../tf.js';
+import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
+import { datasetMetadata } from './metadata.js';
+import { MetricsLog } from './metricsLog.js';
+import { writePlots } from './plots.js';
+import { deriveSeed, permutation, seededRandom } from './random.js';
+import { constantLr, type LrSchedule } from './schedules.js';
+import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
+
+export type OptimizerName = 'adam' | 'sgd';
+
+/** Options of {@link train}. Every field is optional; the defaults are the seed's recipe. */
+export interface TrainOptions {
+  /** Total epochs, counting those done before a resume. Default 3. */
+  epochs?: number;
+  /** Default 64 (or the checkpoint's when resuming). */
+  batchSize?: number;
+  /** 'adam' (β 0.9/0.999, ε 1e-8 as in PyTorch) or 'sgd' (momentum 0.9). Default 'adam'. */
+  optimizer?: OptimizerName;
+  /** A fixed rate or a schedule over optimizer steps. Default 1e-3. */
+  learningRate?: number | LrSchedule;
+  /** Label smoothing of the training loss, in [0, 1). Default 0. */
+  labelSmoothing?: number;
+  /** Ask the dataset for augmented training batches. Default false. */
+  augment?: boolean;
+  /** Reshuffle the training examples every epoch. Default true. */
+  shuffle?: boolean;
+  /**
+   * Seeds shuffling and augmentation (each epoch derives its own stream, so a resumed run
+   * repeats an uninterrupted one). Weight initialization is seeded where the model is built.
+   * Default: a random seed, reported in `TrainResult.seed` and saved in checkpoints.
+   */
+  seed?: number;
+  /** Evaluated after every epoch; the best epoch by its accuracy is saved as `out/model.json`. */
+  validationData?: Dataset;
+  /** Batch size of evaluation. Default 256. */
+  evalBatchSize?: number;
+  /** Steps between `onLog` calls and metrics.jsonl lines. Default 50. */
+  logEvery?: number;
+  /**
+   * Output directory. When set: `out/model.json` (best epoch, atomically replaced),
+   * `out/last/` (latest epoch with optimizer and trainer state, for resuming),
+   * `out/metrics.jsonl`, and `out/{loss,accuracy}.{svg,png}`. Default: nothing is written.
+   */
+  out?: string;
+  /** Extra `userDefinedMetadata` for saved models, besides classNames, mean, std, inputShape, epoch and metrics. */
+  metadata?: Record<string, unknown>;
+  /** Stored in the checkpoint's trainer state and returned on resume (the CLI keeps its flags there). */
+  config?: Record<string, unknown>;
+  /** Continue from a checkpoint read by `loadCheckpoint`; pass `checkpoint.model` as the model. */
+  resume?: Checkpoint;
+  /** Progress bars, logging, early stopping, ... */
+  callbacks?: TrainCallbacks | TrainCallbacks[];
+  /** Draw plots in `out`. Default true. */
+  plots?: boolean;
+  /** What the validation data is called in plots. Default 'validation'. */
+  validationLabel?: string;
+  /**
+   * Run BatchNormalization layers whose `trainable` is false in inference mode, so their moving
+   * statistics stay frozen too (Keras 2's behaviour; TF.js alone would keep updating them).
+   * Default true.
+   */
+  freezeBatchNormStats?: boolean;
+  /** Warnings (e.g. plots that could not be drawn). Default silent. */
+  logger?: Logger;
+}
+
+export interface TrainResult {
+  /** Every epoch of the run, including those before a resume. */
+  history: EpochMetrics[];
+  /** The epoch saved as `out/model.json`. */
+  best: EpochMetrics | null;
+  /** Epochs completed. */
+  epochs: number;
+  /** True when a callback stopped training early. */
+  stoppedEarly: boolean;
+  /** Training images ÷ training wall time (evaluation and checkpoints excluded), over this call's epochs. */
+  trainImagesPerSec: number;
+  trainSeconds: number;
+  seed: number;
+}
+
+/** Thrown when the training loss becomes NaN or infinite; nothing from that step is applied or saved. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+function checkInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
+  return value;
+}
+
+function createOptimizer(name: OptimizerName): tf.Optimizer {
+  switch (name) {
+    case 'adam':
+      return tf.train.adam(1e-3, 0.9 /* beta1 */, 0.999 /* beta2 */, 1e-8 /* epsilon, PyTorch's */);
+    case 'sgd':
+      return tf.train.momentum(1e-2, 0.9 /* momentum */);
+    default:
+      throw new InputError(`optimizer must be 'adam' or 'sgd'; received \`optimizer=${received(name)}\``);
+  }
+}
+
+// TF.js optimizers read their rate from this field at every step but offer no setter for it
+// (SGD aside), so schedules write it directly.
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
+function frozenBatchNormLayers(layers: tf.layers.Layer[]): tf.layers.Layer[] {
+  return layers.flatMap((layer) => {
+    const inner = (layer as Partial<tf.LayersModel>).layers;
+    if (inner) return frozenBatchNormLayers(inner);
+    return layer.getClassName() === 'BatchNormalization' && !layer.trainable ? [layer] : [];
+  });
+}
+
+/** Makes frozen BN layers ignore `training: true`; returns the undo. */
+function forceInference(layers: tf.layers.Layer[]): () => void {
+  type Call = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+  const patched = layers as unknown as { call: Call }[];
+  for (const layer of patched) {
+    const call = layer.call;
+    layer.call = (inputs, kwargs) => call.call(layer, inputs, { ...kwargs, training: false });
+  }
+  return () => {
+    for (const layer of patched) delete (layer as Partial<{ call: Call }>).call;
+  };
+}
+
+async function runCallbacks<K extends keyof TrainCallbacks>(
+  list: TrainCallbacks[], name: K, ...args: Parameters<NonNullable<TrainCallbacks[K]>>
+): Promise<unknown[]> {
+  const results: unknown[] = [];
+  for (const callbacks of list) {
+    const fn = callbacks[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (fn) results.push(await fn.apply(callbacks, args));
+  }
+  return results;
+}
+
+const disposeBatch = (b: Batch) => tf.dispose([b.x, b.y]);
+
+/**
+ * Trains a classifier that outputs logits on any {@link Dataset}, with sparse softmax
+ * cross-entropy. Each step runs the model with `training: true` (dropout on, BatchNorm on batch
+ * statistics and updating its moving averages), differentiates the loss with respect to the
+ * model's trainable weights only (frozen layers get no gradients and cost no backward work for
+ * their weights), and applies the optimizer. The next batch is requested before the current
+ * one trains. After each epoch the validation data is evaluated and, with `out`, checkpoints,
+ * metrics and plots are written.
+ *
+ * A NaN or infinite loss stops training with {@link NonFiniteLossError} before the step is
+ * applied, so neither the weights nor any checkpoint see it.
+ *
+ * Adam's state is matched to variables by position, so the set of trainable layers must not
+ * change within a call; to unfreeze in stages, call `train` again (a new optimizer).
+ *
+ * @example
+ * await tf.ready();
+ * const model = mobileNetV2Mnist({ seed: 1 });
+ * const result = await train(model, await loadMnist(), {
+ *   validationData: await loadMnist({ split: 'test' }),
+ *   out: 'runs/mnist', seed: 1, callbacks: progressReporter(),
+ * });
+ */
+export async function train(model: tf.LayersModel, data: Dataset, options: TrainOptions = {}): Promise<TrainResult> {
+  const resume = options.resume;
+  const state = resume?.state;
+  const epochs = checkInt('epochs', options.epochs ?? state?.epochs ?? 3, 1);
+  const batchSize = checkInt('batchSize', options.batchSize ?? state?.batchSize ?? 64, 1);
+  const evalBatchSize = checkInt('evalBatchSize', options.evalBatchSize ?? 256, 1);
+  const logEvery = checkInt('logEvery', options.logEvery ?? 50, 1);
+  const seed = checkInt('seed', options.seed ?? state?.seed ?? Math.floor(Math.random() * 2 ** 31), 0);
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+    throw new InputError(`labelSmoothing must be a number in [0, 1); received \`labelSmoothing=${received(labelSmoothing)}\``);
+  }
+  const lr = options.learningRate ?? 1e-3;
+  const schedule: LrSchedule = typeof lr === 'function' ? lr : constantLr(lr);
+  const optimizerName = (state?.optimizer.name as OptimizerName | undefined) ?? options.optimizer ?? 'adam';
+  if (data.length === 0) throw new InputError('training dataset is empty');
+  const numClasses = (model.outputs[0].shape as number[])[1];
+  if (numClasses !== data.classNames.length) {
+    throw new InputError(`model outputs ${numClasses} classes but the dataset has ${data.classNames.length} (${received(data.classNames)})`);
+  }
+  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
+  const logger = options.logger ?? silentLogger;
+  const out = options.out;
+  const validation = options.validationData;
+
+  const stepsPerEpoch = Math.ceil(data.length / batchSize);
+  const totalSteps = stepsPerEpoch * epochs;
+  const initialEpoch = state?.epoch ?? 0;
+  let globalStep = state?.globalStep ?? 0;
+  const history: EpochMetrics[] = [...(state?.history ?? [])];
+  let best: EpochMetrics | null = state?.best ?? null;
+  const log = out ? await MetricsLog.open(out, initialEpoch) : null;
+
+  const optimizer = createOptimizer(optimizerName);
+  if (resume) {
+    await optimizer.setWeights(resume.optimizerWeights);
+    tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
+  }
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (vars.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
+  const restoreBatchNorm = options.freezeBatchNormStats ?? true ? forceInference(frozenBatchNormLayers(model.layers)) : () => {};
+
+  const info: TrainBeginInfo = {
+    epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
+    validationExamples: validation?.length ?? 0, seed, ...(out && { out }),
+  };
+  let trainImages = 0;
+  let trainSeconds = 0;
+  let stoppedEarly = false;
+
+  const step = async (batch: Batch, learningRate: number): Promise<[number, number]> => {
+    let correct: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.apply(batch.x, { training: true }) as tf.Tensor2D;
+      correct = tf.keep(countCorrect(batch.y, logits));
+      return sparseSoftmaxCrossEntropy(batch.y, logits, labelSmoothing);
+    }, vars);
+    try {
+      const [loss, right] = await Promise.all([value.data(), correct!.data()]);
+      if (!Number.isFinite(loss[0])) {
+        throw new NonFiniteLossError(`training loss became ${loss[0]} at epoch ${Math.floor(globalStep / stepsPerEpoch) + 1}, `
+          + `step ${(globalStep % stepsPerEpoch) + 1} (learning rate ${learningRate.toPrecision(3)}); training stopped`
+          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
+      }
+      setLearningRate(optimizer, learningRate);
+      optimizer.applyGradients(grads);
+      return [loss[0], right[0]];
+    } finally {
+      tf.dispose([value, correct!, ...Object.values(grads)]);
+    }
+  };
+
+  let failure: unknown;
+  try {
+    await runCallbacks(callbacks, 'onTrainBegin', info);
+    for (let epoch = initialEpoch + 1; epoch <= epochs && !stoppedEarly; epoch++) {
+      await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
+      const order = options.shuffle ?? true
+        ? permutation(data.length, seededRandom(deriveSeed(seed, epoch, 1 /* shuffle */)))
+        : Int32Array.from({ length: data.length }, (_, i) => i);
+      const batchOptions = { augment: options.augment ?? false, random: seededRandom(deriveSeed(seed, epoch, 2 /* augment */)) };
+      const load = (s: number) => data.batch(order.subarray(s * batchSize, Math.min((s + 1) * batchSize, data.length)), batchOptions);
+
+      const started = performance.now();
+      let sums = { loss: 0, correct: 0, seen: 0 };
+      let window = { loss: 0, correct: 0, seen: 0, steps: 0 };
+      let learningRate = schedule(globalStep, totalSteps);
+      let pending: Promise<Batch> | null = load(0);
+      try {
+        for (let s = 0; s < stepsPerEpoch; s++) {
+          const batch = await pending!;
+          pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
+          const n = batch.y.shape[0];
+          learningRate = schedule(globalStep, totalSteps);
+          let loss: number;
+          let right: number;
+          try {
+            [loss, right] = await step(batch, learningRate);
+          } finally {
+            disposeBatch(batch);
+          }
+          globalStep++;
+          sums = { loss: sums.loss + loss * n, correct: sums.correct + right, seen: sums.seen + n };
+          window = { loss: window.loss + loss * n, correct: window.correct + right, seen: window.seen + n, steps: window.steps + 1 };
+          const elapsed = (performance.now() - started) / 1000;
+          const metrics: StepMetrics = {
+            epoch, step: s + 1, stepsPerEpoch, globalStep, learningRate,
+            loss: sums.loss / sums.seen, accuracy: sums.correct / sums.seen,
+            imagesPerSec: sums.seen / elapsed, etaSeconds: ((data.length - sums.seen) * elapsed) / sums.seen,
+          };
+          await runCallbacks(callbacks, 'onBatchEnd', metrics);
+          if ((s + 1) % logEvery === 0 || s + 1 === stepsPerEpoch) {
+            const logged = { ...metrics, loss: window.loss / window.seen, accuracy: window.correct / window.seen };
+            await log?.append({ type: 'step', ...logged });
+            await runCallbacks(callbacks, 'onLog', logged);
+            window = { loss: 0, correct: 0, seen: 0, steps: 0 };
+          }
+        }
+      } finally {
+        if (pending) await pending.then(disposeBatch, () => {});
+      }
+      const epochSeconds = (performance.now() - started) / 1000;
+      trainImages += sums.seen;
+      trainSeconds += epochSeconds;
+
+      const evalStarted = performance.now();
+      const val = validation ? await evaluate(model, validation, { batchSize: evalBatchSize }) : undefined;
+      if (val && !Number.isFinite(val.loss)) {
+        throw new NonFiniteLossError(`validation loss became ${val.loss} after epoch ${epoch}; training stopped`
+          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
+      }
+      const score = val ? val.accuracy : sums.correct / sums.seen;
+      const bestScore = best ? (best.valAccuracy ?? best.trainAccuracy) : -Infinity;
+      const metrics: EpochMetrics = {
+        epoch,
+        trainLoss: sums.loss / sums.seen,
+        trainAccuracy: sums.correct / sums.seen,
+        ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
+        trainSeconds: epochSeconds,
+        evalSeconds: (performance.now() - evalStarted) / 1000,
+        trainImages: sums.seen,
+        trainImagesPerSec: sums.seen / epochSeconds,
+        learningRate,
+        best: score > bestScore,
+      };
+      history.push(metrics);
+      if (metrics.best) best = metrics;
+
+      if (out) {
+        model.setUserDefinedMetadata(datasetMetadata(data, {
+          ...options.metadata, epoch, epochs,
+          ...(val && { valAccuracy: val.accuracy, valLoss: val.loss }),
+          trainAccuracy: metrics.trainAccuracy, trainLoss: metrics.trainLoss, seed,
+        }));
+        if (metrics.best) await model.save(fileSystem(out));
+        await saveCheckpoint(out, model, optimizer, {
+          epoch, epochs, globalStep, seed, batchSize, history, best, optimizerName, ...(options.config && { config: options.config }),
+        });
+        await log!.append({ type: 'epoch', ...metrics });
+        if (options.plots ?? true) {
+          await writePlots(out, log!.all, { validationLabel: options.validationLabel }).catch((error: Error) => {
+            logger.warn(`could not draw plots in ${out}: ${error.message}`);
+          });
+        }
+      }
+      const answers = await runCallbacks(callbacks, 'onEpochEnd', metrics);
+      if (answers.includes('stop')) stoppedEarly = true;
+    }
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    restoreBatchNorm();
+    optimizer.dispose();
+    await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
+  }
+  return {
+    history, best, epochs: history.length, stoppedEarly, seed,
+    trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, trainSeconds,
+  };
+}
+

@@ -16,7 +16,8 @@ plus `<name>.io.safetensors` holding `input` and `logits`:
   without loosening the tolerance).
 
 `manifest.json` lists the fixtures with the options to build the matching model;
-`param_counts.json` holds trainable parameter counts from PyTorch.
+`param_counts.json` holds trainable parameter counts from PyTorch; `key_layouts.json` holds the
+state_dict keys and shapes (no weights) of a few more architectures.
 
 The seed's MNIST model (one 28x28 channel, the first four rows of the paper's table, a last conv of
 make_divisible(64 * alpha) channels, 10 classes) is torchvision's MobileNetV2 with that table and
@@ -219,6 +220,22 @@ def generate(out_dir):
         json.dump({"note": "input is NHWC; logits from PyTorch eval mode in float64", "fixtures": manifest}, f, indent=2)
         f.write("\n")
 
+    # State_dict keys and shapes (no weights) of models too big or too odd to ship weights for:
+    # they check the key mapping for tables where t = 1 rows come later, and for alpha > 1.
+    layouts = []
+    for arch, alpha, classes, table in [
+        ("torchvision", 1.4, 1000, None),
+        ("torchvision", 0.75, 3, [[1, 16, 1, 1], [6, 24, 1, 2], [1, 32, 2, 2], [4, 40, 1, 1]]),
+        ("mnist", 0.75, 10, None),
+    ]:
+        model = (mnist_model(alpha, classes) if arch == "mnist"
+                 else MobileNetV2(num_classes=classes, width_mult=alpha, inverted_residual_setting=table))
+        layouts.append({"model": arch, "alpha": alpha, "numClasses": classes, "table": table,
+                        "stateDict": [[k, list(v.shape)] for k, v in model.state_dict().items()]})
+    with open(os.path.join(out_dir, "key_layouts.json"), "w") as f:
+        json.dump({"note": "PyTorch state_dict keys and shapes, in state_dict order", "layouts": layouts}, f)
+        f.write("\n")
+
     trainable = lambda m: sum(p.numel() for p in m.parameters() if p.requires_grad)
     counts = {
         "note": "trainable parameters counted by PyTorch: torchvision mobilenet_v2(width_mult=alpha) at 1000 classes; "
@@ -236,6 +253,8 @@ def check_saved(directory):
     """Loads every DIR/<name>.safetensors (written by saveTorchWeights) into the PyTorch model that
     DIR/<name>.json describes, with strict=True, and compares its logits on the input in
     DIR/<name>.io.safetensors with the logits the library computed there."""
+    if not os.path.isdir(directory):
+        sys.exit(f"--check-saved: {directory} is not a directory")
     specs = sorted(f[:-5] for f in os.listdir(directory) if f.endswith(".json"))
     if not specs:
         sys.exit(f"--check-saved: no <name>.json specs in {directory}")

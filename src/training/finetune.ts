@@ -1,0 +1,222 @@
+import type { Dataset } from '../data/dataset.js';
+import { InputError, received } from '../errors.js';
+import { loadModel } from '../io/fileSystem.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { tf } from '../tf.js';
+import type { Checkpoint, TrainerState } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { writeConfusionMatrix } from './finetuneConfusion.js';
+import { copyWeightsByName, freezeFeatures } from './finetuneModel.js';
+import { type OptimizerName, train, type TrainResult } from './trainer.js';
+import type { EpochMetrics, TrainCallbacks } from './types.js';
+
+/** Options of {@link fineTune}. Every field is optional. */
+export interface FineTuneOptions {
+  /** Total epochs, both stages together. Default 5. */
+  epochs?: number;
+  /** Default 32. */
+  batchSize?: number;
+  /** Learning rate of the first stage. Default 1e-3. */
+  learningRate?: number;
+  /** Train only the classifier, for every epoch. Default false. */
+  freezeFeatures?: boolean;
+  /**
+   * Two stages: train only the classifier for this many epochs, then every layer at
+   * `learningRate × unfreezeLrFactor`. Default: one stage (see `freezeFeatures`).
+   */
+  unfreezeAfter?: number;
+  /** Learning-rate factor of the second stage. Default 0.1. */
+  unfreezeLrFactor?: number;
+  /**
+   * Early stopping: end a stage when validation accuracy has not improved for this many
+   * epochs (the first stage hands over to the second). Default: off.
+   */
+  patience?: number;
+  /** Evaluated after every epoch; the best epoch by its accuracy is kept. Strongly recommended. */
+  validationData?: Dataset;
+  /** Ask the dataset for augmented batches (it augments only if it was given augmentation options). Default true. */
+  augment?: boolean;
+  /** Default 'adam'. */
+  optimizer?: OptimizerName;
+  /** Default 0. */
+  labelSmoothing?: number;
+  /**
+   * Output directory: `model.json` (best epoch by validation accuracy, plain TF.js with
+   * classNames, mean, std and inputShape in its metadata), `last/`, `metrics.jsonl`,
+   * `loss`/`accuracy` plots and `confusion.{svg,png}` (validation confusion matrix of the best
+   * model). With `out`, the returned model holds the best epoch's weights. Default: nothing written.
+   */
+  out?: string;
+  /** Seeds shuffling and augmentation. Default random. */
+  seed?: number;
+  /** Extra `userDefinedMetadata` for saved models (e.g. where the weights came from). */
+  metadata?: Record<string, unknown>;
+  callbacks?: TrainCallbacks | TrainCallbacks[];
+  logger?: Logger;
+}
+
+/** One stage of a fine-tuning run. */
+export interface FineTuneStage {
+  /** 'head' trains the classifier only; 'all' trains every layer. */
+  trains: 'head' | 'all';
+  /** 1-based epochs of this stage. */
+  firstEpoch: number;
+  lastEpoch: number;
+  learningRate: number;
+  trainableParams: number;
+  trainSeconds: number;
+  trainImagesPerSec: number;
+  /** Mean training wall time of one epoch. */
+  secondsPerEpoch: number;
+  stoppedEarly: boolean;
+}
+
+export interface FineTuneResult {
+  /** Every epoch, both stages. */
+  history: EpochMetrics[];
+  best: EpochMetrics | null;
+  stages: FineTuneStage[];
+  /** Validation accuracy and loss of the returned model (the best epoch when `out` is set). */
+  valAccuracy?: number;
+  valLoss?: number;
+  /** confusion[label][predicted] on the validation data, for the returned model. */
+  confusion?: number[][];
+  seed: number;
+}
+
+function checkInt(name: string, value: number, min: number): number {
+  if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
+  return value;
+}
+
+function earlyStopping(patience: number | undefined): TrainCallbacks {
+  let best = -Infinity;
+  let waited = 0;
+  return {
+    onEpochEnd(metrics) {
+      if (patience === undefined || metrics.valAccuracy === undefined) return;
+      if (metrics.valAccuracy > best) {
+        best = metrics.valAccuracy;
+        waited = 0;
+        return;
+      }
+      waited++;
+      return waited >= patience ? 'stop' : undefined;
+    },
+  };
+}
+
+/**
+ * The trainer's resume state for a second stage that continues the first's epoch count,
+ * history, best score and metrics.jsonl, with a fresh optimizer: Adam's moments are matched to
+ * variables by position, and the set of trainable variables changes between stages.
+ */
+function continueFrom(model: tf.LayersModel, first: TrainResult, batchSize: number, optimizer: OptimizerName): Checkpoint {
+  const state: TrainerState = {
+    format: 'mobilenetv2-tfjs/trainer-state', version: 1,
+    epoch: first.epochs, epochs: first.epochs, globalStep: 0, seed: first.seed, batchSize,
+    history: first.history, best: first.best, optimizer: { name: optimizer, weights: [] },
+  };
+  // Optimizer.setWeights expects the iteration count first; zero moments follow lazily.
+  return { dir: '', model, state, optimizerWeights: [{ name: 'iter', tensor: tf.scalar(0, 'int32') }] };
+}
+
+/**
+ * Fine-tunes a classifier (e.g. from {@link loadStartingPoint}) on a dataset with the library's
+ * trainer: optionally with frozen features, or in two stages (classifier first, then every
+ * layer at a lower rate), with early stopping on validation accuracy.
+ *
+ * While the features are frozen no gradient flows into them (the trainer differentiates only
+ * the trainable weights, and the tape prunes everything upstream of the classifier), and their
+ * BatchNormalization layers run in inference mode, so their moving statistics stay as loaded.
+ *
+ * @example
+ * const folder = await imageFolder('data/digits', { inputShape: start.inputShape, mean: start.mean, std: start.std });
+ * const { train: t, val: v } = stratifiedSplit(folder.labels(), 0.1, 0);
+ * const result = await fineTune(start.model, subset(folder, t), {
+ *   validationData: subset(folder, v), unfreezeAfter: 2, epochs: 6, out: 'runs/digits',
+ * });
+ */
+export async function fineTune(model: tf.LayersModel, data: Dataset, options: FineTuneOptions = {}): Promise<FineTuneResult> {
+  const epochs = checkInt('epochs', options.epochs ?? 5, 1);
+  const batchSize = checkInt('batchSize', options.batchSize ?? 32, 1);
+  const learningRate = options.learningRate ?? 1e-3;
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new InputError(`learningRate must be a finite number > 0; received \`learningRate=${received(learningRate)}\``);
+  }
+  const factor = options.unfreezeLrFactor ?? 0.1;
+  if (!(factor > 0 && Number.isFinite(factor))) {
+    throw new InputError(`unfreezeLrFactor must be a finite number > 0; received \`unfreezeLrFactor=${received(factor)}\``);
+  }
+  if (options.patience !== undefined) checkInt('patience', options.patience, 1);
+  const unfreezeAfter = options.unfreezeAfter === undefined ? undefined : checkInt('unfreezeAfter', options.unfreezeAfter, 0);
+  if (unfreezeAfter !== undefined && unfreezeAfter >= epochs) {
+    throw new InputError(`unfreezeAfter must be < epochs (${epochs}) so that the second stage runs; received \`unfreezeAfter=${unfreezeAfter}\``);
+  }
+  const optimizer = options.optimizer ?? 'adam';
+  const logger = options.logger ?? silentLogger;
+  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+
+  const plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[] =
+    unfreezeAfter !== undefined
+      ? [
+          ...(unfreezeAfter > 0 ? [{ trains: 'head' as const, epochs: unfreezeAfter, learningRate }] : []),
+          { trains: 'all', epochs: epochs - unfreezeAfter, learningRate: learningRate * factor },
+        ]
+      : [{ trains: options.freezeFeatures ? 'head' : 'all', epochs, learningRate }];
+
+  const stages: FineTuneStage[] = [];
+  let previous: TrainResult | undefined;
+  try {
+    for (const stage of plan) {
+      freezeFeatures(model, stage.trains === 'head');
+      const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
+      const firstEpoch = (previous?.epochs ?? 0) + 1;
+      logger.info(`stage ${stages.length + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
+        + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`);
+      const result = await train(model, data, {
+        epochs: firstEpoch - 1 + stage.epochs,
+        batchSize, optimizer, seed,
+        learningRate: stage.learningRate,
+        labelSmoothing: options.labelSmoothing,
+        augment: options.augment ?? true,
+        validationData: options.validationData,
+        out: options.out,
+        metadata: { ...options.metadata, stage: stage.trains },
+        callbacks: [...callbacks, earlyStopping(options.patience)],
+        logger,
+        ...(previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
+      });
+      const stageEpochs = result.epochs - firstEpoch + 1;
+      stages.push({
+        trains: stage.trains, firstEpoch, lastEpoch: result.epochs, learningRate: stage.learningRate, trainableParams,
+        trainSeconds: result.trainSeconds, trainImagesPerSec: result.trainImagesPerSec,
+        secondsPerEpoch: stageEpochs > 0 ? result.trainSeconds / stageEpochs : 0, stoppedEarly: result.stoppedEarly,
+      });
+      previous = result;
+    }
+  } finally {
+    // A saved or returned model must not carry frozen flags into someone else's training.
+    freezeFeatures(model, false);
+  }
+
+  const final = previous!;
+  const outcome: FineTuneResult = { history: final.history, best: final.best, stages, seed: final.seed };
+  if (options.out && final.best) {
+    // The run's answer is the best epoch, which the trainer saved; read it back as any user would.
+    const best = await loadModel(options.out);
+    copyWeightsByName(best, model);
+    best.dispose();
+  }
+  if (options.validationData) {
+    const val = await evaluate(model, options.validationData, { confusion: true });
+    Object.assign(outcome, { valAccuracy: val.accuracy, valLoss: val.loss, confusion: val.confusion });
+    if (options.out) {
+      await writeConfusionMatrix(options.out, val.confusion!, data.classNames).catch((error: Error) => {
+        logger.warn(`could not draw the confusion matrix in ${options.out}: ${error.message}`);
+      });
+    }
+  }
+  return outcome;
+}

@@ -1,13 +1,20 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { batchNormGradConfig } from './gradients/batchNormGrad.js';
+import { minimumGradConfig } from './gradients/minimumGrad.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
+import { reluGradConfig } from './gradients/reluGrad.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
 import { conv2DBackpropInput } from './kernels/conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilter } from './kernels/depthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInput } from './kernels/depthwiseConv2dNativeBackpropInput.js';
-import { relu6Grad } from './kernels/relu6Grad.js';
+import { fusedBatchNorm } from './kernels/fusedBatchNorm.js';
+import { identityWasm } from './kernels/identity.js';
+import { maskGrad } from './kernels/maskGrad.js';
+import { mean, sum } from './kernels/reduceLeading.js';
+import { maximum, minimum } from './kernels/scalarMinMax.js';
+import { slice } from './kernels/slice.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
 import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
 
@@ -17,8 +24,14 @@ export const SIMD_KERNELS = [
   conv2DBackpropInput,
   depthwiseConv2dNativeBackpropFilter,
   depthwiseConv2dNativeBackpropInput,
-  relu6Grad,
+  maskGrad,
   batchNormGrad,
+  fusedBatchNorm,
+  minimum,
+  maximum,
+  sum,
+  mean,
+  slice,
 ] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
 
 /** The backends these kernels replace stock kernels on; native backends bring their own. */
@@ -39,14 +52,15 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
 let registered = false;
 
 /**
- * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm and
- * Relu6, globally, so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm,
+ * Relu, Relu6 and Minimum, globally, so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
  */
 export function registerKernels(): void {
   if (registered) return;
   registered = true;
   for (const backendName of SIMD_BACKENDS) {
     for (const kernel of SIMD_KERNELS) {
+      if (kernel.backends && !kernel.backends.includes(backendName)) continue;
       const stock = tf.getKernel(kernel.kernelName, backendName);
       stockKernels.set(`${backendName}_${kernel.kernelName}`, stock);
       // Unregister first: registerKernel warns on every replacement.
@@ -57,9 +71,18 @@ export function registerKernels(): void {
         if (stock === undefined) throw new Error(`${kernel.kernelName} on ${backendName}: case not supported`);
         return stock.kernelFunc(args) as TensorInfo | TensorInfo[];
       };
-      tf.registerKernel({ kernelName: kernel.kernelName, backendName, kernelFunc });
+      // The stock wasm kernels bind their C functions in setupFunc, which the fallback needs.
+      tf.registerKernel({ ...stock, kernelName: kernel.kernelName, backendName, kernelFunc });
     }
   }
+  const stockIdentity = tf.getKernel('Identity', 'wasm');
+  stockKernels.set('wasm_Identity', stockIdentity);
+  if (stockIdentity) tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ ...stockIdentity, ...identityWasm });
+
   tf.registerGradient(batchNormGradConfig(tf.getGradient('FusedBatchNorm')));
   tf.registerGradient(relu6GradConfig(tf.getGradient('Relu6')));
+  tf.registerGradient(reluGradConfig(tf.getGradient('Relu')));
+  const minimumStock = tf.getGradient('Minimum');
+  if (minimumStock) tf.registerGradient(minimumGradConfig(minimumStock));
 }

@@ -9,5 +9,7 @@ import type { Heap } from '../simd/heap.js';
  */
 export interface SimdKernel<I, A = NamedAttrMap> {
   kernelName: string;
+  /** Backends to register on; default both. */
+  backends?: readonly ('wasm' | 'cpu')[];
   run(heap: Heap, inputs: I, attrs: A): TensorInfo | TensorInfo[] | null;
 }

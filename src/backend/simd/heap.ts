@@ -7,7 +7,14 @@ export interface SimdExports {
   conv2d_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
   depthwise_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
   depthwise_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
-  relu6_grad(dy: number, x: number, dx: number, n: number): void;
+  mask_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number, closed: number): void;
+  scalar_min_max(x: number, s: number, out: number, n: number, op: number): void;
+  reduce_rows(x: number, out: number, rows: number, channels: number, scale: number): void;
+  batch_norm(
+    x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
+    channels: number, y: number,
+  ): void;
+  slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
     channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
@@ -25,6 +32,8 @@ export interface Heap {
     outShapes: readonly number[][],
     body: (kernels: SimdExports, inputs: number[], outputs: number[]) => void,
   ): TensorInfo[];
+  /** The first value of a float32 tensor (for scalar operands). */
+  scalar(t: TensorInfo): number;
 }
 
 /** What this file needs of tfjs-backend-wasm's BackendWasm. */
@@ -32,6 +41,7 @@ export interface WasmBackendLike {
   wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory } };
   dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
 }
 
 /** What this file needs of tfjs-backend-cpu's MathBackendCPU. */
@@ -94,6 +104,7 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
       body(simd, inputs.map((t) => (t == null ? 0 : offset(t))), outputs.map(offset));
       return outputs;
     },
+    scalar: (t) => backend.typedArrayFromHeap(t)[0]!,
   };
 }
 
@@ -139,5 +150,6 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
         return backend.makeTensorInfo([...shape], 'float32', after.slice(start, start + sizeOf(shape)));
       });
     },
+    scalar: (t) => values(t)[0]!,
   };
 }

@@ -305,17 +305,147 @@ void depthwise_backprop_input(const float *dy, const float *w, float *dx, int N,
   }
 }
 
-/* dx = dy where 0 < x <= 6, else 0 (TF.js's ReLU6 gradient, including its boundaries). */
-EXPORT(relu6_grad)
-void relu6_grad(const float *dy, const float *x, float *dx, int n) {
-  const f4 zero = wasm_f32x4_const_splat(0.f), six = wasm_f32x4_const_splat(6.f);
+/*
+ * dx = dy where x lies in the interval (lo, hi), else 0; `closed` bit 0 closes it at lo, bit 1
+ * at hi. One pass for the gradients of Relu (0, inf), Relu6 (0, 6] and min(x, c) (−inf, c].
+ */
+EXPORT(mask_grad)
+void mask_grad(const float *dy, const float *x, float *dx, int n, float lo, float hi, int closed) {
+  const f4 l = splat(lo), h = splat(hi);
+  const int loClosed = closed & 1, hiClosed = closed & 2;
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     const f4 v = ld(x + i);
-    const f4 keep = wasm_v128_and(wasm_f32x4_gt(v, zero), wasm_f32x4_le(v, six));
-    st(dx + i, wasm_v128_and(ld(dy + i), keep));
+    const f4 above = loClosed ? wasm_f32x4_ge(v, l) : wasm_f32x4_gt(v, l);
+    const f4 below = hiClosed ? wasm_f32x4_le(v, h) : wasm_f32x4_lt(v, h);
+    st(dx + i, wasm_v128_and(ld(dy + i), wasm_v128_and(above, below)));
   }
-  for (; i < n; i++) dx[i] = (x[i] > 0.f && x[i] <= 6.f) ? dy[i] : 0.f;
+  for (; i < n; i++) {
+    const float v = x[i];
+    const int keep = (loClosed ? v >= lo : v > lo) && (hiClosed ? v <= hi : v < hi);
+    dx[i] = keep ? dy[i] : 0.f;
+  }
+}
+
+/* out = min(x, s) (op 0) or max(x, s) (op 1), elementwise against one scalar. NaN stays NaN. */
+EXPORT(scalar_min_max)
+void scalar_min_max(const float *x, float s, float *out, int n, int op) {
+  const f4 sv = splat(s);
+  int i = 0;
+  /* pmin/pmax return the first operand when either is NaN, like TF.js's min/max of x. */
+  if (op == 0)
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
+  for (; i < n; i++) {
+    const float v = x[i];
+    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : (v > s ? v : s);
+  }
+}
+
+/*
+ * out[c] = scale · sum_r x[r][c]: Sum and Mean over leading axes (channels-last statistics and
+ * bias gradients). Sixteen channels at a time stay in registers, so each cache line of x is
+ * read once; rows are summed in tiles so that rounding error grows with the tile, not with R.
+ */
+EXPORT(reduce_rows)
+void reduce_rows(const float *x, float *out, int R, int C, float scale) {
+  const int T = 256; /* rows per partial sum */
+  int c = 0;
+  for (; c + 16 <= C; c += 16) {
+    f4 t0 = wasm_f32x4_const_splat(0.f), t1 = t0, t2 = t0, t3 = t0;
+    for (int r0 = 0; r0 < R; r0 += T) {
+      const int r1 = r0 + T < R ? r0 + T : R;
+      f4 p0 = wasm_f32x4_const_splat(0.f), p1 = p0, p2 = p0, p3 = p0;
+      for (int r = r0; r < r1; r++) {
+        const float *xr = x + r * C + c;
+        p0 = wasm_f32x4_add(p0, ld(xr)); p1 = wasm_f32x4_add(p1, ld(xr + 4));
+        p2 = wasm_f32x4_add(p2, ld(xr + 8)); p3 = wasm_f32x4_add(p3, ld(xr + 12));
+      }
+      t0 = wasm_f32x4_add(t0, p0); t1 = wasm_f32x4_add(t1, p1);
+      t2 = wasm_f32x4_add(t2, p2); t3 = wasm_f32x4_add(t3, p3);
+    }
+    const f4 sv = splat(scale);
+    st(out + c, wasm_f32x4_mul(t0, sv)); st(out + c + 4, wasm_f32x4_mul(t1, sv));
+    st(out + c + 8, wasm_f32x4_mul(t2, sv)); st(out + c + 12, wasm_f32x4_mul(t3, sv));
+  }
+  for (; c + 4 <= C; c += 4) {
+    f4 t = wasm_f32x4_const_splat(0.f);
+    for (int r0 = 0; r0 < R; r0 += T) {
+      const int r1 = r0 + T < R ? r0 + T : R;
+      f4 p = wasm_f32x4_const_splat(0.f);
+      for (int r = r0; r < r1; r++) p = wasm_f32x4_add(p, ld(x + r * C + c));
+      t = wasm_f32x4_add(t, p);
+    }
+    st(out + c, wasm_f32x4_mul(t, splat(scale)));
+  }
+  for (; c < C; c++) {
+    float t = 0.f;
+    for (int r0 = 0; r0 < R; r0 += T) {
+      const int r1 = r0 + T < R ? r0 + T : R;
+      float p = 0.f;
+      for (int r = r0; r < r1; r++) p += x[r * C + c];
+      t += p;
+    }
+    out[c] = t * scale;
+  }
+}
+
+/*
+ * y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels (FusedBatchNorm with
+ * per-channel statistics). scale/offset may be 0 (null). Sixteen channels' coefficients stay in
+ * registers while the rows stream past.
+ */
+EXPORT(batch_norm)
+void batch_norm(const float *x, const float *mean, const float *var, const float *scale,
+                const float *offset, float eps, int R, int C, float *y) {
+  int c = 0;
+  for (; c + 4 <= C; c += 4) {
+    /* coefficients for up to four vectors of channels: a = scale·rstd, b = offset − mean·a */
+    const int w = (C - c) >= 16 ? 4 : 1;
+    f4 a0, a1 = wasm_f32x4_const_splat(0.f), a2 = a1, a3 = a1, b0, b1 = a1, b2 = a1, b3 = a1;
+#define COEF(k, a, b)                                                                              \
+    {                                                                                              \
+      const int cc = c + 4 * k;                                                                    \
+      a = wasm_f32x4_div(scale ? ld(scale + cc) : splat(1.f), wasm_f32x4_sqrt(wasm_f32x4_add(ld(var + cc), splat(eps)))); \
+      b = wasm_f32x4_sub(offset ? ld(offset + cc) : splat(0.f), wasm_f32x4_mul(ld(mean + cc), a)); \
+    }
+    COEF(0, a0, b0);
+    if (w == 4) { COEF(1, a1, b1); COEF(2, a2, b2); COEF(3, a3, b3); }
+#undef COEF
+    if (w == 4) {
+      for (int r = 0; r < R; r++) {
+        const float *xr = x + r * C + c;
+        float *yr = y + r * C + c;
+        st(yr, madd(ld(xr), a0, b0)); st(yr + 4, madd(ld(xr + 4), a1, b1));
+        st(yr + 8, madd(ld(xr + 8), a2, b2)); st(yr + 12, madd(ld(xr + 12), a3, b3));
+      }
+      c += 12;
+    } else {
+      for (int r = 0; r < R; r++) st(y + r * C + c, madd(ld(x + r * C + c), a0, b0));
+    }
+  }
+  for (; c < C; c++) {
+    const float a = (scale ? scale[c] : 1.f) / __builtin_sqrtf(var[c] + eps);
+    const float b = (offset ? offset[c] : 0.f) - mean[c] * a;
+    for (int r = 0; r < R; r++) y[r * C + c] = x[r * C + c] * a + b;
+  }
+}
+
+/*
+ * A 4-D slice (lower ranks padded with leading 1s) of src with dims d0..d3, starting at b0..b3,
+ * of size s0..s3, as one memcpy per run of s3 contiguous floats.
+ */
+EXPORT(slice4)
+void slice4(const float *src, float *out, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
+            int s0, int s1, int s2, int s3) {
+  for (int i = 0; i < s0; i++)
+    for (int j = 0; j < s1; j++)
+      for (int k = 0; k < s2; k++) {
+        const float *from = src + (((b0 + i) * d1 + b1 + j) * d2 + b2 + k) * d3 + b3;
+        __builtin_memcpy(out, from, (unsigned)s3 * sizeof(float));
+        out += s3;
+      }
 }
 
 /*

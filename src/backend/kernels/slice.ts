@@ -1,0 +1,25 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../../tf.js';
+import type { SimdKernel } from './simdKernel.js';
+
+/**
+ * Slice of a float32 tensor of rank ≤ 4 (the gradient of ZeroPadding2D), one memcpy per
+ * contiguous run; the wasm backend's own Slice walks every element. Registered on wasm only:
+ * the cpu backend's Slice is already a plain copy.
+ */
+export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }> = {
+  kernelName: 'Slice',
+  backends: ['wasm'],
+  run(heap, { x }, attrs) {
+    if (x.dtype !== 'float32' || x.shape.length > 4) return null;
+    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size) as [number[], number[]];
+    const pad = 4 - x.shape.length;
+    const dims = [...Array<number>(pad).fill(1), ...x.shape];
+    const b = [...Array<number>(pad).fill(0), ...begin];
+    const s = [...Array<number>(pad).fill(1), ...size];
+    const [out] = heap.run([x], [size], (k, [xPtr], [outPtr]) =>
+      k.slice4(xPtr!, outPtr!, dims[1]!, dims[2]!, dims[3]!, ...b, ...s),
+    );
+    return out!;
+  },
+};

@@ -12,3 +12,10 @@ export { fileSystem, loadModel } from './io/fileSystem.js';
 export { useBackend, type BackendName } from './backend/useBackend.js';
 export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';
+export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';
+export { saveTorchWeights, torchStateDict } from './weights/saveTorchWeights.js';
+export { torchKeyMap, type TorchKeyMap, type TorchParam } from './weights/torchKeys.js';
+export {
+  parseSafetensors, decodeTensor, decodeFloat32, encodeSafetensors, readSafetensors, writeSafetensors,
+  type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput,
+} from './weights/safetensors.js';

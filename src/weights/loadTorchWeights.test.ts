@@ -6,7 +6,7 @@ import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { fixturePath } from '../../test/fixtures/fixtures.js';
 import { loadTorchWeights } from './loadTorchWeights.js';
-import { decodeTensor, encodeSafetensors, parseSafetensors, type SafetensorsInput } from './safetensors.js';
+import { decodeFloat32, encodeSafetensors, parseSafetensors, type SafetensorsInput } from './safetensors.js';
 
 const MNIST = fixturePath('mnist_a0.5.safetensors'); // F32
 const TV = fixturePath('tv_a0.35_67x45.safetensors'); // F16, 7 classes
@@ -15,7 +15,7 @@ async function torchTensors(file: string): Promise<Map<string, { shape: number[]
   const { tensors } = parseSafetensors(await readFile(file), file);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [key, entry] of tensors) {
-    if (!key.endsWith('num_batches_tracked')) out.set(key, { shape: entry.shape, data: decodeTensor(entry, key) as Float32Array });
+    if (!key.endsWith('num_batches_tracked')) out.set(key, { shape: entry.shape, data: decodeFloat32(entry, key) });
   }
   return out;
 }

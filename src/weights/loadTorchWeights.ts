@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
-import { decodeTensor, parseSafetensors, readSafetensors, type SafetensorsFile } from './safetensors.js';
+import { decodeFloat32, parseSafetensors, readSafetensors, type SafetensorsFile } from './safetensors.js';
 import { torchKeyMap } from './torchKeys.js';
 
 export interface LoadTorchWeightsOptions {
@@ -32,7 +32,6 @@ export interface LoadTorchWeightsResult {
   mismatched: ShapeMismatch[];
 }
 
-const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /**
@@ -80,20 +79,19 @@ export async function loadTorchWeights(
   const result: LoadTorchWeightsResult = { loaded: [], missing: [...map.unmapped], unexpected: [], mismatched: [] };
   const problems: string[] = map.unmapped.map((name) => `model weight ${name} has no torchvision state_dict key`);
   const known = new Set(map.batchNorms.map((prefix) => `${prefix}.num_batches_tracked`));
-  const matched: typeof map.params = [];
+  const matched: { param: (typeof map.params)[number]; data: Float32Array }[] = [];
   for (const param of map.params) {
     known.add(param.key);
     const entry = file.tensors.get(param.key);
     if (entry === undefined) {
       result.missing.push(param.key);
       problems.push(`${param.key}: missing from ${source}; the model needs shape ${fmt(param.torchShape)}`);
-    } else if (!FLOAT_DTYPES.has(entry.dtype)) {
-      throw new InputError(`${source}: tensor '${param.key}' has dtype ${entry.dtype}; expected a float dtype (F32, F16, BF16, F64)`);
     } else if (entry.shape.length !== param.torchShape.length || entry.shape.some((d, i) => d !== param.torchShape[i])) {
       result.mismatched.push({ key: param.key, expected: param.torchShape, received: entry.shape });
       problems.push(`${param.key}: shape ${fmt(entry.shape)} in ${source} does not match the model's ${fmt(param.torchShape)}`);
     } else {
-      matched.push(param);
+      // Decoded (and dtype-checked) before anything is written, so a bad file leaves the model as it was.
+      matched.push({ param, data: decodeFloat32(entry, param.key, source) });
     }
   }
   for (const [key, entry] of file.tensors) {
@@ -107,9 +105,8 @@ export async function loadTorchWeights(
     throw new InputError(`${problems[0]}${more}; pass { strict: false } to load the rest`);
   }
 
-  for (const param of matched) {
-    const data = param.toTf(decodeTensor(file.tensors.get(param.key)!, param.key, source) as Float32Array);
-    const value = tf.tensor(data, param.variable.shape as number[], 'float32');
+  for (const { param, data } of matched) {
+    const value = tf.tensor(param.toTf(data), param.variable.shape as number[], 'float32');
     param.variable.write(value);
     value.dispose();
     result.loaded.push(param.key);

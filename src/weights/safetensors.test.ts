@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
 import { fixturePath } from '../../test/fixtures/fixtures.js';
-import { decodeTensor, encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
+import { decodeFloat32, decodeTensor, encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
 
 /** A file assembled by hand from the format's definition, independently of encodeSafetensors. */
 function handMade(header: unknown, data: number[] = [], rawHeader?: string): Uint8Array {
@@ -33,7 +33,7 @@ function expectInputError(fn: () => unknown, source: string, pattern: RegExp): v
   expect(message).toMatch(pattern);
 }
 
-describe('parseSafetensors / decodeTensor', () => {
+describe('parseSafetensors / decodeTensor / decodeFloat32', () => {
   it('reads a hand-made file: F32, I64, I32, F64 and metadata', () => {
     const f32 = new Uint8Array(new Float32Array([1.5, -2]).buffer);
     const i64 = [7, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
@@ -52,18 +52,19 @@ describe('parseSafetensors / decodeTensor', () => {
     const { tensors, metadata } = parseSafetensors(bytes, 'x.safetensors');
     expect(metadata).toEqual({ format: 'pt' });
     expect([...tensors.keys()]).toEqual(['a', 'n', 'i', 'd']);
-    expect(Array.from(decodeTensor(tensors.get('a')!, 'a'))).toEqual([1.5, -2]);
-    expect(Array.from(decodeTensor(tensors.get('n')!, 'n'))).toEqual([7n, -2n]);
-    expect(Array.from(decodeTensor(tensors.get('i')!, 'i'))).toEqual([3]);
+    expect(Array.from(decodeFloat32(tensors.get('a')!, 'a'))).toEqual([1.5, -2]);
+    expect(Array.from(decodeTensor(tensors.get('n')!, 'n') as BigInt64Array)).toEqual([7n, -2n]);
+    expect(Array.from(decodeTensor(tensors.get('i')!, 'i') as Int32Array)).toEqual([3]);
+    expect(() => decodeFloat32(tensors.get('i')!, 'i', 'x.safetensors')).toThrow("x.safetensors: tensor 'i' has dtype I32; expected a float dtype");
     expect(tensors.get('d')!.shape).toEqual([1, 1]);
-    expect(Array.from(decodeTensor(tensors.get('d')!, 'd'))).toEqual([0.25]);
+    expect(Array.from(decodeFloat32(tensors.get('d')!, 'd'))).toEqual([0.25]);
   });
 
   it('upcasts F16 bit patterns exactly, including subnormals, infinities and NaN', () => {
     // 1, -2, 0.5, 65504 (max), 2^-24 (smallest subnormal), 2^-14 (smallest normal), +inf, -0, NaN
     const bits = [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x0400, 0x7c00, 0x8000, 0x7e00];
     const bytes = handMade({ h: { dtype: 'F16', shape: [9], data_offsets: [0, 18] } }, u16le(bits));
-    const values = Array.from(decodeTensor(parseSafetensors(bytes).tensors.get('h')!, 'h'));
+    const values = Array.from(decodeFloat32(parseSafetensors(bytes).tensors.get('h')!, 'h'));
     expect(values.slice(0, 8)).toEqual([1, -2, 0.5, 65504, 2 ** -24, 2 ** -14, Infinity, -0]);
     expect(values[8]).toBeNaN();
   });
@@ -72,7 +73,7 @@ describe('parseSafetensors / decodeTensor', () => {
     // 1, -3, 2^-126 (smallest normal), 3.140625 (0x4049)
     const bits = [0x3f80, 0xc040, 0x0080, 0x4049];
     const bytes = handMade({ b: { dtype: 'BF16', shape: [2, 2], data_offsets: [0, 8] } }, u16le(bits));
-    expect(Array.from(decodeTensor(parseSafetensors(bytes).tensors.get('b')!, 'b'))).toEqual([1, -3, 2 ** -126, 3.140625]);
+    expect(Array.from(decodeFloat32(parseSafetensors(bytes).tensors.get('b')!, 'b'))).toEqual([1, -3, 2 ** -126, 3.140625]);
   });
 
   it('reads F32 at an unaligned offset', () => {
@@ -81,7 +82,7 @@ describe('parseSafetensors / decodeTensor', () => {
       { u: { dtype: 'U8', shape: [1], data_offsets: [0, 1] }, f: { dtype: 'F32', shape: [1], data_offsets: [1, 5] } },
       [9, ...value],
     );
-    expect(Array.from(decodeTensor(parseSafetensors(bytes).tensors.get('f')!, 'f'))).toEqual([42]);
+    expect(Array.from(decodeFloat32(parseSafetensors(bytes).tensors.get('f')!, 'f'))).toEqual([42]);
   });
 
   it('rejects junk, truncated and inconsistent files with one line naming the file and key', () => {
@@ -115,7 +116,7 @@ describe('parseSafetensors / decodeTensor', () => {
 
   it('accepts empty tensors sharing offsets', () => {
     const bytes = handMade({ e: { dtype: 'F32', shape: [0, 3], data_offsets: [0, 0] }, w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, [0, 0, 0, 0]);
-    expect(decodeTensor(parseSafetensors(bytes).tensors.get('e')!, 'e')).toHaveLength(0);
+    expect(decodeFloat32(parseSafetensors(bytes).tensors.get('e')!, 'e')).toHaveLength(0);
   });
 
   it('rejects every truncation of a real PyTorch file, and random junk, without a RangeError', async () => {
@@ -164,7 +165,7 @@ describe('encodeSafetensors / writeSafetensors / readSafetensors', () => {
     await writeFile(file, 'old');
     await writeSafetensors(file, { w: { dtype: 'F32', shape: [1], data: new Float32Array([3]) } });
     expect(await readdir(dir)).toEqual(['w.safetensors']);
-    expect(Array.from(decodeTensor((await readSafetensors(file)).tensors.get('w')!, 'w'))).toEqual([3]);
+    expect(Array.from(decodeFloat32((await readSafetensors(file)).tensors.get('w')!, 'w'))).toEqual([3]);
     const missing = path.join(dir, 'nope.safetensors');
     await expect(readSafetensors(missing)).rejects.toThrow(`${missing}: cannot read the weights file (ENOENT)`);
     const bad = path.join(dir, 'no-such-dir', 'w.safetensors');

@@ -179,6 +179,20 @@ export function decodeTensor(entry: SafetensorsEntry, key: string, source = 'saf
   }
 }
 
+/**
+ * The values of a float entry (F32, F16, BF16, F64) as a Float32Array; any other dtype is an
+ * {@link InputError} naming the source and key.
+ *
+ * @example
+ * const w = decodeFloat32(tensors.get('classifier.1.weight')!, 'classifier.1.weight', file);
+ */
+export function decodeFloat32(entry: SafetensorsEntry, key: string, source = 'safetensors bytes'): Float32Array {
+  if (entry.dtype !== 'F32' && entry.dtype !== 'F16' && entry.dtype !== 'BF16' && entry.dtype !== 'F64') {
+    throw new InputError(`${source}: tensor '${key}' has dtype ${entry.dtype}; expected a float dtype (F32, F16, BF16, F64)`);
+  }
+  return decodeTensor(entry, key, source) as Float32Array;
+}
+
 function toLittleEndianBytes(input: SafetensorsInput, key: string): Uint8Array {
   const { dtype, data } = input;
   const elements = input.shape.reduce((a, d) => a * d, 1);

@@ -1,0 +1,96 @@
+import { parseArgs } from 'node:util';
+import { InputError } from '../errors.js';
+
+/** A flag of a subcommand: its type and the line `--help` shows for it. */
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** e.g. 'N' for `--epochs N`; booleans have none. */
+  value?: string;
+  help: string;
+  short?: string;
+  /** May be given several times (values collect into an array). */
+  multiple?: boolean;
+}
+
+export type FlagSpecs = Record<string, FlagSpec>;
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+/**
+ * Parses `argv` strictly against `specs`: unknown flags, missing values and stray arguments are
+ * one-line {@link InputError}s that point at `--help`.
+ */
+export function parseFlags(command: string, argv: string[], specs: FlagSpecs, allowPositionals = false): { flags: FlagValues; positionals: string[] } {
+  const options = Object.fromEntries(Object.entries(specs).map(([name, s]) => [
+    name, { type: s.type, ...(s.short && { short: s.short }), ...(s.multiple && { multiple: true }) },
+  ]));
+  const more = `run 'mobilenetv2 ${command} --help' for the options`;
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { flags: values as FlagValues, positionals };
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const flag = /'(-[^']*)'/.exec(message)?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new InputError(`unknown option ${flag ?? message}; ${more}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const name = /--([\w-]+)/.exec(message)?.[1];
+      const spec = name ? specs[name] : undefined;
+      throw new InputError(spec?.type === 'boolean' ? `option --${name} takes no value; ${more}` : `option --${name ?? '?'} needs a value${spec?.value ? ` ${spec.value}` : ''}; ${more}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new InputError(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}; ${more}`);
+    }
+    throw new InputError(`${message.split('\n')[0]}; ${more}`);
+  }
+}
+
+function str(flags: FlagValues, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** `--name` as an integer ≥ min, or undefined when absent. */
+export function intFlag(flags: FlagValues, name: string, min: number): number | undefined {
+  const v = str(flags, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\s*[+-]?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) {
+    throw new InputError(`--${name} must be an integer >= ${min}; received ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** `--name` as a finite number in (min, max) (bounds exclusive unless `inclusiveMin`), or undefined when absent. */
+export function numberFlag(flags: FlagValues, name: string, range: { min: number; max?: number; inclusiveMin?: boolean }): number | undefined {
+  const v = str(flags, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  const max = range.max ?? Infinity;
+  const aboveMin = range.inclusiveMin ? n >= range.min : n > range.min;
+  if (v.trim() === '' || !Number.isFinite(n) || !aboveMin || n >= max) {
+    const bound = `${range.inclusiveMin ? '>=' : '>'} ${range.min}${Number.isFinite(max) ? ` and < ${max}` : ''}`;
+    throw new InputError(`--${name} must be a number ${bound}; received ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** `--name` as one of `allowed`, or undefined when absent. */
+export function choiceFlag<T extends string>(flags: FlagValues, name: string, allowed: readonly T[]): T | undefined {
+  const v = str(flags, name);
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new InputError(`--${name} must be one of ${allowed.join(', ')}; received ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** `--name` as a non-empty string, or undefined when absent. */
+export function stringFlag(flags: FlagValues, name: string): string | undefined {
+  const v = str(flags, name);
+  if (v !== undefined && v.trim() === '') throw new InputError(`--${name} must not be empty`);
+  return v;
+}
+
+/** The flags block of a command's `--help`. */
+export function formatFlags(specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([name, s]) => [`  ${s.short ? `-${s.short}, ` : ''}--${name}${s.value ? ` ${s.value}` : ''}`, s.help]);
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  return rows.map(([left, right]) => left.padEnd(width) + right).join('\n');
+}

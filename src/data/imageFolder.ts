@@ -59,10 +59,12 @@ export interface ImageFolder extends Dataset {
   describe(): string;
 }
 
-interface Scan {
+/** What {@link scanImageFolder} finds: classes sorted by name, image files in example order. */
+export interface ImageFolderScan {
   classNames: string[];
   files: string[];
   labels: number[];
+  /** Files skipped because of their extension, by extension ('' for none). */
   ignored: Record<string, number>;
 }
 
@@ -91,7 +93,16 @@ async function listImages(dir: string, ignored: Record<string, number>): Promise
   return found;
 }
 
-async function scan(dir: string): Promise<Scan> {
+/**
+ * Lists `DIR/<class>/<image>` without decoding anything: class names sorted by code unit (as
+ * torchvision's ImageFolder does), image files sorted within each class. Throws the same
+ * one-line errors as {@link imageFolder} for a missing folder, no class folders, a single
+ * class, no images or an empty class folder.
+ *
+ * @example
+ * const { classNames } = await scanImageFolder('data/flowers');
+ */
+export async function scanImageFolder(dir: string): Promise<ImageFolderScan> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -204,7 +215,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
   const { shape, mean, std, fraction, cache, augment } = checkOptions(options);
   const logger = options.logger ?? silentLogger;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
-  const found = await scan(dir);
+  const found = await scanImageFolder(dir);
   const imageBytes = shape[0] * shape[1] * shape[2];
   const mode: CacheMode =
     cache === 'auto' ? (found.files.length * imageBytes <= (options.maxCacheBytes ?? 512 * 2 ** 20) ? 'memory' : 'stream') : cache;

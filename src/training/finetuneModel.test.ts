@@ -119,7 +119,7 @@ describe('freezing', () => {
     bn.apply(tf.input({ shape: [2] }));
     bn.trainable = false;
     const x = tf.tensor2d([[1, 2], [3, 4]]);
-    tf.tidy(() => bn.apply(x, { training: true }));
+    tf.tidy(() => bn.apply(x, { training: true }) as tf.Tensor);
     expect(Array.from(bn.getWeights()[2].dataSync())).toEqual([1, 1.5]);
     x.dispose();
   });

@@ -1,0 +1,12 @@
+/**
+ * Classifies images with a saved model: the same program as `npx mobilenetv2 predict`.
+ *
+ *   npx tsx examples/predict.ts --model runs/digits data/digits/7/0001.png --top-k 3
+ *   npx tsx examples/predict.ts --model runs/digits image.jpg --json
+ *
+ * For the library calls behind it, see loadClassifier() and classifyImages() in src/training/finetunePredict.ts.
+ */
+import { predictCommand } from '../src/cli/commands/predict.js';
+import { runMain } from '../src/cli/run.js';
+
+runMain(predictCommand);

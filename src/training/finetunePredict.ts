@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
+import { InputError, received } from '../errors.js';
+import { loadModel } from '../io/fileSystem.js';
+import { tf } from '../tf.js';
+import { readModelMetadata } from './metadata.js';
+
+/** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
+export interface Classifier {
+  model: tf.LayersModel;
+  classNames: string[];
+  inputShape: [number, number, number];
+  mean: number[];
+  std: number[];
+}
+
+/** One class of a prediction. */
+export interface ClassScore {
+  className: string;
+  index: number;
+  /** Softmax of the logits. */
+  probability: number;
+}
+
+export interface Prediction {
+  file: string;
+  /** The `topK` most probable classes, most probable first. */
+  top: ClassScore[];
+}
+
+/** Options of {@link classifyImages}. */
+export interface ClassifyOptions {
+  /** Classes returned per image. Default 5 (at most the class count). */
+  topK?: number;
+  /** Images per forward pass. Default 32. */
+  batchSize?: number;
+  /** How images of another aspect ratio are fitted. Default 'cover'. */
+  fit?: ResizeFit;
+}
+
+/**
+ * Loads a model directory saved by this library (or any TF.js LayersModel whose
+ * `userDefinedMetadata` has classNames, mean, std and inputShape). The caller disposes `model`.
+ *
+ * @example
+ * const classifier = await loadClassifier('runs/digits');
+ */
+export async function loadClassifier(dir: string): Promise<Classifier> {
+  const modelDir = path.basename(dir) === 'model.json' ? path.dirname(dir) : dir;
+  const model = await loadModel(modelDir);
+  try {
+    const meta = readModelMetadata(model, modelDir);
+    const outputs = (model.outputs[0].shape as number[])[1];
+    if (outputs !== meta.classNames.length) {
+      throw new InputError(`${modelDir}: the model outputs ${outputs} classes but its metadata names ${meta.classNames.length}`);
+    }
+    return { model, classNames: meta.classNames, inputShape: meta.inputShape, mean: meta.mean, std: meta.std };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Classifies image files (PNG, JPEG, WebP, GIF) with a {@link Classifier}: each is decoded and
+ * resized as in training, normalized with the model's recorded mean and std, and scored with
+ * the softmax of the model's logits. Batched, in inference mode, and leaves no tensors behind.
+ *
+ * @throws InputError naming the first file that cannot be read or decoded.
+ * @example
+ * const classifier = await loadClassifier('runs/digits');
+ * const [p] = await classifyImages(classifier, ['seven.png'], { topK: 3 });
+ * console.log(p.top[0].className, p.top[0].probability);
+ */
+export async function classifyImages(classifier: Classifier, files: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
+  const { model, classNames, inputShape, mean, std } = classifier;
+  const topK = options.topK ?? 5;
+  if (!Number.isInteger(topK) || topK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(topK)}\``);
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  const k = Math.min(topK, classNames.length);
+  const size = inputShape[0] * inputShape[1] * inputShape[2];
+  const predictions: Prediction[] = [];
+  for (let start = 0; start < files.length; start += batchSize) {
+    const chunk = files.slice(start, start + batchSize);
+    const pixels = new Float32Array(chunk.length * size);
+    await Promise.all(chunk.map(async (file, i) => {
+      let image: Uint8Array;
+      try {
+        image = await decodeImage(file, inputShape, { fit: options.fit });
+      } catch (error) {
+        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message.split('\n')[0];
+        throw new InputError(`${file}: cannot read the image (${reason}); expected a PNG, JPEG, WebP or GIF file`);
+      }
+      for (let j = 0; j < size; j++) pixels[i * size + j] = image[j] / 255;
+    }));
+    const [values, indices] = tf.tidy(() => {
+      const x = tf.tensor4d(pixels, [chunk.length, ...inputShape]).sub(tf.tensor1d(mean)).div(tf.tensor1d(std));
+      const probabilities = tf.softmax(model.apply(x, { training: false }) as tf.Tensor2D);
+      const { values: v, indices: i } = tf.topk(probabilities, k);
+      return [v, i];
+    });
+    const [p, idx] = await Promise.all([values.data(), indices.data()]);
+    tf.dispose([values, indices]);
+    chunk.forEach((file, i) => {
+      const top = Array.from({ length: k }, (_, j) => {
+        const index = idx[i * k + j];
+        return { className: classNames[index], index, probability: p[i * k + j] };
+      });
+      predictions.push({ file, top });
+    });
+  }
+  return predictions;
+}

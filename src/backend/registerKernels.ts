@@ -1,5 +1,7 @@
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../tf.js';
+import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+// '@tensorflow/tfjs' itself, not ../tf.js: tf.ts imports this file to register on import, and
+// the cycle would leave this module uninitialized when it runs. Same package, same engine.
+import * as tf from '@tensorflow/tfjs';
 import { batchNormGradConfig } from './gradients/batchNormGrad.js';
 import { minimumGradConfig } from './gradients/minimumGrad.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
@@ -49,6 +51,14 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
   return stockKernels.get(`${backendName}_${kernelName}`);
 }
 
+const stockGradients = new Map<string, GradConfig | undefined>();
+const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
+  ['FusedBatchNorm', batchNormGradConfig],
+  ['Relu6', relu6GradConfig],
+  ['Relu', reluGradConfig],
+  ['Minimum', minimumGradConfig],
+];
+
 let registered = false;
 
 /**
@@ -80,9 +90,28 @@ export function registerKernels(): void {
   if (stockIdentity) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ ...stockIdentity, ...identityWasm });
 
-  tf.registerGradient(batchNormGradConfig(tf.getGradient('FusedBatchNorm')));
-  tf.registerGradient(relu6GradConfig(tf.getGradient('Relu6')));
-  tf.registerGradient(reluGradConfig(tf.getGradient('Relu')));
-  const minimumStock = tf.getGradient('Minimum');
-  if (minimumStock) tf.registerGradient(minimumGradConfig(minimumStock));
+  for (const [kernelName, config] of GRADIENTS) {
+    const stock = tf.getGradient(kernelName);
+    stockGradients.set(kernelName, stock);
+    if (stock) tf.registerGradient(config(stock));
+  }
+}
+
+/**
+ * Puts TF.js's own kernels and gradients back (for tests and benchmarks that need the stock
+ * behaviour as a reference); {@link registerKernels} installs this library's again.
+ */
+export function restoreStockKernels(): void {
+  if (!registered) return;
+  registered = false;
+  for (const [key, stock] of stockKernels) {
+    const cut = key.indexOf('_');
+    const backendName = key.slice(0, cut);
+    const kernelName = key.slice(cut + 1);
+    tf.unregisterKernel(kernelName, backendName);
+    if (stock) tf.registerKernel(stock);
+  }
+  for (const stock of stockGradients.values()) {
+    if (stock) tf.registerGradient(stock);
+  }
 }

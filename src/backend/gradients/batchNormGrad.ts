@@ -1,5 +1,5 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_GRAD } from '../kernels/batchNormGrad.js';
 import { hasKernel } from './hasKernel.js';
 
@@ -8,7 +8,7 @@ import { hasKernel } from './hasKernel.js';
  * rsqrt(variance) to x's full shape and runs about ten full-size ops; it stays in charge of
  * the cases the kernel does not cover (per-element mean/variance, other backends).
  */
-export function batchNormGradConfig(stock: GradConfig | undefined): GradConfig {
+export function batchNormGradConfig(stock: GradConfig): GradConfig {
   return {
     kernelName: 'FusedBatchNorm',
     inputsToSave: ['x', 'mean', 'variance', 'scale'],
@@ -16,7 +16,7 @@ export function batchNormGradConfig(stock: GradConfig | undefined): GradConfig {
       const [x, mean, variance, scale] = saved as (Tensor | undefined)[];
       const channels = x!.shape[x!.rank - 1];
       const perChannel = [mean, variance, scale].every((t) => t === undefined || (t.rank === 1 && t.shape[0] === channels));
-      if ((!perChannel || !hasKernel(BATCH_NORM_GRAD)) && stock) return stock.gradFunc(dy, saved, attrs);
+      if (!perChannel || !hasKernel(BATCH_NORM_GRAD)) return stock.gradFunc(dy, saved, attrs);
       // Computed here, not inside the per-input closures: the engine runs each closure in its own
       // tidy, which would dispose the outputs that the other closures return.
       const grads = tf.engine().runKernel(

@@ -1,4 +1,4 @@
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 
 /** Whether the active backend has `kernelName` (this library's kernels exist on wasm and cpu only). */
 export function hasKernel(kernelName: string): boolean {

@@ -1,5 +1,5 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 import { MASK_GRAD } from '../kernels/maskGrad.js';
 import { hasKernel } from './hasKernel.js';
 

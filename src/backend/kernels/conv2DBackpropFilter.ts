@@ -1,5 +1,5 @@
 import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 import type { SimdKernel } from './simdKernel.js';
 
 /** Filter gradient of a 2-D convolution (NHWC); 1×1 stride-1 convs run as one blocked matrix product. */

@@ -1,5 +1,5 @@
 import type { DepthwiseConv2dNativeBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 import type { SimdKernel } from './simdKernel.js';
 
 /** Filter gradient of a depthwise convolution (NHWC, any channel multiplier and dilation). */
@@ -9,6 +9,8 @@ export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
 > = {
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
   run(heap, { x, dy }, { strides, dilations, pad, dimRoundingMode, filterShape }) {
+    // Like TF.js's own gradient, which refuses dilation > 1, leave dilated cases to the stock kernel.
+    if (!tf.backend_util.tupleValuesAreOne(typeof dilations === 'number' ? [dilations, dilations] : dilations)) return null;
     const info = tf.backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode,
       true /* depthwise */,

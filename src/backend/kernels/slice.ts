@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../../tf.js';
+import * as tf from '@tensorflow/tfjs';
 import type { SimdKernel } from './simdKernel.js';
 
 /**

@@ -19,3 +19,14 @@ export {
   parseSafetensors, decodeTensor, decodeFloat32, encodeSafetensors, readSafetensors, writeSafetensors,
   type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput,
 } from './weights/safetensors.js';
+export { imageFolder, scanImageFolder, type ImageFolder, type ImageFolderOptions, type ImageFolderSummary, type ImageFolderScan, type CacheMode } from './data/imageFolder.js';
+export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } from './data/decodeImage.js';
+export { stratifiedSplit, type Split } from './data/split.js';
+export { subset } from './data/subset.js';
+export { augmentBatch, type AugmentOptions } from './data/augment.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './training/finetune.js';
+export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './training/finetuneFolder.js';
+export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './training/finetuneStart.js';
+export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './training/finetuneModel.js';
+export { writeConfusionMatrix } from './training/finetuneConfusion.js';
+export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './training/finetunePredict.js';

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
@@ -87,10 +88,11 @@ export async function classifyImages(classifier: Classifier, files: readonly str
     await Promise.all(chunk.map(async (file, i) => {
       let image: Uint8Array;
       try {
+        const stat = await fs.stat(file).catch(() => null);
+        if (!stat?.isFile()) throw new Error(stat ? 'not a file' : 'no such file');
         image = await decodeImage(file, inputShape, { fit: options.fit });
       } catch (error) {
-        const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message.split('\n')[0];
-        throw new InputError(`${file}: cannot read the image (${reason}); expected a PNG, JPEG, WebP or GIF file`);
+        throw new InputError(`${file}: cannot read the image (${(error as Error).message.split('\n')[0]}); expected a PNG, JPEG, WebP or GIF file`);
       }
       for (let j = 0; j < size; j++) pixels[i * size + j] = image[j] / 255;
     }));

@@ -1,0 +1,106 @@
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeImageFolder } from '../../../scripts/make-image-folder.js';
+import { loadModel } from '../../io/fileSystem.js';
+import { tf } from '../../tf.js';
+import type { CliIO } from '../command.js';
+import { runCli } from '../run.js';
+
+function captureIO(): CliIO & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const stream = (write: (s: string) => void) =>
+    new Writable({ write(chunk, _encoding, done) { write(String(chunk)); done(); } }) as unknown as NodeJS.WriteStream;
+  return {
+    stdout: stream((s) => (out += s)),
+    stderr: stream((s) => (err += s)),
+    logger: { info: (m) => (err += `${m}\n`), warn: (m) => (err += `warning: ${m}\n`) },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
+
+describe('mobilenetv2 finetune / predict', () => {
+  let data: string;
+  let runs: string;
+
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+    runs = await mkdtemp(path.join(tmpdir(), 'finetune-cli-'));
+    data = path.join(runs, 'digits');
+    await makeImageFolder(data, { perClass: 6, size: 16, digits: '012', seed: 3 });
+  });
+
+  it('fine-tunes from scratch, then from its own checkpoint, and predicts with the result', async () => {
+    const common = ['--data', data, '--epochs', '2', '--batch-size', '6', '--seed', '1', '--progress', 'none', '--backend', 'wasm', '--json'];
+    const scratchOut = path.join(runs, 'scratch');
+    const io = captureIO();
+    const code = await runCli(['finetune', ...common, '--arch', 'mnist', '--alpha', '0.25', '--input-size', '16', '--val-split', '0.34', '--out', scratchOut], io);
+    expect(code, io.err()).toBe(0);
+    const summary = JSON.parse(lastLine(io.out()));
+    expect(Object.keys(summary)).toEqual(expect.arrayContaining(['valAccuracy', 'valLoss', 'classes', 'epochs', 'out']));
+    expect(summary.classes).toEqual(['0', '1', '2']);
+    expect(summary.epochs).toBe(2);
+    expect(summary.out).toBe(scratchOut);
+    expect(summary.valImages).toBe(6);
+    expect(summary.valAccuracy).toBeGreaterThanOrEqual(0);
+    const files = await readdir(scratchOut);
+    expect(files).toEqual(expect.arrayContaining(['model.json', 'metrics.jsonl', 'loss.svg', 'accuracy.png', 'confusion.svg', 'confusion.png', 'last']));
+    const metadata = JSON.parse(await readFile(path.join(scratchOut, 'model.json'), 'utf8')).userDefinedMetadata;
+    expect(metadata).toMatchObject({ classNames: ['0', '1', '2'], mean: [0.1307], std: [0.3081], inputShape: [16, 16, 1] });
+
+    // Two stages from the checkpoint; the class names match, so the head is kept.
+    const tunedOut = path.join(runs, 'tuned');
+    const io2 = captureIO();
+    expect(await runCli(['finetune', ...common, '--weights', scratchOut, '--unfreeze-after', '1', '--out', tunedOut], io2), io2.err()).toBe(0);
+    const tuned = JSON.parse(lastLine(io2.out()));
+    expect(tuned.stages.map((s: { trains: string }) => s.trains)).toEqual(['head', 'all']);
+    expect(io2.err()).toContain(`starting point: ${scratchOut} (checkpoint): loaded`);
+    const model = await loadModel(tunedOut);
+    expect(model.inputs[0].shape).toEqual([null, 16, 16, 1]);
+    model.dispose();
+
+    const image = path.join(data, '1', '0000.png');
+    const io3 = captureIO();
+    expect(await runCli(['predict', '--model', tunedOut, '--top-k', '2', '--json', '--backend', 'wasm', image], io3), io3.err()).toBe(0);
+    const [prediction] = JSON.parse(lastLine(io3.out()));
+    expect(prediction.file).toBe(image);
+    expect(prediction.top).toHaveLength(2);
+    const sum = prediction.top.reduce((a: number, c: { probability: number }) => a + c.probability, 0);
+    expect(sum).toBeLessThanOrEqual(1 + 1e-6);
+    const io4 = captureIO();
+    expect(await runCli(['predict', '--model', tunedOut, '--backend', 'wasm', image], io4)).toBe(0);
+    expect(io4.out()).toMatch(new RegExp(`^${image}\\n  \\d  +\\d+\\.\\d\\d%`));
+  });
+
+  it.each([
+    [['finetune', '--epochs', '1'], '--data DIR is required'],
+    [['finetune', '--data', '/no/such/dir'], '/no/such/dir: cannot read the image folder'],
+    [['finetune', '--data', 'x', '--freeze-features', '--unfreeze-after', '1'], '--freeze-features and --unfreeze-after exclude each other'],
+    [['finetune', '--data', 'x', '--val-split', '1'], '--val-split must be a number >= 0 and < 1; received "1"'],
+    [['finetune', '--data', 'x', '--mean', '0.1,0.2'], '--mean must be 1 or 3 comma-separated numbers'],
+    [['finetune', '--data', 'x', '--bogus'], 'unknown option --bogus'],
+    [['predict', '--model', '/no/such/model', 'a.png'], '/no/such/model/model.json: cannot read the model'],
+    [['predict', '--model', 'x'], 'no images given'],
+  ])('%j fails with one line and exit code 2', async (argv, message) => {
+    const io = captureIO();
+    expect(await runCli(argv, io)).toBe(2);
+    const lines = io.err().trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    expect(lines).toEqual([expect.stringMatching(/^error: /)]);
+    expect(lines[0]).toContain(message);
+    expect(io.out()).toBe('');
+  });
+
+  it('has --help for both commands', async () => {
+    for (const name of ['finetune', 'predict']) {
+      const io = captureIO();
+      expect(await runCli([name, '--help'], io)).toBe(0);
+      expect(io.out()).toContain(`Usage: mobilenetv2 ${name}`);
+    }
+  });
+});

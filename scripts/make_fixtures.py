@@ -14,6 +14,8 @@ plus `<name>.io.safetensors` holding `input` and `logits`:
 - `logits` is [N, classes]: the model's eval-mode output, computed in float64 from the weights
   exactly as stored (F16/BF16 weights are rounded first, so the low-precision read path is tested
   without loosening the tolerance).
+- `train_logits` and `after_train.<bn key>.running_mean|running_var`: one training-mode forward
+  of `input` with dropout off, and the BN running statistics it leaves (momentum 0.1).
 
 `manifest.json` lists the fixtures with the options to build the matching model;
 `param_counts.json` holds trainable parameter counts from PyTorch; `key_layouts.json` holds the
@@ -25,6 +27,7 @@ its stem, last conv and classifier swapped for the seed's; the blocks and their 
 torchvision's own.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -182,6 +185,21 @@ def logits_of(model, nhwc):
     return out
 
 
+def train_step(model, nhwc):
+    """One training-mode forward (dropout off): BN normalizes with the batch statistics and
+    updates its running statistics with momentum 0.1, the running variance from the unbiased
+    batch variance. Returns `train_logits` and `after_train.<key>` for every running buffer."""
+    trained = copy.deepcopy(model).double().train()
+    trained.classifier.eval()
+    with torch.no_grad():
+        out = trained(nhwc.permute(0, 3, 1, 2).double())
+    entries = {"train_logits": ("F32", out.float())}
+    for key, value in trained.state_dict().items():
+        if key.endswith("running_mean") or key.endswith("running_var"):
+            entries[f"after_train.{key}"] = ("F32", value.float())
+    return entries
+
+
 def sensitivity(model, x):
     """How far the logits move under two classic mistakes; the fixtures are only useful if this
     is far above the test tolerance."""
@@ -209,7 +227,7 @@ def generate(out_dir):
         write_safetensors(os.path.join(out_dir, f"{name}.safetensors"), state_dict_entries(model, dtype),
                           {"format": "pt", "fixture": name})
         write_safetensors(os.path.join(out_dir, f"{name}.io.safetensors"),
-                          {"input": ("F32", x), "logits": ("F32", logits.float())})
+                          {"input": ("F32", x), "logits": ("F32", logits.float()), **train_step(model, x)})
         manifest.append({
             "name": name, "model": arch, "alpha": alpha, "numClasses": classes, "inputShape": [h, w, c],
             "batch": batch, "dtype": dtype, "weights": f"{name}.safetensors", "io": f"{name}.io.safetensors",
@@ -281,7 +299,7 @@ if __name__ == "__main__":
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "test", "fixtures"))
     parser.add_argument("--check-saved", metavar="DIR")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(1)  # tiny models: threads only add contention on a shared machine
     if args.check_saved:
         check_saved(args.check_saved)
     else:

@@ -1,0 +1,68 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it, vi } from 'vitest';
+import { InputError } from '../errors.js';
+import { tf } from '../tf.js';
+import { useBackend } from './useBackend.js';
+
+const require = createRequire(import.meta.url);
+function installed(pkg: string): string | null {
+  try {
+    require.resolve(pkg);
+    return null;
+  } catch {
+    return `${pkg} is not installed here`;
+  }
+}
+const noNode = installed('@tensorflow/tfjs-node');
+const noNodeGpu = installed('@tensorflow/tfjs-node-gpu');
+if (noNode) console.info(`skipping the tfjs-node success paths: ${noNode}`);
+if (noNodeGpu) console.info(`skipping the tfjs-node-gpu success paths: ${noNodeGpu}`);
+
+const rethrowing = () =>
+  [...process.listeners('uncaughtException'), ...process.listeners('unhandledRejection')].filter((l) =>
+    /ExitStatus|throw reason/.test(String(l)),
+  );
+
+describe('useBackend', () => {
+  it('wasm: initializes, and leaves no emscripten listeners that rethrow', async () => {
+    expect(await useBackend('wasm')).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(rethrowing()).toEqual([]);
+    expect(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0])).toBe(3);
+  });
+
+  it('cpu: initializes without the "install tfjs-node" banner', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    expect(await useBackend('cpu')).toBe('cpu');
+    tf.tidy(() => tf.ones([2]).dataSync());
+    expect(warn.mock.calls.flat().join(' ')).not.toMatch(/tfjs-node/);
+    warn.mockRestore();
+  });
+
+  it.skipIf(noNode === null)('tensorflow without tfjs-node: one-line InputError that says how to fix it', async () => {
+    const error = await useBackend('tensorflow').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(/@tensorflow\/tfjs-node is not installed.*npm i @tensorflow\/tfjs-node/);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it.skipIf(noNodeGpu === null)('cuda without tfjs-node-gpu: names CUDA and cuDNN versions', async () => {
+    const error = await useBackend('cuda').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toMatch(/npm i @tensorflow\/tfjs-node-gpu.*CUDA 11\.2.*cuDNN 8\.1/);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it.skipIf(noNode !== null)('tensorflow: loads tfjs-node', async () => {
+    expect(await useBackend('tensorflow')).toBe('tensorflow');
+  });
+
+  it('auto: the first backend that loads (wasm here unless tfjs-node is installed)', async () => {
+    const expected = noNodeGpu === null || noNode === null ? 'tensorflow' : 'wasm';
+    expect(await useBackend('auto')).toBe(expected);
+  });
+
+  it('rejects unknown names with the allowed list', async () => {
+    await expect(useBackend('gpu' as never)).rejects.toThrow(/backend must be one of 'auto', .*received `backend="gpu"`/);
+  });
+});

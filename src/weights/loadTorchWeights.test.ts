@@ -178,6 +178,9 @@ describe('loadTorchWeights', () => {
     expect((await rejection(loadTorchWeights(model, manifest))).message).toMatch(new RegExp(`^${manifest}: not a safetensors file`));
     await rejection(loadTorchWeights(model, 42 as unknown as string));
     await rejection(loadTorchWeights(model, MNIST, { strict: 'no' as unknown as boolean }));
+    expect((await rejection(loadTorchWeights(model, MNIST, { strickt: false } as never))).message).toBe(
+      "loadTorchWeights: unknown option 'strickt'; allowed: strict",
+    );
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });

@@ -61,7 +61,10 @@ export async function loadTorchWeights(
   pathOrBytes: string | Uint8Array | ArrayBuffer,
   options: LoadTorchWeightsOptions = {},
 ): Promise<LoadTorchWeightsResult> {
-  const strict = options.strict ?? true;
+  for (const key of Object.keys(options ?? {})) {
+    if (key !== 'strict') throw new InputError(`loadTorchWeights: unknown option '${key}'; allowed: strict`);
+  }
+  const strict = options?.strict ?? true;
   if (typeof strict !== 'boolean') throw new InputError(`loadTorchWeights: strict must be true or false; received \`strict=${String(strict)}\``);
   let file: SafetensorsFile;
   let source: string;

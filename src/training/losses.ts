@@ -24,5 +24,7 @@ export function sparseSoftmaxCrossEntropy(labels: tf.Tensor1D, logits: tf.Tensor
 
 /** Number of rows whose largest logit is at the label, as a float scalar. */
 export function countCorrect(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => tf.sum(tf.equal(tf.argMax(logits, 1).toInt(), labels).toFloat()) as tf.Scalar);
+  // Summed as int32: the cpu backend stores a bool→float32 cast's values in a Uint8Array, which
+  // the fast leading-axis Sum kernel does not accept.
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1).toInt(), labels), 'int32')).toFloat() as tf.Scalar);
 }

@@ -92,6 +92,8 @@ describe('parseSafetensors / decodeTensor / decodeFloat32', () => {
     expectInputError(() => parseSafetensors(new Uint8Array(0), src), src, /0 bytes/);
     expectInputError(() => parseSafetensors(new Uint8Array([1, 2, 3]), src), src, /3 bytes/);
     expectInputError(() => parseSafetensors(new TextEncoder().encode('hello world, not a tensor file'), src), src, /header claims/);
+    const pth = Uint8Array.from([0x50, 0x4b, 3, 4, 0, 0, 0, 0, 0, 0]);
+    expectInputError(() => parseSafetensors(pth, src), src, /looks like a torch.save\(\) .pt\/.pth file; convert it/);
     const huge = new Uint8Array(16).fill(0xff);
     expectInputError(() => parseSafetensors(huge, src), src, /header claims 18446744073709551615 bytes/);
     expectInputError(() => parseSafetensors(handMade(null, [], '{"a": '), src), src, /not valid UTF-8 JSON/);
@@ -112,6 +114,15 @@ describe('parseSafetensors / decodeTensor / decodeFloat32', () => {
     expectInputError(() => parseSafetensors(handMade({ __metadata__: { a: 1 } }), src), src, /__metadata__/);
     const u8 = handMade({ w: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, [1]);
     expect(() => decodeTensor(parseSafetensors(u8, src).tensors.get('w')!, 'w', src)).toThrow(/^w.safetensors: tensor 'w' has dtype U8; supported/);
+  });
+
+  it('parses a valid file whose header length starts like a pickle or zip signature', () => {
+    for (const length of [0x280, 0x4b50]) {
+      const json = JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } });
+      const bytes = handMade(null, [0, 0, 0x80, 0x3f], json.padEnd(length, ' '));
+      expect(Array.from(bytes.subarray(0, 2))).toEqual([length & 0xff, length >> 8]);
+      expect(Array.from(decodeFloat32(parseSafetensors(bytes).tensors.get('w')!, 'w'))).toEqual([1]);
+    }
   });
 
   it('accepts empty tensors sharing offsets', () => {

@@ -56,18 +56,26 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors bytes'
   const fail = (what: string): never => {
     throw new InputError(`${source}: ${what}`);
   };
+  // torch.save writes a zip archive ("PK") or, before 1.6, a raw pickle (0x80, protocol): a common
+  // mix-up worth naming. Checked only once parsing fails, as a valid header length can start so too.
+  const notSafetensors = (what: string): never => {
+    if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5)) {
+      fail("not a safetensors file: it looks like a torch.save() .pt/.pth file; convert it in Python with safetensors.torch.save_file(torch.load(path), 'out.safetensors')");
+    }
+    return fail(what);
+  };
   if (bytes.byteLength < 8) fail(`not a safetensors file: ${bytes.byteLength} bytes, shorter than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
   if (headerLength > BigInt(bytes.byteLength - 8) || headerLength > BigInt(MAX_HEADER_BYTES)) {
-    fail(`not a safetensors file or truncated: the header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length`);
+    notSafetensors(`not a safetensors file or truncated: the header claims ${headerLength} bytes but the file has ${bytes.byteLength - 8} after the length`);
   }
   const n = Number(headerLength);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch {
-    fail('not a safetensors file: the header is not valid UTF-8 JSON');
+    notSafetensors('not a safetensors file: the header is not valid UTF-8 JSON');
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     fail('not a safetensors file: the header is not a JSON object');

@@ -93,7 +93,7 @@ describe('mobileNetV2', () => {
     expect(weight(a, 'block_3_expand').arraySync()).toEqual(weight(b, 'block_3_expand').arraySync());
     // kaiming-normal fan_out: std = sqrt(2 / (out · k · k)), for depthwise too (PyTorch's fan_out).
     const dw = weight(a, 'block_3_depthwise'); // [3, 3, C, 1]
-    const channels = dw.shape[2];
+    const channels = dw.shape[2]!;
     const std = tf.moments(dw).variance.sqrt().dataSync()[0];
     expect(std).toBeCloseTo(Math.sqrt(2 / (channels * 9)), 1);
     const head = weight(a, 'predictions');

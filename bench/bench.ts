@@ -1,0 +1,132 @@
+/**
+ * Training and inference speed: `npm run bench [-- --backends wasm,cpu --steps 10]`.
+ *
+ * One JSON line per configuration: the seed MNIST model at batch 64 (train via `model.fit`
+ * and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
+ * batch 8). When PyTorch is installed, the reference script runs in the same process tree with
+ * OMP_NUM_THREADS=2, and a last line gives each backend's ratios to it. Peak RSS is the
+ * process's peak so far (configurations run in sequence).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import type { Batch, Dataset } from '../src/data/dataset.js';
+import { train } from '../src/training/trainer.js';
+
+const { values } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'wasm,cpu' },
+    steps: { type: 'string', default: '10' },
+    'cpu-steps': { type: 'string', default: '3' },
+    imagenet: { type: 'string', default: 'wasm' },
+    torch: { type: 'boolean', default: true },
+  },
+});
+
+const BATCH = 64;
+const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const emit = (line: Record<string, unknown>) => console.log(JSON.stringify(line));
+
+function compiled(model: tf.LayersModel): tf.LayersModel {
+  model.compile({
+    optimizer: tf.train.adam(1e-3),
+    loss: (y: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, logits),
+  });
+  return model;
+}
+
+/** Random 28×28 digits in memory: the trainer's speed without disk or decoding. */
+function syntheticMnist(length: number): Dataset {
+  const labels = Int32Array.from({ length }, (_, i) => i % 10);
+  return {
+    length,
+    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    inputShape: [28, 28, 1],
+    mean: [0.1307],
+    std: [0.3081],
+    labels: () => labels,
+    batch: async (indices): Promise<Batch> => ({
+      x: tf.randomNormal([indices.length, 28, 28, 1]) as tf.Tensor4D,
+      y: tf.tensor1d(Array.from(indices, (i) => labels[i]!), 'int32'),
+    }),
+  };
+}
+
+async function timeFit(steps: number): Promise<number> {
+  const model = compiled(mobileNetV2Mnist({ seed: 0 }));
+  const x = tf.randomNormal([BATCH * steps, 28, 28, 1]);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH * steps }, (_, i) => i % 10), 'int32'), 10).toFloat();
+  const warm = [x.slice(0, BATCH * 2), y.slice(0, BATCH * 2)] as const;
+  await model.fit(warm[0], warm[1], { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+  const start = performance.now();
+  await model.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+  const seconds = (performance.now() - start) / 1000;
+  tf.dispose([x, y, ...warm]);
+  model.dispose();
+  return (BATCH * steps) / seconds;
+}
+
+async function timeTrainer(steps: number): Promise<number> {
+  const model = mobileNetV2Mnist({ seed: 0 });
+  await train(model, syntheticMnist(BATCH * 2), { epochs: 1, batchSize: BATCH, plots: false, seed: 0 }); // warm-up
+  const result = await train(model, syntheticMnist(BATCH * steps), { epochs: 1, batchSize: BATCH, plots: false, seed: 0 });
+  model.dispose();
+  return result.trainImagesPerSec;
+}
+
+async function timeInference(model: tf.LayersModel, input: tf.Tensor, steps: number): Promise<number> {
+  const run = () => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+  run();
+  run();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) run();
+  return (input.shape[0]! * steps) / ((performance.now() - start) / 1000);
+}
+
+const results = new Map<string, { fit: number; trainer: number; infer: number }>();
+for (const backend of values.backends.split(',') as ('wasm' | 'cpu')[]) {
+  const active = await useBackend(backend);
+  const steps = Number(backend === 'cpu' ? values['cpu-steps'] : values.steps);
+  const fit = await timeFit(steps);
+  const trainer = await timeTrainer(steps);
+  const mnist = mobileNetV2Mnist({ seed: 0 });
+  const x = tf.randomNormal([BATCH, 28, 28, 1]);
+  const infer = await timeInference(mnist, x, steps * 2);
+  tf.dispose(x);
+  mnist.dispose();
+  results.set(backend, { fit, trainer, infer });
+  emit({
+    backend: active, model: 'mnist', batch: BATCH, trainImagesPerSecFit: +fit.toFixed(1),
+    trainImagesPerSecTrainer: +trainer.toFixed(1), inferImagesPerSec: +infer.toFixed(1), peakRssMB: peakRssMB(),
+  });
+  if (values.imagenet.split(',').includes(backend)) {
+    const imagenet = mobileNetV2({ seed: 0 });
+    const input = tf.randomNormal([8, 224, 224, 3]);
+    const ips = await timeInference(imagenet, input, 3);
+    tf.dispose(input);
+    imagenet.dispose();
+    emit({ backend: active, model: 'imagenet-224-alpha1', batch: 8, inferImagesPerSec: +ips.toFixed(1), peakRssMB: peakRssMB() });
+  }
+}
+
+const script = resolve(process.cwd(), '../shared/reference/torch_reference.py');
+const hasTorch = values.torch && existsSync(script) && spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
+if (hasTorch) {
+  const run = spawnSync('/usr/bin/python3', [script, 'bench'], {
+    env: { ...process.env, OMP_NUM_THREADS: '2' },
+    encoding: 'utf8',
+  });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  const torch = JSON.parse(line) as { trainImagesPerSec: number; inferImagesPerSec: number };
+  emit({ ...torch, model: 'mnist' });
+  for (const [backend, r] of results) {
+    emit({
+      ratioTo: 'pytorch', backend, trainFit: +(r.fit / torch.trainImagesPerSec).toFixed(2),
+      trainTrainer: +(r.trainer / torch.trainImagesPerSec).toFixed(2), infer: +(r.infer / torch.inferImagesPerSec).toFixed(2),
+    });
+  }
+} else {
+  emit({ pytorch: 'skipped', reason: values.torch ? 'no torch for /usr/bin/python3 or no ../shared/reference' : '--no-torch' });
+}

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { tf } from '../tf.js';
 import type { Logger } from '../logger.js';
 import type { CliIO, Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
@@ -75,6 +76,9 @@ export async function runCli(argv: string[], io: CliIO = defaultIO()): Promise<n
  * its own, which rethrow and print the module's whole source.
  */
 export function installCrashGuards(io: CliIO = defaultIO()): void {
+  // Production mode only silences TF.js's console notices (such as the cpu backend's advert for
+  // tfjs-node), which would otherwise interleave with the CLI's own output.
+  tf.env().set('PROD', true);
   const die = (error: unknown) => {
     process.exit(report(error, io));
   };

@@ -60,7 +60,7 @@ export function progressReporter(options: ProgressOptions = {}): TrainCallbacks 
     onTrainBegin(begin) {
       info = begin;
       const resumed = begin.initialEpoch ? `, resuming after epoch ${begin.initialEpoch}` : '';
-      logger.info(`training on ${begin.trainExamples} examples (${begin.stepsPerEpoch} steps of ${begin.batchSize}), `
+      logger.info(`training on ${begin.backend}, ${begin.trainExamples} examples (${begin.stepsPerEpoch} steps of ${begin.batchSize}), `
         + `${label} ${begin.validationExamples}, ${begin.epochs} epochs, seed ${begin.seed}${resumed}${begin.out ? `, out ${begin.out}` : ''}`);
     },
     onEpochBegin(epoch, begin) {

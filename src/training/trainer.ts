@@ -214,7 +214,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
 
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
-    validationExamples: validation?.length ?? 0, seed, ...(out && { out }),
+    validationExamples: validation?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
   };
   let trainImages = 0;
   let trainSeconds = 0;

@@ -52,6 +52,8 @@ export interface TrainBeginInfo {
   trainExamples: number;
   validationExamples: number;
   seed: number;
+  /** The active TF.js backend. */
+  backend: string;
   out?: string;
 }
 

@@ -72,8 +72,7 @@ Examples:
     };
     const backendName = choiceFlag(flags, 'backend', BACKENDS) ?? 'auto';
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
-    const backend = await useBackend(backendName);
-    io.logger.info(`backend: ${backend}`);
+    await useBackend(backendName);
     const result = await trainMnist({
       ...options,
       callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }),

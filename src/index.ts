@@ -30,3 +30,18 @@ export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type
 export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './training/finetuneModel.js';
 export { writeConfusionMatrix } from './training/finetuneConfusion.js';
 export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './training/finetunePredict.js';
+export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
+export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
+export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
+export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';
+export { evaluate, type EvaluateOptions, type EvaluateResult } from './training/evaluate.js';
+export { sparseSoftmaxCrossEntropy, countCorrect } from './training/losses.js';
+export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions, type CosineOptions } from './training/schedules.js';
+export { saveCheckpoint, loadCheckpoint, type Checkpoint, type TrainerState } from './training/checkpoint.js';
+export { datasetMetadata, readModelMetadata, type ModelMetadata } from './training/metadata.js';
+export { MetricsLog, METRICS_FILE, type MetricsRecord } from './training/metricsLog.js';
+export { writePlots, type PlotOptions } from './training/plots.js';
+export { progressReporter, formatEpoch, type ProgressMode, type ProgressOptions } from './training/progress.js';
+export { seededRandom, deriveSeed, permutation } from './training/random.js';
+export { RECIPES, getRecipe, recipeSchedule, type Recipe, type RecipeName } from './training/recipes.js';
+export { trainMnist, type TrainMnistOptions, type TrainMnistResult } from './training/trainMnist.js';

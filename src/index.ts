@@ -10,6 +10,7 @@ export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/
 export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';
 export { fileSystem, loadModel } from './io/fileSystem.js';
 export { useBackend, type BackendName } from './backend/useBackend.js';
+export { registerKernels, restoreStockKernels } from './backend/registerKernels.js';
 export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
 export { type Logger, silentLogger, stderrLogger } from './logger.js';
 export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';

@@ -64,6 +64,10 @@ let registered = false;
 /**
  * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm,
  * Relu, Relu6 and Minimum, globally, so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ *
+ * @example
+ * restoreStockKernels(); // measure stock TF.js
+ * registerKernels();     // and this library's kernels again
  */
 export function registerKernels(): void {
   if (registered) return;
@@ -100,6 +104,10 @@ export function registerKernels(): void {
 /**
  * Puts TF.js's own kernels and gradients back (for tests and benchmarks that need the stock
  * behaviour as a reference); {@link registerKernels} installs this library's again.
+ *
+ * @example
+ * restoreStockKernels();
+ * await tf.setBackend('cpu'); // TF.js's own cpu kernels and gradients from here on
  */
 export function restoreStockKernels(): void {
   if (!registered) return;

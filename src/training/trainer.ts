@@ -210,7 +210,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   }
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (vars.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
-  const restoreBatchNorm = options.freezeBatchNormStats ?? true ? forceInference(frozenBatchNormLayers(model.layers)) : () => {};
+  const restoreBatchNorm = (options.freezeBatchNormStats ?? true) ? forceInference(frozenBatchNormLayers(model.layers)) : () => {};
 
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
@@ -220,7 +220,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   let trainSeconds = 0;
   let stoppedEarly = false;
 
-  const step = async (batch: Batch, learningRate: number): Promise<[number, number]> => {
+  const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
     let correct: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const logits = model.apply(batch.x, { training: true }) as tf.Tensor2D;
@@ -230,15 +230,14 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     try {
       const [loss, right] = await Promise.all([value.data(), correct!.data()]);
       if (!Number.isFinite(loss[0])) {
-        throw new NonFiniteLossError(`training loss became ${loss[0]} at epoch ${Math.floor(globalStep / stepsPerEpoch) + 1}, `
-          + `step ${(globalStep % stepsPerEpoch) + 1} (learning rate ${learningRate.toPrecision(3)}); training stopped`
+        throw new NonFiniteLossError(`training loss became ${loss[0]} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
           + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
       }
       setLearningRate(optimizer, learningRate);
       optimizer.applyGradients(grads);
       return [loss[0], right[0]];
     } finally {
-      tf.dispose([value, correct!, ...Object.values(grads)]);
+      tf.dispose([value, ...(correct ? [correct] : []), ...Object.values(grads)]);
     }
   };
 
@@ -247,7 +246,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     await runCallbacks(callbacks, 'onTrainBegin', info);
     for (let epoch = initialEpoch + 1; epoch <= epochs && !stoppedEarly; epoch++) {
       await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
-      const order = options.shuffle ?? true
+      const order = (options.shuffle ?? true)
         ? permutation(data.length, seededRandom(deriveSeed(seed, epoch, 1 /* shuffle */)))
         : Int32Array.from({ length: data.length }, (_, i) => i);
       const batchOptions = { augment: options.augment ?? false, random: seededRandom(deriveSeed(seed, epoch, 2 /* augment */)) };
@@ -267,7 +266,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
           let loss: number;
           let right: number;
           try {
-            [loss, right] = await step(batch, learningRate);
+            [loss, right] = await step(batch, learningRate, `epoch ${epoch}, step ${s + 1}`);
           } finally {
             disposeBatch(batch);
           }

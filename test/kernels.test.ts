@@ -157,6 +157,17 @@ for (const [i, [shape, axis, keepDims]] of ([
   } });
 }
 
+cases.push({ name: 'Add/Sub/Multiply/RealDiv against channel vectors and scalars', run: () => {
+  const x = rand([4, 5, 6, 7], 1100, 0.5, 2);
+  const v = rand([7], 1101, 0.5, 2);
+  const s = rand([], 1102, 0.5, 2);
+  return [
+    tf.mul(x, v), tf.sub(v, x), tf.div(x, s), tf.div(s, x), tf.add(rand([3, 5], 1103), rand([1, 5], 1104)),
+    tf.mul(x, rand([6, 7], 1105)), tf.sub(x, rand([1, 1, 1, 7], 1106)), tf.div(v.reshape([1, 7]), rand([9, 7], 1107, 0.5, 2)),
+    tf.mul(x, rand([4, 1, 6, 7], 1108)), tf.add(x, x), tf.sub(rand([13], 1109), rand([1], 1110)),
+  ];
+} });
+
 cases.push({ name: 'Slice (ZeroPadding2D gradient, rank 1–3)', run: () => {
   const x4 = rand([3, 6, 7, 5], 900);
   return [

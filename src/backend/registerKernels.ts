@@ -7,6 +7,7 @@ import { minimumGradConfig } from './gradients/minimumGrad.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
 import { reluGradConfig } from './gradients/reluGrad.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
+import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
 import { conv2DBackpropInput } from './kernels/conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilter } from './kernels/depthwiseConv2dNativeBackpropFilter.js';
@@ -34,6 +35,10 @@ export const SIMD_KERNELS = [
   sum,
   mean,
   slice,
+  add,
+  sub,
+  multiply,
+  realDiv,
 ] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
 
 /** The backends these kernels replace stock kernels on; native backends bring their own. */

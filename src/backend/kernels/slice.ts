@@ -4,12 +4,10 @@ import type { SimdKernel } from './simdKernel.js';
 
 /**
  * Slice of a float32 tensor of rank ≤ 4 (the gradient of ZeroPadding2D), one memcpy per
- * contiguous run; the wasm backend's own Slice walks every element. Registered on wasm only:
- * the cpu backend's Slice is already a plain copy.
+ * contiguous run; the stock Slice of both backends walks every element.
  */
 export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }> = {
   kernelName: 'Slice',
-  backends: ['wasm'],
   run(heap, { x }, attrs) {
     if (x.dtype !== 'float32' || x.shape.length > 4) return null;
     const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size) as [number[], number[]];

@@ -14,6 +14,7 @@ export interface SimdExports {
     x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
     channels: number, y: number,
   ): void;
+  binary_rows(a: number, b: number, out: number, rows: number, channels: number, op: number, swap: number): void;
   slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,

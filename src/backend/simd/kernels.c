@@ -433,6 +433,41 @@ void batch_norm(const float *x, const float *mean, const float *var, const float
 }
 
 /*
+ * out[r][c] = a[r][c] ∘ b[c] (or b[c] ∘ a[r][c] when `swap`), ∘ = + − × ÷ for op 0..3: a full
+ * tensor against a per-channel vector or a scalar (C = 1), the broadcasts of BatchNorm
+ * statistics and of Adam's scalars, which TF.js's generic broadcast walks index by index.
+ */
+EXPORT(binary_rows)
+void binary_rows(const float *a, const float *b, float *out, int R, int C, int op, int swap) {
+#define LOOP(EXPR_V, EXPR_S)                                                                        \
+  if (C == 1) {                                                                                     \
+    const f4 bv = splat(b[0]);                                                                      \
+    const float bs = b[0];                                                                          \
+    int i = 0;                                                                                      \
+    for (; i + 4 <= R; i += 4) { const f4 av = ld(a + i); st(out + i, EXPR_V); }                     \
+    for (; i < R; i++) { const float as = a[i]; out[i] = EXPR_S; }                                  \
+  } else {                                                                                          \
+    for (int r = 0; r < R; r++) {                                                                   \
+      const float *ar = a + r * C;                                                                  \
+      float *o = out + r * C;                                                                       \
+      int c = 0;                                                                                    \
+      for (; c + 4 <= C; c += 4) { const f4 av = ld(ar + c), bv = ld(b + c); st(o + c, EXPR_V); }   \
+      for (; c < C; c++) { const float as = ar[c], bs = b[c]; o[c] = EXPR_S; }                      \
+    }                                                                                               \
+  }
+  switch (op * 2 + (swap ? 1 : 0)) {
+    case 0: case 1: LOOP(wasm_f32x4_add(av, bv), as + bs) break;
+    case 2: LOOP(wasm_f32x4_sub(av, bv), as - bs) break;
+    case 3: LOOP(wasm_f32x4_sub(bv, av), bs - as) break;
+    case 4: case 5: LOOP(wasm_f32x4_mul(av, bv), as * bs) break;
+    case 6: LOOP(wasm_f32x4_div(av, bv), as / bs) break;
+    case 7: LOOP(wasm_f32x4_div(bv, av), bs / as) break;
+    default: break;
+  }
+#undef LOOP
+}
+
+/*
  * A 4-D slice (lower ranks padded with leading 1s) of src with dims d0..d3, starting at b0..b3,
  * of size s0..s3, as one memcpy per run of s3 contiguous floats.
  */

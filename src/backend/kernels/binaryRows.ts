@@ -1,0 +1,43 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
+import type { Heap } from '../simd/heap.js';
+import type { SimdKernel } from './simdKernel.js';
+
+const OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+type OpName = keyof typeof OPS;
+
+/**
+ * a ∘ b where one side has the output's full shape and the other only its trailing dims (a
+ * per-channel vector) or one element. Equal shapes and other broadcasts: null (stock kernel).
+ */
+function binaryRows(heap: Heap, a: TensorInfo, b: TensorInfo, op: OpName): TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.arraysEqual(a.shape, b.shape)) return null;
+  const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
+  const trailing = (t: TensorInfo) => {
+    const dims = t.shape.slice(t.shape.findIndex((d) => d !== 1));
+    return size(t.shape) === 1 || tf.util.arraysEqual(dims, out.slice(out.length - dims.length));
+  };
+  let full: TensorInfo;
+  let part: TensorInfo;
+  let swap: number;
+  if (tf.util.arraysEqual(a.shape, out) && trailing(b)) [full, part, swap] = [a, b, 0];
+  else if (tf.util.arraysEqual(b.shape, out) && trailing(a)) [full, part, swap] = [b, a, 1];
+  else return null;
+  const channels = size(part.shape);
+  const rows = size(out) / channels;
+  const [result] = heap.run([full, part], [out], (k, [fullPtr, partPtr], [outPtr]) =>
+    k.binary_rows(fullPtr!, partPtr!, outPtr!, rows, channels, OPS[op], swap),
+  );
+  return result!;
+}
+
+const kernel = (kernelName: OpName): SimdKernel<{ a: TensorInfo; b: TensorInfo }> => ({
+  kernelName,
+  run: (heap, { a, b }) => binaryRows(heap, a, b, kernelName),
+});
+
+export const add = kernel('Add');
+export const sub = kernel('Sub');
+export const multiply = kernel('Multiply');
+export const realDiv = kernel('RealDiv');

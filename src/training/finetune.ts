@@ -114,7 +114,8 @@ function earlyStopping(patience: number | undefined): TrainCallbacks {
 function continueFrom(model: tf.LayersModel, first: TrainResult, batchSize: number, optimizer: OptimizerName): Checkpoint {
   const state: TrainerState = {
     format: 'mobilenetv2-tfjs/trainer-state', version: 1,
-    epoch: first.epochs, epochs: first.epochs, globalStep: 0, seed: first.seed, batchSize,
+    epoch: first.epochs, epochs: first.epochs, seed: first.seed, batchSize,
+    globalStep: first.history.reduce((steps, h) => steps + Math.ceil(h.trainImages / batchSize), 0),
     history: first.history, best: first.best, optimizer: { name: optimizer, weights: [] },
   };
   // Optimizer.setWeights expects the iteration count first; zero moments follow lazily.

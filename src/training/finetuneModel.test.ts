@@ -100,9 +100,9 @@ describe('head swap', () => {
   });
 });
 
-describe('freezing', () => {
+describe.each(['wasm', 'cpu'])('freezing (%s)', (backend) => {
   beforeAll(async () => {
-    await tf.setBackend('wasm');
+    await tf.setBackend(backend);
   });
 
   it('freezeFeatures leaves only the classifier trainable', () => {

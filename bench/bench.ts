@@ -21,7 +21,8 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     'cpu-steps': { type: 'string', default: '3' },
     imagenet: { type: 'string', default: 'wasm' },
-    torch: { type: 'boolean', default: true },
+    // Node 20's parseArgs has no --no-<flag> negation.
+    'no-torch': { type: 'boolean', default: false },
   },
 });
 
@@ -112,7 +113,7 @@ for (const backend of values.backends.split(',') as ('wasm' | 'cpu')[]) {
 }
 
 const script = resolve(process.cwd(), '../shared/reference/torch_reference.py');
-const hasTorch = values.torch && existsSync(script) && spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
+const hasTorch = !values['no-torch'] && existsSync(script) && spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
 if (hasTorch) {
   const run = spawnSync('/usr/bin/python3', [script, 'bench'], {
     env: { ...process.env, OMP_NUM_THREADS: '2' },
@@ -128,5 +129,5 @@ if (hasTorch) {
     });
   }
 } else {
-  emit({ pytorch: 'skipped', reason: values.torch ? 'no torch for /usr/bin/python3 or no ../shared/reference' : '--no-torch' });
+  emit({ pytorch: 'skipped', reason: !values['no-torch'] ? 'no torch for /usr/bin/python3 or no ../shared/reference' : '--no-torch' });
 }

@@ -6,6 +6,7 @@ import { batchNormGradConfig } from './gradients/batchNormGrad.js';
 import { minimumGradConfig } from './gradients/minimumGrad.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
 import { reluGradConfig } from './gradients/reluGrad.js';
+import { adam } from './kernels/adam.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
 import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
@@ -19,6 +20,7 @@ import { mean, sum } from './kernels/reduceLeading.js';
 import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
+import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
 import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
 
 /** Every kernel of this library; each runs on both backends below. */
@@ -39,6 +41,7 @@ export const SIMD_KERNELS = [
   sub,
   multiply,
   realDiv,
+  adam,
 ] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
 
 /** The backends these kernels replace stock kernels on; native backends bring their own. */
@@ -68,7 +71,8 @@ let registered = false;
 
 /**
  * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm,
- * Relu, Relu6 and Minimum, globally, so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ * Relu, Relu6 and Minimum, and a one-kernel step for every `tf.AdamOptimizer`, globally, so that
+ * plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
  *
  * @example
  * restoreStockKernels(); // measure stock TF.js
@@ -104,6 +108,7 @@ export function registerKernels(): void {
     stockGradients.set(kernelName, stock);
     if (stock) tf.registerGradient(config(stock));
   }
+  installFusedAdam();
 }
 
 /**
@@ -127,4 +132,5 @@ export function restoreStockKernels(): void {
   for (const stock of stockGradients.values()) {
     if (stock) tf.registerGradient(stock);
   }
+  restoreStockAdam();
 }

@@ -20,6 +20,11 @@ export interface SimdExports {
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
     channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
   ): void;
+  adam(
+    w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, n: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
+    negLearningRate: number,
+  ): void;
 }
 
 /** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */

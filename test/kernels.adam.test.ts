@@ -21,6 +21,8 @@ function values(seed: number, n: number): Float32Array {
   });
 }
 const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
+// applyGradients is typed for variables but takes any tensors, as tf.variableGrads returns them.
+const byName = (entries: [string, tf.Tensor][]) => Object.fromEntries(entries) as unknown as Record<string, tf.Variable>;
 
 interface Run {
   weights: Float32Array[];
@@ -42,7 +44,7 @@ async function run(tag: string, resumeAt?: number): Promise<Run> {
     (optimizer as unknown as { learningRate: number }).learningRate = step < 3 ? 1e-2 : 3e-3;
     const grads = SHAPES.map((shape, i) => tf.tensor(values(100 * step + i, size(shape)), shape).mul(step + 1));
     // Alternate the two forms applyGradients accepts: a name map and a list.
-    if (step % 2 === 0) optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, grads[i]!])));
+    if (step % 2 === 0) optimizer.applyGradients(byName(vars.map((v, i) => [v.name, grads[i]!])));
     else optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
     tf.dispose(grads);
   }
@@ -83,7 +85,7 @@ describe.each(['wasm', 'cpu'])('fused Adam on %s against TF.js AdamOptimizer on 
     const v = tf.variable(tf.ones([5]));
     const optimizer = tf.train.adam(1e-3);
     const g = tf.ones([5]);
-    const info = await tf.profile(() => optimizer.applyGradients({ [v.name]: g }));
+    const info = await tf.profile(() => optimizer.applyGradients(byName([[v.name, g]])));
     const kernels = info.kernels.map((k) => k.name);
     expect(kernels.filter((k) => k === ADAM)).toHaveLength(1);
     expect(kernels).not.toContain('Sqrt');
@@ -102,9 +104,9 @@ describe.each(['wasm', 'cpu'])('fused Adam on %s against TF.js AdamOptimizer on 
     const v = tf.variable(tf.ones([4, 3]));
     const optimizer = tf.train.adam(1e-3);
     const g = tf.ones([4, 3]);
-    optimizer.applyGradients({ [v.name]: g });
+    optimizer.applyGradients(byName([[v.name, g]]));
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 20; i++) optimizer.applyGradients({ [v.name]: g });
+    for (let i = 0; i < 20; i++) optimizer.applyGradients(byName([[v.name, g]]));
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([v, g]);
     optimizer.dispose();

@@ -70,6 +70,18 @@ for (const [i, c] of convCases.entries()) {
       tf.engine().runKernel('Conv2DBackpropFilter', { x: rand(c.x, i), dy: rand(dyShape, i + 100) }, { ...attrs, filterShape }) as tf.Tensor,
     ],
   });
+  const activation = (['linear', 'relu', 'relu6'] as const)[i % 3]!;
+  cases.push({
+    name: `Conv2D and FusedConv2D (bias, ${activation}) ${label}`,
+    run: () => {
+      const x = rand(c.x, i + 1200);
+      const filter = rand(filterShape, i + 1300);
+      return [
+        tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, c.stride, c.pad),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: c.stride, pad: c.pad, bias: rand([c.outChannels], i + 1400), activation }),
+      ];
+    },
+  });
   cases.push({
     name: `Conv2DBackpropInput ${label}`,
     run: () => [
@@ -93,6 +105,7 @@ const depthwiseCases: DepthwiseCase[] = [
   { x: [1, 6, 6, 9], kernel: 3, multiplier: 1, stride: 1, dilation: 1, pad: explicit },
   { x: [64, 5, 4, 10], kernel: 3, multiplier: 1, stride: 2, dilation: 1, pad: 'same' },
   { x: [64, 3, 3, 13], kernel: 3, multiplier: 1, stride: 1, dilation: 1, pad: 'same' },
+  { x: [2, 9, 8, 7], kernel: 3, multiplier: 1, stride: 1, dilation: 2, pad: 'same' },
 ];
 for (const [i, c] of depthwiseCases.entries()) {
   const label = `${c.x.join('x')} k${c.kernel} m${c.multiplier} s${c.stride} d${c.dilation} ${JSON.stringify(c.pad)}`;
@@ -100,11 +113,26 @@ for (const [i, c] of depthwiseCases.entries()) {
   const info = tf.backend_util.computeConv2DInfo(c.x, filterShape, c.stride, c.dilation, c.pad, undefined, true);
   const dyShape = [c.x[0], info.outHeight, info.outWidth, c.x[3] * c.multiplier];
   const attrs = { strides: c.stride, dilations: c.dilation, pad: c.pad };
+  if (c.dilation > 1) continue; // TF.js has no gradient for dilated depthwise convs
   cases.push({
     name: `DepthwiseConv2dNativeBackpropFilter ${label}`,
     run: () => [
       tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: rand(c.x, i + 300), dy: rand(dyShape, i + 400) }, { ...attrs, filterShape }) as tf.Tensor,
     ],
+  });
+  const activation = (['relu6', 'linear', 'relu'] as const)[i % 3]!;
+  cases.push({
+    name: `DepthwiseConv2dNative and FusedDepthwiseConv2D (bias, ${activation}) ${label}`,
+    run: () => {
+      const x = rand(c.x, i + 1500) as tf.Tensor4D;
+      const filter = rand(filterShape, i + 1600) as tf.Tensor4D;
+      const bias = rand([c.x[3] * c.multiplier], i + 1700);
+      return [
+        tf.depthwiseConv2d(x, filter, c.stride, c.pad, 'NHWC', c.dilation),
+        // (fused.depthwiseConv2d's type omits explicit padding, which it accepts)
+        tf.fused.depthwiseConv2d({ x, filter, strides: c.stride, pad: c.pad as 'same', dilations: c.dilation, bias, activation }),
+      ];
+    },
   });
   cases.push({
     name: `DepthwiseConv2dNativeBackpropInput ${label}`,
@@ -168,6 +196,20 @@ cases.push({ name: 'Add/Sub/Multiply/RealDiv against channel vectors and scalars
   ];
 } });
 
+cases.push({ name: 'PadV2 (ZeroPadding2D, rank 1–4, constant values)', run: () => [
+  tf.pad(rand([3, 5, 6, 7], 1800), [[0, 0], [1, 1], [1, 2], [0, 0]]),
+  tf.pad(rand([64, 4, 4, 3], 1801), [[0, 0], [0, 1], [1, 0], [0, 0]]),
+  tf.pad(rand([2, 3, 5], 1802), [[1, 0], [2, 1], [0, 3]], 1.5),
+  tf.pad(rand([7], 1803), [[2, 3]], -2),
+  tf.pad(rand([4, 5], 1804), [[0, 0], [0, 0]]),
+] });
+
+cases.push({ name: 'Relu and same-shape Add/Sub/Multiply/RealDiv', run: () => {
+  const a = tf.concat([rand([64, 3, 3, 11], 1900, -2, 2).flatten(), tf.tensor1d([0, -0, NaN, -1e-30])]);
+  const b = tf.concat([rand([64, 3, 3, 11], 1901, 0.5, 2).flatten(), tf.tensor1d([1, 2, 3, 4])]);
+  return [tf.relu(a), tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b), tf.add(rand([5, 7, 3], 1902), rand([5, 7, 3], 1903))];
+} });
+
 cases.push({ name: 'Slice (ZeroPadding2D gradient, rank 1–3)', run: () => {
   const x4 = rand([3, 6, 7, 5], 900);
   return [
@@ -180,6 +222,10 @@ function relativeError(got: Float32Array, ref: Float32Array): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < ref.length; i++) {
+    if (Number.isNaN(ref[i]!) || Number.isNaN(got[i]!)) {
+      if (!(Number.isNaN(ref[i]!) && Number.isNaN(got[i]!))) return Infinity;
+      continue;
+    }
     diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
     scale = Math.max(scale, Math.abs(ref[i]!));
   }

@@ -9,21 +9,25 @@ import { reluGradConfig } from './gradients/reluGrad.js';
 import { adam } from './kernels/adam.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
 import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
+import { conv2D, fusedConv2D } from './kernels/conv2D.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
 import { conv2DBackpropInput } from './kernels/conv2DBackpropInput.js';
+import { depthwiseConv2dNative, fusedDepthwiseConv2D } from './kernels/depthwiseConv2dNative.js';
 import { depthwiseConv2dNativeBackpropFilter } from './kernels/depthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInput } from './kernels/depthwiseConv2dNativeBackpropInput.js';
 import { fusedBatchNorm } from './kernels/fusedBatchNorm.js';
 import { identityWasm } from './kernels/identity.js';
 import { maskGrad } from './kernels/maskGrad.js';
+import { padV2 } from './kernels/padV2.js';
 import { mean, sum } from './kernels/reduceLeading.js';
+import { relu } from './kernels/relu.js';
 import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
 import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
-import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
+import { cpuHeap, type CpuBackendLike, type Heap, UnsupportedInput, wasmHeap, type WasmBackendLike } from './simd/heap.js';
 
-/** Every kernel of this library; each runs on both backends below. */
+/** Every kernel of this library; each runs on both backends below unless it names its own. */
 export const SIMD_KERNELS = [
   conv2DBackpropFilter,
   conv2DBackpropInput,
@@ -42,6 +46,12 @@ export const SIMD_KERNELS = [
   multiply,
   realDiv,
   adam,
+  conv2D,
+  fusedConv2D,
+  depthwiseConv2dNative,
+  fusedDepthwiseConv2D,
+  padV2,
+  relu,
 ] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
 
 /** The backends these kernels replace stock kernels on; native backends bring their own. */
@@ -89,7 +99,13 @@ export function registerKernels(): void {
       // Unregister first: registerKernel warns on every replacement.
       if (stock) tf.unregisterKernel(kernel.kernelName, backendName);
       const kernelFunc: KernelFunc = (args) => {
-        const out = kernel.run(heaps[backendName](args.backend), args.inputs, args.attrs ?? {});
+        let out: TensorInfo | TensorInfo[] | null;
+        try {
+          out = kernel.run(heaps[backendName](args.backend), args.inputs, args.attrs ?? {});
+        } catch (error) {
+          if (!(error instanceof UnsupportedInput)) throw error;
+          out = null;
+        }
         if (out !== null) return out;
         if (stock === undefined) throw new Error(`${kernel.kernelName} on ${backendName}: case not supported`);
         return stock.kernelFunc(args) as TensorInfo | TensorInfo[];

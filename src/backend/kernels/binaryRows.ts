@@ -8,10 +8,13 @@ type OpName = keyof typeof OPS;
 
 /**
  * a ∘ b where one side has the output's full shape and the other only its trailing dims (a
- * per-channel vector) or one element. Equal shapes and other broadcasts: null (stock kernel).
+ * per-channel vector) or one element. Equal shapes only on 'cpu' (as one row), where the stock
+ * kernel calls a function per element (wasm's is vectorized already). Other broadcasts: null
+ * (stock kernel).
  */
 function binaryRows(heap: Heap, a: TensorInfo, b: TensorInfo, op: OpName): TensorInfo | null {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || tf.util.arraysEqual(a.shape, b.shape)) return null;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (tf.util.arraysEqual(a.shape, b.shape) && heap.backend === 'wasm') return null;
   const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
   const trailing = (t: TensorInfo) => {

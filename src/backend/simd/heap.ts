@@ -20,6 +20,9 @@ export interface SimdExports {
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
     channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
   ): void;
+  conv2d(x: number, w: number, y: number, ...dims: number[]): void;
+  depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
+  pad4(src: number, out: number, ...dimsBeginOutValue: number[]): void;
   adam(
     w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, n: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
@@ -27,8 +30,18 @@ export interface SimdExports {
   ): void;
 }
 
+/**
+ * Thrown by a {@link Heap} for an input it cannot read (e.g. a cpu tensor whose float32 values
+ * live in another typed array), before it allocates anything; the stock kernel then runs.
+ */
+export class UnsupportedInput extends Error {
+  override name = 'UnsupportedInput';
+}
+
 /** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */
 export interface Heap {
+  /** The backend whose tensors this heap reads. */
+  readonly backend: 'wasm' | 'cpu';
   /**
    * Calls `body` with the byte offsets of `inputs` (0 for a null input) and of freshly
    * allocated outputs of `outShapes`, and returns the outputs.
@@ -104,6 +117,7 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
     return data.memoryOffset;
   };
   return {
+    backend: 'wasm',
     run(inputs, outShapes, body) {
       checkFloat32(inputs);
       const outputs = outShapes.map((shape) => backend.makeOutput([...shape], 'float32'));
@@ -128,10 +142,12 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
   const { simd, memory } = cpuKernels;
   const values = (t: TensorInfo) => {
     const v = backend.data.get(t.dataId)?.values;
-    if (!(v instanceof Float32Array)) throw new Error('tensor has no float32 values on the cpu backend');
+    // e.g. a bool→float32 Cast, which the cpu backend leaves in a Uint8Array
+    if (!(v instanceof Float32Array)) throw new UnsupportedInput('tensor has no Float32Array values on the cpu backend');
     return v;
   };
   return {
+    backend: 'cpu',
     run(inputs, outShapes, body) {
       checkFloat32(inputs);
       const sources = inputs.map((t) => (t == null ? null : values(t)));

@@ -558,3 +558,144 @@ void adam(const float *w, const float *m, const float *v, const float *g, float 
     w2[i] = ((ms / c1) / (__builtin_sqrtf(vs / c2) + eps)) * neglr + w[i];
   }
 }
+
+/*
+ * y[r][co] = sum_ci x[r][ci] · w[ci][co]: a 1x1 convolution's forward pass. Four rows times
+ * eight output channels of accumulators stay in registers while ci runs.
+ */
+static void gemm_nn(const float *x, const float *w, float *y, int R, int Ci, int Co) {
+  int r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const float *x0 = x + r * Ci, *x1 = x0 + Ci, *x2 = x1 + Ci, *x3 = x2 + Ci;
+    float *y0 = y + r * Co, *y1 = y0 + Co, *y2 = y1 + Co, *y3 = y2 + Co;
+    int co = 0;
+    for (; co + 8 <= Co; co += 8) {
+      f4 a00 = wasm_f32x4_const_splat(0.f), a01 = a00, a10 = a00, a11 = a00;
+      f4 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      for (int ci = 0; ci < Ci; ci++) {
+        const float *wr = w + ci * Co + co;
+        const f4 w0 = ld(wr), w1 = ld(wr + 4);
+        f4 s = splat(x0[ci]);
+        a00 = madd(s, w0, a00); a01 = madd(s, w1, a01);
+        s = splat(x1[ci]);
+        a10 = madd(s, w0, a10); a11 = madd(s, w1, a11);
+        s = splat(x2[ci]);
+        a20 = madd(s, w0, a20); a21 = madd(s, w1, a21);
+        s = splat(x3[ci]);
+        a30 = madd(s, w0, a30); a31 = madd(s, w1, a31);
+      }
+      st(y0 + co, a00); st(y0 + co + 4, a01);
+      st(y1 + co, a10); st(y1 + co + 4, a11);
+      st(y2 + co, a20); st(y2 + co + 4, a21);
+      st(y3 + co, a30); st(y3 + co + 4, a31);
+    }
+    for (; co + 4 <= Co; co += 4) {
+      f4 a0 = wasm_f32x4_const_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+      for (int ci = 0; ci < Ci; ci++) {
+        const f4 wv = ld(w + ci * Co + co);
+        a0 = madd(splat(x0[ci]), wv, a0);
+        a1 = madd(splat(x1[ci]), wv, a1);
+        a2 = madd(splat(x2[ci]), wv, a2);
+        a3 = madd(splat(x3[ci]), wv, a3);
+      }
+      st(y0 + co, a0); st(y1 + co, a1); st(y2 + co, a2); st(y3 + co, a3);
+    }
+    for (; co < Co; co++) {
+      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+      for (int ci = 0; ci < Ci; ci++) {
+        const float wv = w[ci * Co + co];
+        s0 += x0[ci] * wv; s1 += x1[ci] * wv; s2 += x2[ci] * wv; s3 += x3[ci] * wv;
+      }
+      y0[co] = s0; y1[co] = s1; y2[co] = s2; y3[co] = s3;
+    }
+  }
+  for (; r < R; r++) {
+    float *yr = y + r * Co;
+    fill0(yr, Co);
+    for (int ci = 0; ci < Ci; ci++) axpy(yr, w + ci * Co, x[r * Ci + ci], Co);
+  }
+}
+
+/*
+ * Conv2D forward. x [N,H,W,Ci], w [KH,KW,Ci,Co], y [N,OH,OW,Co], dilations DH/DW. Each output
+ * pixel's Co channels are accumulated in place from every tap that lands inside x.
+ */
+EXPORT(conv2d)
+void conv2d(const float *x, const float *w, float *y, int N, int H, int W, int Ci, int OH, int OW, int Co,
+            int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW) {
+  if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
+    gemm_nn(x, w, y, N * H * W, Ci, Co);
+    return;
+  }
+  fill0(y, N * OH * OW * Co);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        float *yr = y + ((n * OH + oh) * OW + ow) * Co;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const float *xr = x + ((n * H + ih) * W + iw) * Ci;
+            const float *wr = w + (kh * KW + kw) * Ci * Co;
+            for (int ci = 0; ci < Ci; ci++) axpy(yr, wr + ci * Co, xr[ci], Co);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Depthwise forward. x [N,H,W,C], w [KH,KW,C,M], y [N,OH,OW,C·M]. */
+EXPORT(depthwise_conv2d)
+void depthwise_conv2d(const float *x, const float *w, float *y, int N, int H, int W, int C, int OH, int OW, int M,
+                      int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW) {
+  const int CM = C * M;
+  fill0(y, N * OH * OW * CM);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        float *yr = y + ((n * OH + oh) * OW + ow) * CM;
+        for (int kh = 0; kh < KH; kh++) {
+          const int ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            const int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const float *xr = x + ((n * H + ih) * W + iw) * C;
+            const float *wr = w + (kh * KW + kw) * CM;
+            if (M == 1) {
+              int c = 0;
+              for (; c + 4 <= C; c += 4) st(yr + c, madd(ld(xr + c), ld(wr + c), ld(yr + c)));
+              for (; c < C; c++) yr[c] += xr[c] * wr[c];
+            } else {
+              for (int c = 0; c < C; c++)
+                for (int q = 0; q < M; q++) yr[c * M + q] += xr[c] * wr[c * M + q];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * A 4-D constant pad (lower ranks padded with leading 1s): out [o0,o1,o2,o3] holds src
+ * [d0,d1,d2,d3] at offset (b0,b1,b2,b3) and `value` elsewhere.
+ */
+EXPORT(pad4)
+void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
+          int o1, int o2, int o3, int o0, float value) {
+  const int total = o0 * o1 * o2 * o3;
+  const f4 v = splat(value);
+  int i = 0;
+  for (; i + 4 <= total; i += 4) st(out + i, v);
+  for (; i < total; i++) out[i] = value;
+  for (int a = 0; a < d0; a++)
+    for (int b = 0; b < d1; b++)
+      for (int c = 0; c < d2; c++)
+        __builtin_memcpy(out + (((a + b0) * o1 + b + b1) * o2 + c + b2) * o3 + b3, src + ((a * d1 + b) * d2 + c) * d3,
+                         (unsigned)d3 * sizeof(float));
+}

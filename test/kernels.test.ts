@@ -167,6 +167,20 @@ const withDy = (f: (x: tf.Tensor) => tf.Tensor) => () => {
   const dy = rand(x.shape, 701);
   return [f(x), ...tf.grads((a: tf.Tensor) => f(a))([x], dy)];
 };
+cases.push({ name: 'square and its gradient', run: withDy((x) => tf.square(x)) });
+cases.push({ name: 'float32 Cast to float32 and int32', run: () => {
+  const x = rand([5, 7], 1950, -3, 3);
+  return [tf.cast(x, 'float32'), tf.cast(x, 'int32').toFloat(), tf.grad((a: tf.Tensor) => tf.cast(a, 'float32').square())(x)];
+} });
+cases.push({ name: 'BatchNorm training statistics (moments) and their gradients', run: () => {
+  const x = rand([64, 3, 3, 13], 1960, -2, 3);
+  const f = (a: tf.Tensor) => {
+    const { mean, variance } = tf.moments(a, [0, 1, 2]);
+    return tf.batchNorm(a, mean, variance, rand([13], 1963), rand([13], 1961), 1e-5).mul(rand([64, 3, 3, 13], 1962)).sum();
+  };
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return [mean, variance, tf.grad(f)(x)];
+} });
 cases.push({ name: 'Keras ReLU6 minimum(6, relu(x)) and its gradient', run: withDy((x) => tf.minimum(6, tf.relu(x))) });
 cases.push({ name: 'minimum(x, 6) and its gradient', run: withDy((x) => tf.minimum(x, 6)) });
 cases.push({ name: 'maximum(x, 0.5)', run: withDy((x) => tf.maximum(x, 0.5)) });
@@ -179,9 +193,10 @@ for (const [i, [shape, axis, keepDims]] of ([
   [[3, 4, 5], [2, 0, 1], false],
   [[4, 5, 6], [1, 2], false],
 ] as [number[], number[], boolean][]).entries()) {
-  cases.push({ name: `Sum/Mean over ${JSON.stringify(axis)} of ${shape.join('x')}`, run: () => {
+  cases.push({ name: `Sum/Mean over ${JSON.stringify(axis)} of ${shape.join('x')}, Mean's gradient`, run: () => {
     const x = rand(shape, 800 + i);
-    return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)];
+    const mean = (a: tf.Tensor) => tf.mean(a, axis, keepDims);
+    return [tf.sum(x, axis, keepDims), mean(x), tf.grad(mean)(x, rand(mean(x).shape, 850 + i))];
   } });
 }
 

@@ -3,11 +3,14 @@ import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInf
 // the cycle would leave this module uninitialized when it runs. Same package, same engine.
 import * as tf from '@tensorflow/tfjs';
 import { batchNormGradConfig } from './gradients/batchNormGrad.js';
+import { meanGradConfig } from './gradients/meanGrad.js';
 import { minimumGradConfig } from './gradients/minimumGrad.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
 import { reluGradConfig } from './gradients/reluGrad.js';
+import { squareGradConfig } from './gradients/squareGrad.js';
 import { adam } from './kernels/adam.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
+import { castWasm } from './kernels/cast.js';
 import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
 import { conv2D, fusedConv2D } from './kernels/conv2D.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
@@ -18,11 +21,13 @@ import { depthwiseConv2dNativeBackpropInput } from './kernels/depthwiseConv2dNat
 import { fusedBatchNorm } from './kernels/fusedBatchNorm.js';
 import { identityWasm } from './kernels/identity.js';
 import { maskGrad } from './kernels/maskGrad.js';
+import { meanGrad } from './kernels/meanGrad.js';
 import { padV2 } from './kernels/padV2.js';
 import { mean, sum } from './kernels/reduceLeading.js';
 import { relu } from './kernels/relu.js';
 import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
+import { square, squareGrad } from './kernels/square.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
 import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
 import { cpuHeap, type CpuBackendLike, type Heap, UnsupportedInput, wasmHeap, type WasmBackendLike } from './simd/heap.js';
@@ -52,6 +57,9 @@ export const SIMD_KERNELS = [
   fusedDepthwiseConv2D,
   padV2,
   relu,
+  meanGrad,
+  squareGrad,
+  square,
 ] as readonly SimdKernel<NamedTensorInfoMap, NamedAttrMap>[];
 
 /** The backends these kernels replace stock kernels on; native backends bring their own. */
@@ -75,13 +83,15 @@ const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
   ['Relu6', relu6GradConfig],
   ['Relu', reluGradConfig],
   ['Minimum', minimumGradConfig],
+  ['Mean', meanGradConfig],
+  ['Square', squareGradConfig],
 ];
 
 let registered = false;
 
 /**
  * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm,
- * Relu, Relu6 and Minimum, and a one-kernel step for every `tf.AdamOptimizer`, globally, so that
+ * Relu, Relu6, Minimum, Mean and Square, and a one-kernel step for every `tf.AdamOptimizer`, globally, so that
  * plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
  *
  * @example
@@ -118,6 +128,12 @@ export function registerKernels(): void {
   stockKernels.set('wasm_Identity', stockIdentity);
   if (stockIdentity) tf.unregisterKernel('Identity', 'wasm');
   tf.registerKernel({ ...stockIdentity, ...identityWasm });
+  const stockCast = tf.getKernel('Cast', 'wasm');
+  stockKernels.set('wasm_Cast', stockCast);
+  if (stockCast) {
+    tf.unregisterKernel('Cast', 'wasm');
+    tf.registerKernel(castWasm(stockCast));
+  }
 
   for (const [kernelName, config] of GRADIENTS) {
     const stock = tf.getGradient(kernelName);

@@ -23,6 +23,8 @@ export interface SimdExports {
   conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   pad4(src: number, out: number, ...dimsBeginOutValue: number[]): void;
+  broadcast_rows(src: number, out: number, rows: number, channels: number, divisor: number): void;
+  square_grad(dy: number, x: number, dx: number, n: number): void;
   adam(
     w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, n: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,

@@ -699,3 +699,28 @@ void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, 
         __builtin_memcpy(out + (((a + b0) * o1 + b + b1) * o2 + c + b2) * o3 + b3, src + ((a * d1 + b) * d2 + c) * d3,
                          (unsigned)d3 * sizeof(float));
 }
+
+/*
+ * out[r][c] = src[c] / divisor: the gradient of a Mean over leading axes, which TF.js computes
+ * as (dy · ones(x.shape)) / N in three full-size passes. Division, not a reciprocal, so the
+ * values are TF.js's.
+ */
+EXPORT(broadcast_rows)
+void broadcast_rows(const float *src, float *out, int R, int C, float divisor) {
+  const f4 d = splat(divisor);
+  for (int r = 0; r < R; r++) {
+    float *o = out + r * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) st(o + c, wasm_f32x4_div(ld(src + c), d));
+    for (; c < C; c++) o[c] = src[c] / divisor;
+  }
+}
+
+/* dx = dy · (x · 2): Square's gradient in one pass, in TF.js's order of operations. */
+EXPORT(square_grad)
+void square_grad(const float *dy, const float *x, float *dx, int n) {
+  const f4 two = splat(2.f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(dx + i, wasm_f32x4_mul(ld(dy + i), wasm_f32x4_mul(ld(x + i), two)));
+  for (; i < n; i++) dx[i] = dy[i] * (x[i] * 2.f);
+}

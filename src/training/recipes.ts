@@ -24,6 +24,8 @@ export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
     description: "the seed's: Adam 1e-3, batch 64, cross-entropy, 3 epochs, dropout 0.2",
     epochs: 3, batchSize: 64, learningRate: 1e-3, schedule: 'constant', labelSmoothing: 0, augment: false, dropout: 0.2,
   },
+  // Measured (wasm, seed 1, α 1): test accuracy 96.95, 98.69, 99.07, 99.35, 99.47% after epochs
+  // 1 to 5; the saved model.json scores 99.47% again in stock TF.js on the cpu backend.
   strong: {
     name: 'strong',
     description: 'Adam with a one-cycle rate peaking at 3e-3, random ±2 px shifts, label smoothing 0.1, 5 epochs',

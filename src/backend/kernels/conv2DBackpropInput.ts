@@ -10,14 +10,16 @@ export const conv2DBackpropInput: SimdKernel<{ dy: TensorInfo; filter: TensorInf
     const info = tf.backend_util.computeConv2DInfo(
       inputShape, filter.shape as [number, number, number, number], strides, 1 /* dilations */, pad, dimRoundingMode,
     );
-    const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr]) => {
+    const pointwise = info.filterHeight === 1 && info.filterWidth === 1;
+    const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr, wtPtr]) => {
       k.conv2d_backprop_input(
         dyPtr!, wPtr!, dxPtr!,
         info.batchSize, info.inHeight, info.inWidth, info.inChannels,
         info.outHeight, info.outWidth, info.outChannels,
         info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+        wtPtr ?? 0,
       );
-    });
+    }, pointwise ? [info.inChannels * info.outChannels] /* transposed filter */ : []);
     return out!;
   },
 };

@@ -46,12 +46,14 @@ export interface Heap {
   readonly backend: 'wasm' | 'cpu';
   /**
    * Calls `body` with the byte offsets of `inputs` (0 for a null input) and of freshly
-   * allocated outputs of `outShapes`, and returns the outputs.
+   * allocated outputs of `outShapes`, then of scratch buffers of `scratchSizes` floats (freed
+   * after `body`), and returns the outputs.
    */
   run(
     inputs: readonly (TensorInfo | null)[],
     outShapes: readonly number[][],
     body: (kernels: SimdExports, inputs: number[], outputs: number[]) => void,
+    scratchSizes?: readonly number[],
   ): TensorInfo[];
   /** The first value of a float32 tensor (for scalar operands). */
   scalar(t: TensorInfo): number;
@@ -62,6 +64,7 @@ export interface WasmBackendLike {
   wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory } };
   dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  disposeData(dataId: DataId, force: boolean): boolean;
   typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
 }
 
@@ -120,10 +123,15 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
   };
   return {
     backend: 'wasm',
-    run(inputs, outShapes, body) {
+    run(inputs, outShapes, body, scratchSizes = []) {
       checkFloat32(inputs);
       const outputs = outShapes.map((shape) => backend.makeOutput([...shape], 'float32'));
-      body(simd, inputs.map((t) => (t == null ? 0 : offset(t))), outputs.map(offset));
+      const scratch = scratchSizes.map((n) => backend.makeOutput([n], 'float32'));
+      try {
+        body(simd, inputs.map((t) => (t == null ? 0 : offset(t))), [...outputs, ...scratch].map(offset));
+      } finally {
+        for (const t of scratch) backend.disposeData(t.dataId, true /* force */);
+      }
       return outputs;
     },
     scalar: (t) => backend.typedArrayFromHeap(t)[0]!,
@@ -150,11 +158,11 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
   };
   return {
     backend: 'cpu',
-    run(inputs, outShapes, body) {
+    run(inputs, outShapes, body, scratchSizes = []) {
       checkFloat32(inputs);
       const sources = inputs.map((t) => (t == null ? null : values(t)));
       // 16-byte aligned slots after a null page, so that offset 0 still means "absent".
-      const sizes = [...sources.map((s) => s?.length ?? 0), ...outShapes.map(sizeOf)];
+      const sizes = [...sources.map((s) => s?.length ?? 0), ...outShapes.map(sizeOf), ...scratchSizes];
       const offsets: number[] = [];
       let end = 64;
       for (const n of sizes) {

@@ -202,12 +202,80 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, i
   }
 }
 
-/* Conv2D input gradient. dy [N,OH,OW,Co], w [KH,KW,Ci,Co], dx [N,H,W,Ci]. */
+/*
+ * y[r][co] = sum_ci x[r][ci] · w[ci][co]: a 1x1 convolution's forward pass. Four rows times
+ * eight output channels of accumulators stay in registers while ci runs.
+ */
+static void gemm_nn(const float *x, const float *w, float *y, int R, int Ci, int Co) {
+  int r = 0;
+  for (; r + 4 <= R; r += 4) {
+    const float *x0 = x + r * Ci, *x1 = x0 + Ci, *x2 = x1 + Ci, *x3 = x2 + Ci;
+    float *y0 = y + r * Co, *y1 = y0 + Co, *y2 = y1 + Co, *y3 = y2 + Co;
+    int co = 0;
+    for (; co + 8 <= Co; co += 8) {
+      f4 a00 = wasm_f32x4_const_splat(0.f), a01 = a00, a10 = a00, a11 = a00;
+      f4 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      for (int ci = 0; ci < Ci; ci++) {
+        const float *wr = w + ci * Co + co;
+        const f4 w0 = ld(wr), w1 = ld(wr + 4);
+        f4 s = splat(x0[ci]);
+        a00 = madd(s, w0, a00); a01 = madd(s, w1, a01);
+        s = splat(x1[ci]);
+        a10 = madd(s, w0, a10); a11 = madd(s, w1, a11);
+        s = splat(x2[ci]);
+        a20 = madd(s, w0, a20); a21 = madd(s, w1, a21);
+        s = splat(x3[ci]);
+        a30 = madd(s, w0, a30); a31 = madd(s, w1, a31);
+      }
+      st(y0 + co, a00); st(y0 + co + 4, a01);
+      st(y1 + co, a10); st(y1 + co + 4, a11);
+      st(y2 + co, a20); st(y2 + co + 4, a21);
+      st(y3 + co, a30); st(y3 + co + 4, a31);
+    }
+    for (; co + 4 <= Co; co += 4) {
+      f4 a0 = wasm_f32x4_const_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+      for (int ci = 0; ci < Ci; ci++) {
+        const f4 wv = ld(w + ci * Co + co);
+        a0 = madd(splat(x0[ci]), wv, a0);
+        a1 = madd(splat(x1[ci]), wv, a1);
+        a2 = madd(splat(x2[ci]), wv, a2);
+        a3 = madd(splat(x3[ci]), wv, a3);
+      }
+      st(y0 + co, a0); st(y1 + co, a1); st(y2 + co, a2); st(y3 + co, a3);
+    }
+    for (; co < Co; co++) {
+      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+      for (int ci = 0; ci < Ci; ci++) {
+        const float wv = w[ci * Co + co];
+        s0 += x0[ci] * wv; s1 += x1[ci] * wv; s2 += x2[ci] * wv; s3 += x3[ci] * wv;
+      }
+      y0[co] = s0; y1[co] = s1; y2[co] = s2; y3[co] = s3;
+    }
+  }
+  for (; r < R; r++) {
+    float *yr = y + r * Co;
+    fill0(yr, Co);
+    for (int ci = 0; ci < Ci; ci++) axpy(yr, w + ci * Co, x[r * Ci + ci], Co);
+  }
+}
+
+/*
+ * Conv2D input gradient. dy [N,OH,OW,Co], w [KH,KW,Ci,Co], dx [N,H,W,Ci]. `wt` is scratch of
+ * Ci·Co floats (or 0): with it, a 1x1 conv's dx = dy · wᵀ runs as the forward's register-blocked
+ * product over a transposed filter, which beats dot products with their horizontal sums when
+ * Co is small (16–64 in MobileNetV2's project convs).
+ */
 EXPORT(conv2d_backprop_input)
 void conv2d_backprop_input(const float *dy, const float *w, float *dx, int N, int H, int W, int Ci,
-                           int OH, int OW, int Co, int KH, int KW, int SH, int SW, int PT, int PL) {
+                           int OH, int OW, int Co, int KH, int KW, int SH, int SW, int PT, int PL, float *wt) {
   if (KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0 && OH == H && OW == W) {
-    gemm_nt(dy, w, dx, N * H * W, Ci, Co);
+    if (wt) {
+      for (int ci = 0; ci < Ci; ci++)
+        for (int co = 0; co < Co; co++) wt[co * Ci + ci] = w[ci * Co + co];
+      gemm_nn(dy, wt, dx, N * H * W, Co, Ci);
+    } else {
+      gemm_nt(dy, w, dx, N * H * W, Ci, Co);
+    }
     return;
   }
   fill0(dx, N * H * W * Ci);
@@ -556,63 +624,6 @@ void adam(const float *w, const float *m, const float *v, const float *g, float 
     m2[i] = ms;
     v2[i] = vs;
     w2[i] = ((ms / c1) / (__builtin_sqrtf(vs / c2) + eps)) * neglr + w[i];
-  }
-}
-
-/*
- * y[r][co] = sum_ci x[r][ci] · w[ci][co]: a 1x1 convolution's forward pass. Four rows times
- * eight output channels of accumulators stay in registers while ci runs.
- */
-static void gemm_nn(const float *x, const float *w, float *y, int R, int Ci, int Co) {
-  int r = 0;
-  for (; r + 4 <= R; r += 4) {
-    const float *x0 = x + r * Ci, *x1 = x0 + Ci, *x2 = x1 + Ci, *x3 = x2 + Ci;
-    float *y0 = y + r * Co, *y1 = y0 + Co, *y2 = y1 + Co, *y3 = y2 + Co;
-    int co = 0;
-    for (; co + 8 <= Co; co += 8) {
-      f4 a00 = wasm_f32x4_const_splat(0.f), a01 = a00, a10 = a00, a11 = a00;
-      f4 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      for (int ci = 0; ci < Ci; ci++) {
-        const float *wr = w + ci * Co + co;
-        const f4 w0 = ld(wr), w1 = ld(wr + 4);
-        f4 s = splat(x0[ci]);
-        a00 = madd(s, w0, a00); a01 = madd(s, w1, a01);
-        s = splat(x1[ci]);
-        a10 = madd(s, w0, a10); a11 = madd(s, w1, a11);
-        s = splat(x2[ci]);
-        a20 = madd(s, w0, a20); a21 = madd(s, w1, a21);
-        s = splat(x3[ci]);
-        a30 = madd(s, w0, a30); a31 = madd(s, w1, a31);
-      }
-      st(y0 + co, a00); st(y0 + co + 4, a01);
-      st(y1 + co, a10); st(y1 + co + 4, a11);
-      st(y2 + co, a20); st(y2 + co + 4, a21);
-      st(y3 + co, a30); st(y3 + co + 4, a31);
-    }
-    for (; co + 4 <= Co; co += 4) {
-      f4 a0 = wasm_f32x4_const_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
-      for (int ci = 0; ci < Ci; ci++) {
-        const f4 wv = ld(w + ci * Co + co);
-        a0 = madd(splat(x0[ci]), wv, a0);
-        a1 = madd(splat(x1[ci]), wv, a1);
-        a2 = madd(splat(x2[ci]), wv, a2);
-        a3 = madd(splat(x3[ci]), wv, a3);
-      }
-      st(y0 + co, a0); st(y1 + co, a1); st(y2 + co, a2); st(y3 + co, a3);
-    }
-    for (; co < Co; co++) {
-      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-      for (int ci = 0; ci < Ci; ci++) {
-        const float wv = w[ci * Co + co];
-        s0 += x0[ci] * wv; s1 += x1[ci] * wv; s2 += x2[ci] * wv; s3 += x3[ci] * wv;
-      }
-      y0[co] = s0; y1[co] = s1; y2[co] = s2; y3[co] = s3;
-    }
-  }
-  for (; r < R; r++) {
-    float *yr = y + r * Co;
-    fill0(yr, Co);
-    for (int ci = 0; ci < Ci; ci++) axpy(yr, w + ci * Co, x[r * Ci + ci], Co);
   }
 }
 

@@ -6,6 +6,7 @@
  * that calls another through the registry is not counted twice. Kernels are synchronous on
  * wasm and cpu, so wall time is their cost.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
@@ -50,9 +51,11 @@ function instrument(backendName: string): Map<string, Row> {
 async function profile(backendName: string, steps: number, batch: number, top: number): Promise<void> {
   await useBackend(backendName as 'wasm' | 'cpu');
   const model = mobileNetV2Mnist({ seed: 0 });
+  // The same compile call as bench.ts's fit line; trainOnBatch runs fit's per-batch step.
   model.compile({
     optimizer: tf.train.adam(1e-3),
     loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
+    metrics: ['accuracy'],
   });
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
@@ -62,8 +65,10 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
   const stepMs = (performance.now() - start) / steps;
   const kernelMs = [...rows.values()].reduce((a, r) => a + r.ms, 0) / steps;
+  const calls = [...rows.values()].reduce((a, r) => a + r.calls, 0) / steps;
   console.log(`\n${backendName}: ${stepMs.toFixed(1)} ms/step (${((batch * 1000) / stepMs).toFixed(0)} img/s), ` +
-    `kernels ${kernelMs.toFixed(1)} ms, outside kernels ${(stepMs - kernelMs).toFixed(1)} ms`);
+    `kernels ${kernelMs.toFixed(1)} ms in ${calls.toFixed(0)} calls, outside kernels ${(stepMs - kernelMs).toFixed(1)} ms, ` +
+    `load average ${loadavg()[0]!.toFixed(2)}`);
   console.log('kernel'.padEnd(40) + 'calls/step'.padStart(11) + 'ms/step'.padStart(10) + '%'.padStart(7));
   const sorted = [...rows.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
   for (const [name, r] of sorted) {

@@ -19,6 +19,8 @@ export interface Recipe {
 }
 
 export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
+  // Measured (wasm, seed 1, α 1): 98.16, 98.59, 98.92% after epochs 1 to 3 (PyTorch, same recipe:
+  // 97.99, 98.68, 98.46%).
   seed: {
     name: 'seed',
     description: "the seed's: Adam 1e-3, batch 64, cross-entropy, 3 epochs, dropout 0.2",

@@ -170,7 +170,12 @@ const withDy = (f: (x: tf.Tensor) => tf.Tensor) => () => {
 cases.push({ name: 'square and its gradient', run: withDy((x) => tf.square(x)) });
 cases.push({ name: 'float32 Cast to float32 and int32', run: () => {
   const x = rand([5, 7], 1950, -3, 3);
-  return [tf.cast(x, 'float32'), tf.cast(x, 'int32').toFloat(), tf.grad((a: tf.Tensor) => tf.cast(a, 'float32').square())(x)];
+  // A bool→float32 cast keeps its values in a Uint8Array on cpu; kernels must read them as numbers.
+  const mask = tf.cast(tf.greater(x, 0), 'float32');
+  return [
+    tf.cast(x, 'float32'), tf.cast(x, 'int32').toFloat(), tf.grad((a: tf.Tensor) => tf.cast(a, 'float32').square())(x),
+    tf.mul(mask, x), tf.relu(mask), tf.sum(mask, 0), tf.grad((a: tf.Tensor) => tf.relu(a).mul(mask))(x),
+  ];
 } });
 cases.push({ name: 'BatchNorm training statistics (moments) and their gradients', run: () => {
   const x = rand([64, 3, 3, 13], 1960, -2, 3);

@@ -10,8 +10,8 @@ import { reluGradConfig } from './gradients/reluGrad.js';
 import { squareGradConfig } from './gradients/squareGrad.js';
 import { adam } from './kernels/adam.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
-import { castWasm } from './kernels/cast.js';
 import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
+import { castWasm } from './kernels/cast.js';
 import { conv2D, fusedConv2D } from './kernels/conv2D.js';
 import { conv2DBackpropFilter } from './kernels/conv2DBackpropFilter.js';
 import { conv2DBackpropInput } from './kernels/conv2DBackpropInput.js';
@@ -90,9 +90,9 @@ const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
 let registered = false;
 
 /**
- * Registers this library's kernels on 'wasm' and 'cpu' and its gradients for FusedBatchNorm,
- * Relu, Relu6, Minimum, Mean and Square, and a one-kernel step for every `tf.AdamOptimizer`, globally, so that
- * plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ * Registers this library's kernels on 'wasm' and 'cpu', its gradients for FusedBatchNorm, Relu,
+ * Relu6, Minimum, Mean and Square, and a one-kernel step for every `tf.AdamOptimizer`, globally,
+ * so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
  *
  * @example
  * restoreStockKernels(); // measure stock TF.js

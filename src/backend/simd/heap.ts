@@ -33,8 +33,8 @@ export interface SimdExports {
 }
 
 /**
- * Thrown by a {@link Heap} for an input it cannot read (e.g. a cpu tensor whose float32 values
- * live in another typed array), before it allocates anything; the stock kernel then runs.
+ * Thrown by a {@link Heap} for an input it cannot read (a cpu tensor without numeric values),
+ * before it allocates anything; the stock kernel then runs.
  */
 export class UnsupportedInput extends Error {
   override name = 'UnsupportedInput';
@@ -152,9 +152,9 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
   const { simd, memory } = cpuKernels;
   const values = (t: TensorInfo) => {
     const v = backend.data.get(t.dataId)?.values;
-    // e.g. a bool→float32 Cast, which the cpu backend leaves in a Uint8Array
-    if (!(v instanceof Float32Array)) throw new UnsupportedInput('tensor has no Float32Array values on the cpu backend');
-    return v;
+    // A bool→float32 Cast leaves its values in a Uint8Array; copying them in converts them.
+    if (!ArrayBuffer.isView(v) || v instanceof DataView) throw new UnsupportedInput('tensor has no numeric values on the cpu backend');
+    return v as Float32Array | Int32Array | Uint8Array;
   };
   return {
     backend: 'cpu',

@@ -24,10 +24,10 @@ const stock: ApplyGradients = tf.AdamOptimizer.prototype.applyGradients;
 
 /**
  * AdamOptimizer.applyGradients with one kernel per variable where the backend has it (wasm,
- * cpu). TF.js's own runs 14 ops per variable, about 1,300 kernel calls per MobileNetV2 step, and
- * its engine overhead then costs more than the arithmetic. The optimizer itself, its slots
- * (names, order, creation), getWeights/setWeights and the arithmetic are TF.js's; other backends
- * keep TF.js's method.
+ * cpu). TF.js's own runs 14 ops per variable: about 1,300 kernel calls and 14 passes over every
+ * weight per MobileNetV2-MNIST step, instead of 95 calls and one pass. The optimizer itself, its
+ * slots (names, order, creation), getWeights/setWeights and the arithmetic are TF.js's; other
+ * backends (tensorflow, webgl) keep TF.js's method.
  */
 function fusedApplyGradients(this: tf.AdamOptimizer, variableGradients: Gradients): void {
   if (!hasKernel(ADAM)) {

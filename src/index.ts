@@ -25,12 +25,12 @@ export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } fro
 export { stratifiedSplit, type Split } from './data/split.js';
 export { subset } from './data/subset.js';
 export { augmentBatch, type AugmentOptions } from './data/augment.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './training/finetune.js';
-export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './training/finetuneFolder.js';
-export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './training/finetuneStart.js';
-export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './training/finetuneModel.js';
-export { writeConfusionMatrix } from './training/finetuneConfusion.js';
-export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './training/finetunePredict.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './finetune/finetune.js';
+export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
+export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
+export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './finetune/model.js';
+export { writeConfusionMatrix } from './finetune/confusion.js';
+export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { renderChart } from '../training/plots.js';
 
 /** A vega-lite heatmap of confusion[label][predicted], counts written in the cells, rows normalized for colour. */
 export function confusionSpec(confusion: readonly (readonly number[])[], classNames: readonly string[]): object {
@@ -52,15 +52,5 @@ export function confusionSpec(confusion: readonly (readonly number[])[], classNa
  * await writeConfusionMatrix('runs/digits', confusion!, val.classNames);
  */
 export async function writeConfusionMatrix(dir: string, confusion: readonly (readonly number[])[], classNames: readonly string[]): Promise<void> {
-  const [vega, vegaLite, { default: sharp }] = await Promise.all([import('vega'), import('vega-lite'), import('sharp')]);
-  const spec = confusionSpec(confusion, classNames);
-  const view = new vega.View(vega.parse(vegaLite.compile(spec as Parameters<typeof vegaLite.compile>[0]).spec), { renderer: 'none' });
-  try {
-    const svg = await view.toSVG();
-    const file = path.join(dir, 'confusion');
-    await writeFileAtomic(`${file}.svg`, svg);
-    await writeFileAtomic(`${file}.png`, await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
-  } finally {
-    view.finalize();
-  }
+  await renderChart(confusionSpec(confusion, classNames), path.join(dir, 'confusion'));
 }

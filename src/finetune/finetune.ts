@@ -3,12 +3,12 @@ import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
-import type { Checkpoint, TrainerState } from './checkpoint.js';
-import { evaluate } from './evaluate.js';
-import { writeConfusionMatrix } from './finetuneConfusion.js';
-import { copyWeightsByName, freezeFeatures } from './finetuneModel.js';
-import { type OptimizerName, train, type TrainResult } from './trainer.js';
-import type { EpochMetrics, TrainCallbacks } from './types.js';
+import type { Checkpoint, TrainerState } from '../training/checkpoint.js';
+import { evaluate } from '../training/evaluate.js';
+import { writeConfusionMatrix } from './confusion.js';
+import { copyWeightsByName, freezeFeatures } from './model.js';
+import { type OptimizerName, train, type TrainResult } from '../training/trainer.js';
+import type { EpochMetrics, TrainCallbacks } from '../training/types.js';
 
 /** Options of {@link fineTune}. Every field is optional. */
 export interface FineTuneOptions {

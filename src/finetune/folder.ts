@@ -5,7 +5,7 @@ import { stratifiedSplit } from '../data/split.js';
 import { subset } from '../data/subset.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
-import { type Architecture, loadStartingPoint } from './finetuneStart.js';
+import { type Architecture, loadStartingPoint } from './start.js';
 
 /** Options of {@link fineTuneImageFolder}: where the data and weights are, plus {@link fineTune}'s options. */
 export interface FineTuneFolderOptions extends Omit<FineTuneOptions, 'validationData' | 'augment' | 'logger' | 'seed'> {

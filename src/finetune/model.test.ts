@@ -7,7 +7,7 @@ import { fileSystem } from '../io/fileSystem.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { fineTune } from './finetune.js';
-import { copyWeightsByName, freezeFeatures, HEAD_LAYER, rebuildWithHead, splitAtHead } from './finetuneModel.js';
+import { copyWeightsByName, freezeFeatures, HEAD_LAYER, rebuildWithHead, splitAtHead } from './model.js';
 
 const tiny = (numClasses: number, seed: number) => mobileNetV2Mnist({ alpha: 0.25, inputShape: [16, 16, 1], numClasses, seed });
 

@@ -7,8 +7,8 @@ import { mobileNetV2Mnist } from '../models/mnist.js';
 import { mobileNetV2 } from '../models/mobilenetv2.js';
 import { tf } from '../tf.js';
 import { saveTorchWeights } from '../weights/saveTorchWeights.js';
-import { HEAD_LAYER } from './finetuneModel.js';
-import { IMAGENET_MEAN, loadStartingPoint } from './finetuneStart.js';
+import { HEAD_LAYER } from './model.js';
+import { IMAGENET_MEAN, loadStartingPoint } from './start.js';
 
 const digits = '0123456789'.split('');
 const weightsOf = (model: tf.LayersModel, layer: string) => model.getLayer(layer).getWeights().map((w) => Array.from(w.dataSync()));

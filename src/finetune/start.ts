@@ -10,8 +10,8 @@ import type { InvertedResidualRow } from '../models/options.js';
 import type { tf } from '../tf.js';
 import { loadTorchWeights } from '../weights/loadTorchWeights.js';
 import { parseSafetensors, type SafetensorsFile } from '../weights/safetensors.js';
-import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './finetuneModel.js';
-import { readModelMetadata } from './metadata.js';
+import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
+import { readModelMetadata } from '../training/metadata.js';
 
 /** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
 export type Architecture = 'imagenet' | 'mnist';

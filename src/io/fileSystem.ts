@@ -3,20 +3,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
+import { writeFileAtomic } from './atomic.js';
 
 const MODEL_JSON = 'model.json';
-
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-}
 
 function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
@@ -57,8 +46,8 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       };
       if (artifacts.trainingConfig != null) modelJSON.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata != null) modelJSON.userDefinedMetadata = artifacts.userDefinedMetadata;
-      await writeAtomic(path.join(dir, weightsName), toBytes(artifacts.weightData));
-      await writeAtomic(modelPath, JSON.stringify(modelJSON));
+      await writeFileAtomic(path.join(dir, weightsName), toBytes(artifacts.weightData));
+      await writeFileAtomic(modelPath, JSON.stringify(modelJSON));
       await Promise.all(previous.filter((p) => p !== weightsName).map((p) => fs.rm(path.join(dir, p), { force: true })));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileSystem } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { classifyImages, loadClassifier } from './finetunePredict.js';
+import { classifyImages, loadClassifier } from './classifier.js';
 
 /**
  * A 2×2 grayscale "model" whose logits are [mean pixel, −mean pixel] of the normalized input, so

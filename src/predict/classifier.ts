@@ -4,7 +4,7 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { readModelMetadata } from './metadata.js';
+import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
 export interface Classifier {

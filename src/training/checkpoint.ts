@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { fileSystem } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from './types.js';
 
 export const LAST_DIR = 'last';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { MetricsRecord } from './metricsLog.js';
 
 /** Options of {@link writePlots}. */
@@ -29,7 +29,11 @@ function lineChart(title: string, yTitle: string, points: Point[], yZero: boolea
   };
 }
 
-async function render(spec: object, file: string, png: boolean): Promise<void> {
+/**
+ * Renders a vega-lite spec to `file.svg` (and `file.png` with sharp), each written atomically.
+ * Shared by the training plots and the fine-tuning confusion matrix.
+ */
+export async function renderChart(spec: object, file: string, png = true): Promise<void> {
   // Imported on demand: vega is large and only needed here.
   const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vegaLite.compile(spec as Parameters<typeof vegaLite.compile>[0]).spec;
@@ -69,6 +73,6 @@ export async function writePlots(dir: string, records: readonly MetricsRecord[],
       if (r.valAccuracy !== undefined) accuracy.push({ epoch: r.epoch, value: r.valAccuracy, series: `${label} accuracy` });
     }
   }
-  await render(lineChart('Loss', 'cross-entropy', loss, true), path.join(dir, 'loss'), png);
-  await render(lineChart('Accuracy', 'accuracy', accuracy, false), path.join(dir, 'accuracy'), png);
+  await renderChart(lineChart('Loss', 'cross-entropy', loss, true), path.join(dir, 'loss'), png);
+  await renderChart(lineChart('Accuracy', 'accuracy', accuracy, false), path.join(dir, 'accuracy'), png);
 }

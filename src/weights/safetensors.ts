@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 
 /**
  * safetensors element types and their sizes in bytes. All of them are recognized, so that
@@ -284,18 +284,9 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
  */
 export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsInput>, metadata?: Record<string, string>): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await fs.open(tmp, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, path);
+    await writeFileAtomic(path, bytes);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
     throw new InputError(`${path}: cannot write the weights file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
 }

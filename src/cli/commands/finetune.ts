@@ -1,7 +1,7 @@
 import { useBackend } from '../../backend/useBackend.js';
 import type { AugmentOptions } from '../../data/augment.js';
 import { InputError } from '../../errors.js';
-import { fineTuneImageFolder } from '../../training/finetuneFolder.js';
+import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
 import { choiceFlag, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';

@@ -1,6 +1,6 @@
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
-import { classifyImages, loadClassifier } from '../../training/finetunePredict.js';
+import { classifyImages, loadClassifier } from '../../predict/classifier.js';
 import { choiceFlag, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { BACKENDS } from './trainMnist.js';

@@ -93,6 +93,20 @@ describe.each(['wasm', 'cpu'])('fused Adam on %s against TF.js AdamOptimizer on 
     optimizer.dispose();
   });
 
+  it("reaches plain model.fit with compile({ optimizer: 'adam' })", async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [4] }), tf.layers.dense({ units: 2 })] });
+    model.compile({ optimizer: 'adam', loss: 'meanSquaredError', metrics: ['accuracy'] });
+    const [x, y] = [tf.ones([8, 4]), tf.zeros([8, 2])];
+    const info = await tf.profile(async () => {
+      await model.fit(x, y, { batchSize: 8, epochs: 1, verbose: 0 });
+    });
+    const kernels = info.kernels.map((k) => k.name);
+    expect(kernels.filter((k) => k === ADAM)).toHaveLength(4); // two kernels, two biases
+    expect(kernels).not.toContain('Sqrt');
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
   it.each([['uninterrupted', undefined], ['saved and restored after 3 steps', 3]] as const)('%s: weights and slots', async (_label, resumeAt) => {
     const got = await run(`${backend}${resumeAt ?? ''}`, resumeAt);
     expect(got.slots.map((s) => s.name)).toEqual(reference.slots.map((s) => s.name));

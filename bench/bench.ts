@@ -89,7 +89,8 @@ async function timeTrainer(steps: number): Promise<number> {
 }
 
 async function timeInference(model: tf.LayersModel, input: tf.Tensor, steps: number): Promise<number> {
-  const run = () => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+  // One batch of input.shape[0] (predict would otherwise split it into batches of 32), as PyTorch's side does.
+  const run = () => tf.tidy(() => (model.predict(input, { batchSize: input.shape[0] }) as tf.Tensor).dataSync());
   run();
   run();
   const start = performance.now();

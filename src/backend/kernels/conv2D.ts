@@ -5,8 +5,9 @@ import { applyBiasActivation, supportsBiasActivation } from './biasActivation.js
 import type { SimdKernel } from './simdKernel.js';
 
 /**
- * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. Registered on
- * 'cpu' only: wasm's own forward convs (XNNPACK) are already fast.
+ * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm too,
+ * where it beat the stock (XNNPACK) kernel in interleaved runs of MobileNetV2-MNIST at batch 64
+ * (inference ~10%, a training step ~2%).
  */
 function conv(heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, bias?: TensorInfo, activation?: string): TensorInfo | null {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
@@ -30,12 +31,10 @@ function conv(heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs,
 
 export const conv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs> = {
   kernelName: 'Conv2D',
-  backends: ['cpu'],
   run: (heap, { x, filter }, attrs) => conv(heap, x, filter, attrs),
 };
 
 export const fusedConv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo }, FusedConv2DAttrs> = {
   kernelName: 'FusedConv2D',
-  backends: ['cpu'],
   run: (heap, { x, filter, bias }, attrs) => conv(heap, x, filter, attrs, bias, attrs.activation),
 };

@@ -52,6 +52,9 @@ const convCases: ConvCase[] = [
   { x: [1, 9, 9, 6], kernel: [3, 2], outChannels: 5, stride: 2, pad: 'valid' },
   { x: [1, 6, 7, 3], kernel: [3, 3], outChannels: 9, stride: 1, pad: explicit },
   { x: [64, 4, 5, 3], kernel: [3, 3], outChannels: 8, stride: 2, pad: 'same' },
+  // Output channels in register blocks of 16 and 4 (the stem's shape: one input channel).
+  { x: [64, 9, 9, 1], kernel: [3, 3], outChannels: 32, stride: 2, pad: 'valid' },
+  { x: [1, 7, 6, 3], kernel: [3, 3], outChannels: 20, stride: 1, pad: explicit },
   // 1×1 convs take the blocked matrix-product path: rows and channels off multiples of 4 and 8.
   { x: [1, 5, 3, 13], kernel: [1, 1], outChannels: 11, stride: 1, pad: 'valid' },
   { x: [64, 3, 3, 22], kernel: [1, 1], outChannels: 37, stride: 1, pad: 'same' },

@@ -638,11 +638,47 @@ void conv2d(const float *x, const float *w, float *y, int N, int H, int W, int C
     gemm_nn(x, w, y, N * H * W, Ci, Co);
     return;
   }
-  fill0(y, N * OH * OW * Co);
+  if (Co % 4 != 0) fill0(y, N * OH * OW * Co);
   for (int n = 0; n < N; n++) {
     for (int oh = 0; oh < OH; oh++) {
       for (int ow = 0; ow < OW; ow++) {
         float *yr = y + ((n * OH + oh) * OW + ow) * Co;
+        if (Co % 4 == 0) {
+          /* Output channels in register blocks of 16 (then 4) across all taps: few input
+             channels (the stem's 1 or 3) would otherwise mean a load and store of y per tap. */
+          for (int co = 0; co < Co;) {
+            const int wide = Co - co >= 16;
+            f4 a0 = wasm_f32x4_const_splat(0.f), a1 = a0, a2 = a0, a3 = a0;
+            for (int kh = 0; kh < KH; kh++) {
+              const int ih = oh * SH - PT + kh * DH;
+              if (ih < 0 || ih >= H) continue;
+              for (int kw = 0; kw < KW; kw++) {
+                const int iw = ow * SW - PL + kw * DW;
+                if (iw < 0 || iw >= W) continue;
+                const float *xr = x + ((n * H + ih) * W + iw) * Ci;
+                const float *wr = w + (kh * KW + kw) * Ci * Co + co;
+                if (wide) {
+                  for (int ci = 0; ci < Ci; ci++) {
+                    const f4 sv = splat(xr[ci]);
+                    const float *wc = wr + ci * Co;
+                    a0 = madd(sv, ld(wc), a0); a1 = madd(sv, ld(wc + 4), a1);
+                    a2 = madd(sv, ld(wc + 8), a2); a3 = madd(sv, ld(wc + 12), a3);
+                  }
+                } else {
+                  for (int ci = 0; ci < Ci; ci++) a0 = madd(splat(xr[ci]), ld(wr + ci * Co), a0);
+                }
+              }
+            }
+            st(yr + co, a0);
+            if (wide) {
+              st(yr + co + 4, a1); st(yr + co + 8, a2); st(yr + co + 12, a3);
+              co += 16;
+            } else {
+              co += 4;
+            }
+          }
+          continue;
+        }
         for (int kh = 0; kh < KH; kh++) {
           const int ih = oh * SH - PT + kh * DH;
           if (ih < 0 || ih >= H) continue;

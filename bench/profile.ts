@@ -1,6 +1,7 @@
 /**
  * Per-kernel profile of a training step (forward + backward + Adam) of the seed MNIST model at
- * batch 64: `npm run profile [-- --backends wasm,cpu --steps 5]`.
+ * batch 64: `npm run profile [-- --backends wasm,cpu --steps 5]`; `--mode infer` profiles
+ * `predict` instead.
  *
  * Every kernel of the backend is wrapped with a timer that counts exclusive time, so a kernel
  * that calls another through the registry is not counted twice. Kernels are synchronous on
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '5' },
     batch: { type: 'string', default: '64' },
     top: { type: 'string', default: '25' },
+    mode: { type: 'string', default: 'train' },
   },
 });
 
@@ -48,7 +50,7 @@ function instrument(backendName: string): Map<string, Row> {
   return rows;
 }
 
-async function profile(backendName: string, steps: number, batch: number, top: number): Promise<void> {
+async function profile(backendName: string, steps: number, batch: number, top: number, infer: boolean): Promise<void> {
   await useBackend(backendName as 'wasm' | 'cpu');
   const model = mobileNetV2Mnist({ seed: 0 });
   // The same compile call as bench.ts's fit line; trainOnBatch runs fit's per-batch step.
@@ -59,10 +61,13 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   });
   const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
-  await model.trainOnBatch(x, y); // warm-up: builds the optimizer's slots and the wasm operators
+  const step = infer
+    ? async () => tf.dispose(model.predict(x, { batchSize: batch }))
+    : async () => void (await model.trainOnBatch(x, y));
+  await step(); // warm-up: builds the optimizer's slots and the wasm operators
   const rows = instrument(backendName);
   const start = performance.now();
-  for (let i = 0; i < steps; i++) await model.trainOnBatch(x, y);
+  for (let i = 0; i < steps; i++) await step();
   const stepMs = (performance.now() - start) / steps;
   const kernelMs = [...rows.values()].reduce((a, r) => a + r.ms, 0) / steps;
   const calls = [...rows.values()].reduce((a, r) => a + r.calls, 0) / steps;
@@ -80,5 +85,5 @@ async function profile(backendName: string, steps: number, batch: number, top: n
 }
 
 for (const name of values.backends.split(',')) {
-  await profile(name, Number(values.steps), Number(values.batch), Number(values.top));
+  await profile(name, Number(values.steps), Number(values.batch), Number(values.top), values.mode === 'infer');
 }

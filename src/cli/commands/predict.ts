@@ -1,17 +1,14 @@
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
 import { classifyImages, loadClassifier } from '../../predict/classifier.js';
-import { choiceFlag, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
-import { BACKENDS } from './trainMnist.js';
 
 const FLAGS: FlagSpecs = {
-  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself (required)' },
+  ...MODEL_FLAG,
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
-  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
-  json: { type: 'boolean', help: 'print the predictions as one JSON line (the last stdout line)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  ...COMMON_FLAGS,
 };
 
 export const predictCommand: Command = {
@@ -33,10 +30,6 @@ Example:
 
   async run(argv, io) {
     const { flags, positionals } = parseFlags('predict', argv, FLAGS, true);
-    if (flags.help) {
-      io.stdout.write(`${this.help()}\n`);
-      return 0;
-    }
     const dir = stringFlag(flags, 'model');
     if (dir === undefined) throw new InputError("--model DIR is required; run 'mobilenetv2 predict --help' for the options");
     if (positionals.length === 0) throw new InputError("no images given; usage: mobilenetv2 predict --model DIR IMAGE...");

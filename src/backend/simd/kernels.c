@@ -408,16 +408,10 @@ void scalar_min_max(const float *x, float s, float *out, int n, int op) {
   const f4 sv = splat(s);
   int i = 0;
   /* pmin/pmax return the first operand when either is NaN, like TF.js's min/max of x. */
-  /* Four vectors per iteration: loads ahead of stores, as the stock (XNNPACK) Relu does. */
-#define LOOP(OP)                                                                                   \
-  for (; i + 16 <= n; i += 16) {                                                                   \
-    const f4 v0 = ld(x + i), v1 = ld(x + i + 4), v2 = ld(x + i + 8), v3 = ld(x + i + 12);          \
-    st(out + i, OP(v0, sv)); st(out + i + 4, OP(v1, sv));                                          \
-    st(out + i + 8, OP(v2, sv)); st(out + i + 12, OP(v3, sv));                                     \
-  }                                                                                                \
-  for (; i + 4 <= n; i += 4) st(out + i, OP(ld(x + i), sv));
-  if (op == 0) { LOOP(wasm_f32x4_pmin) } else { LOOP(wasm_f32x4_pmax) }
-#undef LOOP
+  if (op == 0)
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
   for (; i < n; i++) {
     const float v = x[i];
     out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : (v > s ? v : s);

@@ -9,24 +9,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { registerKernels, restoreStockKernels } from '../src/backend/registerKernels.js';
 import { mobileNetV2Mnist } from '../src/models/mnist.js';
 import { tf } from '../src/tf.js';
+import { seededRandom } from '../src/training/random.js';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
-/** mulberry32: reproducible inputs that do not depend on any backend. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   return tf.tensor(Float32Array.from({ length: n }, () => lo + (hi - lo) * next()), shape);
 }

@@ -23,7 +23,7 @@ export const RECIPES: Readonly<Record<RecipeName, Recipe>> = {
   // 97.99, 98.68, 98.46%).
   seed: {
     name: 'seed',
-    description: "the seed's: Adam 1e-3, batch 64, cross-entropy, 3 epochs, dropout 0.2",
+    description: "the seed code's Adam 1e-3, batch 64, cross-entropy, 3 epochs, dropout 0.2",
     epochs: 3, batchSize: 64, learningRate: 1e-3, schedule: 'constant', labelSmoothing: 0, augment: false, dropout: 0.2,
   },
   // Measured (wasm, seed 1, α 1): test accuracy 96.95, 98.69, 99.07, 99.35, 99.47% after epochs

@@ -124,7 +124,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
     const trainData = await loadMnist({ split: 'train', dataDir, limit: config.limitTrain ?? undefined });
     const testData = await loadMnist({ split: 'test', dataDir, limit: config.limitTest ?? undefined });
     model ??= mobileNetV2Mnist({ alpha: config.alpha, dropout: config.dropout, seed });
-    logger.info(`recipe ${recipe.name}: ${recipe.description}${config.learningRate !== recipe.learningRate ? ` (learning rate ${config.learningRate})` : ''}`);
+    logger.info(`recipe ${recipe.name} (defaults: ${recipe.description})${config.learningRate !== recipe.learningRate ? ` (learning rate ${config.learningRate})` : ''}`);
     const result = await train(model, trainData, {
       epochs,
       batchSize: config.batchSize,

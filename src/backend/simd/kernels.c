@@ -62,6 +62,21 @@ static inline float tail_dot(const float *a, const float *b, int n) {
 }
 
 /*
+ * One depthwise tap: acc[c·M + q] += x[c] · w[c·M + q] for every channel c and multiplier q.
+ * The depthwise forward (acc = y, w = filter) and filter gradient (acc = dw, w = dy) share it.
+ */
+static inline void depthwise_tap(float *acc, const float *x, const float *w, int C, int M) {
+  if (M == 1) {
+    int c = 0;
+    for (; c + 4 <= C; c += 4) st(acc + c, madd(ld(x + c), ld(w + c), ld(acc + c)));
+    for (; c < C; c++) acc[c] += x[c] * w[c];
+  } else {
+    for (int c = 0; c < C; c++)
+      for (int q = 0; q < M; q++) acc[c * M + q] += x[c] * w[c * M + q];
+  }
+}
+
+/*
  * dw[ci][co] += sum_r x[r][ci] * dy[r][co]: the filter gradient of a 1x1 convolution, with
  * rows r = N·H·W. Rows go in tiles that stay in cache while a 4x8 block of dw lives in registers.
  */
@@ -328,14 +343,7 @@ void depthwise_backprop_filter(const float *x, const float *dy, float *dw, int N
             if (iw < 0 || iw >= W) continue;
             const float *xr = x + ((n * H + ih) * W + iw) * C;
             float *wr = dw + (kh * KW + kw) * CM;
-            if (M == 1) {
-              int c = 0;
-              for (; c + 4 <= C; c += 4) st(wr + c, madd(ld(xr + c), ld(dr + c), ld(wr + c)));
-              for (; c < C; c++) wr[c] += xr[c] * dr[c];
-            } else {
-              for (int c = 0; c < C; c++)
-                for (int q = 0; q < M; q++) wr[c * M + q] += xr[c] * dr[c * M + q];
-            }
+            depthwise_tap(wr, xr, dr, C, M);
           }
         }
       }
@@ -720,14 +728,7 @@ void depthwise_conv2d(const float *x, const float *w, float *y, int N, int H, in
             if (iw < 0 || iw >= W) continue;
             const float *xr = x + ((n * H + ih) * W + iw) * C;
             const float *wr = w + (kh * KW + kw) * CM;
-            if (M == 1) {
-              int c = 0;
-              for (; c + 4 <= C; c += 4) st(yr + c, madd(ld(xr + c), ld(wr + c), ld(yr + c)));
-              for (; c < C; c++) yr[c] += xr[c] * wr[c];
-            } else {
-              for (int c = 0; c < C; c++)
-                for (int q = 0; q < M; q++) yr[c * M + q] += xr[c] * wr[c * M + q];
-            }
+            depthwise_tap(yr, xr, wr, C, M);
           }
         }
       }

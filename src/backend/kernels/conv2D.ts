@@ -1,7 +1,5 @@
 import type { Conv2DAttrs, FusedConv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs';
-import type { Heap } from '../simd/heap.js';
-import { applyBiasActivation, supportsBiasActivation } from './biasActivation.js';
+import { convForward } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
 
 /**
@@ -9,32 +7,12 @@ import type { SimdKernel } from './simdKernel.js';
  * where it beat the stock (XNNPACK) kernel in interleaved runs of MobileNetV2-MNIST at batch 64
  * (inference ~10%, a training step ~2%).
  */
-function conv(heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs, bias?: TensorInfo, activation?: string): TensorInfo | null {
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
-  if (dataFormat === 'NCHW' || !supportsBiasActivation(bias, activation, filter.shape[3]!)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    // Layers pass dilations: null for the default.
-    strides, dilations ?? 1, pad, dimRoundingMode,
-  );
-  const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
-    k.conv2d(
-      xPtr!, wPtr!, yPtr!,
-      info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-      info.dilationHeight, info.dilationWidth,
-    );
-    applyBiasActivation(k, yPtr!, tf.util.sizeFromShape(info.outShape), bias, biasPtr!, activation);
-  });
-  return out!;
-}
-
 export const conv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs> = {
   kernelName: 'Conv2D',
-  run: (heap, { x, filter }, attrs) => conv(heap, x, filter, attrs),
+  run: (heap, { x, filter }, attrs) => convForward(heap, x, filter, attrs, false),
 };
 
 export const fusedConv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo }, FusedConv2DAttrs> = {
   kernelName: 'FusedConv2D',
-  run: (heap, { x, filter, bias }, attrs) => conv(heap, x, filter, attrs, bias, attrs.activation),
+  run: (heap, { x, filter, bias }, attrs) => convForward(heap, x, filter, attrs, false, bias, attrs.activation),
 };

@@ -1,6 +1,9 @@
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
-import { decodeFloat32, parseSafetensors, readSafetensors, type SafetensorsFile } from './safetensors.js';
+import { promises as fs } from 'node:fs';
+import { decodeFloat32, type SafetensorsFile } from './safetensors.js';
+import { parseStateDict } from './stateDict.js';
+import { isTorchFile } from './torchFile.js';
 import { torchKeyMap } from './torchKeys.js';
 
 export interface LoadTorchWeightsOptions {
@@ -32,10 +35,20 @@ export interface LoadTorchWeightsResult {
   mismatched: ShapeMismatch[];
 }
 
+/** A weights file's bytes; an unreadable path is an {@link InputError} naming it. */
+export async function readWeightsFile(path: string): Promise<Uint8Array> {
+  try {
+    return await fs.readFile(path);
+  } catch (err) {
+    throw new InputError(`${path}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /**
- * Loads a PyTorch MobileNetV2 state_dict saved as safetensors (torchvision's or the seed's key
+ * Loads a PyTorch MobileNetV2 state_dict, a `torch.save` file (`.pth`/`.pt`, zip or legacy
+ * format) or safetensors, told apart by content (torchvision's or the seed's key
  * names: `features.0.0.weight`, `features.{i}.conv.{j}...`, `classifier.1.weight`) into a model
  * built by `mobileNetV2()` or `mobileNetV2Mnist()`, for any table, width, input size or head.
  *
@@ -44,7 +57,10 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * `gamma/beta/moving_mean/moving_variance`. F32, F16, BF16 and F64 tensors are read (upcast to
  * float32); the I64 `num_batches_tracked` buffers are ignored, as TF.js has no counterpart.
  *
- * To write such a file from PyTorch: `safetensors.torch.save_file(model.state_dict(), path)`.
+ * Such files come from PyTorch as `torch.save(model.state_dict(), 'x.pth')` or
+ * `safetensors.torch.save_file(model.state_dict(), 'x.safetensors')`; torchvision's own
+ * downloads (`mobilenet_v2-7ebf99e0.pth`) load as they are. A `.pth` is read by a data-only
+ * unpickler that refuses any global but the tensor-rebuilding ones, so it cannot run code.
  *
  * @param pathOrBytes - a file path, or the file's bytes.
  * @param options - `strict` (default true).
@@ -54,7 +70,7 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * @example
  * const model = mobileNetV2({ alpha: 0.5, numClasses: 10 });
  * // Fine-tune from ImageNet weights: everything but the 1000-class classifier.
- * const { mismatched } = await loadTorchWeights(model, 'mobilenet_v2_0.5.safetensors', { strict: false });
+ * const { mismatched } = await loadTorchWeights(model, 'mobilenet_v2-7ebf99e0.pth', { strict: false });
  */
 export async function loadTorchWeights(
   model: tf.LayersModel,
@@ -70,10 +86,11 @@ export async function loadTorchWeights(
   let source: string;
   if (typeof pathOrBytes === 'string') {
     source = pathOrBytes;
-    file = await readSafetensors(pathOrBytes);
+    file = parseStateDict(await readWeightsFile(pathOrBytes), source);
   } else if (pathOrBytes instanceof Uint8Array || pathOrBytes instanceof ArrayBuffer) {
-    source = 'the safetensors bytes';
-    file = parseSafetensors(pathOrBytes instanceof Uint8Array ? pathOrBytes : new Uint8Array(pathOrBytes), source);
+    const bytes = pathOrBytes instanceof Uint8Array ? pathOrBytes : new Uint8Array(pathOrBytes);
+    source = isTorchFile(bytes) ? 'the .pth bytes' : 'the safetensors bytes';
+    file = parseStateDict(bytes, source);
   } else {
     throw new InputError(`loadTorchWeights: expected a file path, Uint8Array or ArrayBuffer; received a ${typeof pathOrBytes}`);
   }

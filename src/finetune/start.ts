@@ -9,7 +9,8 @@ import { IMAGENET_SETTING, mobileNetV2 } from '../models/mobilenetv2.js';
 import type { InvertedResidualRow } from '../models/options.js';
 import type { tf } from '../tf.js';
 import { loadTorchWeights } from '../weights/loadTorchWeights.js';
-import { parseSafetensors, type SafetensorsFile } from '../weights/safetensors.js';
+import type { SafetensorsFile } from '../weights/safetensors.js';
+import { parseStateDict } from '../weights/stateDict.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
 import { readModelMetadata } from '../training/metadata.js';
 
@@ -213,9 +214,9 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   try {
     bytes = await fs.readFile(weights);
   } catch {
-    throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json) or a .safetensors file`);
+    throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json), a torchvision .pth or a .safetensors state_dict`);
   }
-  const file = parseSafetensors(bytes, weights);
+  const file = parseStateDict(bytes, weights);
   const { arch, alpha, channels, lastChannels } = measureStateDict(file, weights);
   const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
   const inputShape: [number, number, number] = [h, w, channels];

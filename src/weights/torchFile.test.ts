@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
-import { decodeTensor } from './safetensors.js';
+import { decodeFloat32, decodeTensor } from './safetensors.js';
 import { parseStateDict } from './stateDict.js';
 import { isTorchFile, parseTorchFile } from './torchFile.js';
 
@@ -109,7 +109,7 @@ describe('parseTorchFile', () => {
 
   it('copies an expanded (stride 0) tensor, and refuses one larger than the file or past its storage', () => {
     const { tensors } = parseTorchFile(legacyFile(5, 0), 'small.pth');
-    expect(Array.from(decodeTensor(tensors.get('x')!, 'x'))).toEqual([1, 1, 1, 1, 1]);
+    expect(Array.from(decodeFloat32(tensors.get('x')!, 'x'))).toEqual([1, 1, 1, 1, 1]);
     expect(error(() => parseTorchFile(legacyFile(2 ** 40, 0), 'bomb.pth')).message).toMatch(/^bomb\.pth: tensor 'x' expands to 4398046511104 bytes, more than the file itself/);
     expect(error(() => parseTorchFile(legacyFile(2, 1), 'past.pth')).message).toMatch(/^past\.pth: tensor 'x' reads element 1 of storage 0, which has 1/);
   });

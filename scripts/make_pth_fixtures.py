@@ -109,15 +109,18 @@ def generate(out):
 
 def full(out):
     """torchvision's default mobilenet_v2 (α=1, 1000 classes, 3,504,872 parameters) with random
-    weights, saved in the zip format, plus logits for a 224x224 input."""
+    weights, saved in the zip format, plus logits and pooled features for two 224x224 inputs."""
     from torchvision.models import mobilenet_v2
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator().manual_seed(3000)
     model = mobilenet_v2()
     randomize(model, (3, 224, 224), gen)
     torch.save(model.state_dict(), os.path.join(out, "full.pth"))
-    x = torch.randn((1, 224, 224, 3), generator=gen)
-    write_safetensors(os.path.join(out, "full.io.safetensors"), {"input": ("F32", x), "logits": ("F32", logits_of(model, x).float())})
+    x = torch.randn((2, 224, 224, 3), generator=gen)
+    with torch.no_grad():
+        features = model.double().features(x.permute(0, 3, 1, 2).double()).mean((2, 3))  # the pooled 1280-d embedding
+    write_safetensors(os.path.join(out, "full.io.safetensors"),
+                      {"input": ("F32", x), "logits": ("F32", logits_of(model, x).float()), "features": ("F32", features.float())})
     print(json.dumps({"params": sum(p.numel() for p in model.parameters())}))
 
 

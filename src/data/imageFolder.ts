@@ -21,6 +21,12 @@ export interface ImageFolderOptions {
   std?: readonly number[];
   /** How images of another aspect ratio are fitted. Default 'cover' (resize and center-crop). */
   fit?: ResizeFit;
+  /**
+   * torchvision's eval transform instead of `fit`: resize the shorter side to this, then
+   * center-crop the input size (what pretrained weights expect, e.g. 232 for a 224 input).
+   * Default: none.
+   */
+  resize?: number;
   /** Training augmentation, applied when the trainer asks for `augment: true`. Default none. */
   augment?: AugmentOptions;
   /**
@@ -239,7 +245,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
   let pixels: (Uint8Array | null)[] = [];
   if (mode === 'memory') {
     pixels = await mapLimit(found.files, concurrency, (file) =>
-      decodeImage(file, shape, { fit: options.fit }).catch((error) => (skip(file, error), null)),
+      decodeImage(file, shape, { fit: options.fit, resize: options.resize }).catch((error) => (skip(file, error), null)),
     );
   } else {
     await mapLimit(found.files, concurrency, (file) => sharp(file).metadata().catch((error) => skip(file, error)));
@@ -267,7 +273,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     const decoded = cached
       ? indices.map((i) => cached.subarray(i * imageBytes, (i + 1) * imageBytes))
       : await mapLimit(indices, concurrency, (i) =>
-          decodeImage(files[i], shape, { fit: options.fit }).catch((error) => (skip(files[i], error), null)),
+          decodeImage(files[i], shape, { fit: options.fit, resize: options.resize }).catch((error) => (skip(files[i], error), null)),
         );
     decoded.forEach((image, k) => {
       if (!image) return;

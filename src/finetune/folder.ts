@@ -6,13 +6,19 @@ import { subset } from '../data/subset.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
 import { type Architecture, loadStartingPoint } from './start.js';
+import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
 
 /** Options of {@link fineTuneImageFolder}: where the data and weights are, plus {@link fineTune}'s options. */
 export interface FineTuneFolderOptions extends Omit<FineTuneOptions, 'validationData' | 'augment' | 'logger' | 'seed'> {
   /** The image folder, `DIR/<class>/<image>`. */
   data: string;
-  /** Starting point: a model directory, a torchvision `.safetensors` state_dict, or undefined (random). */
+  /**
+   * Starting point: 'imagenet' (or 'IMAGENET1K_V1' / 'IMAGENET1K_V2', downloaded once), a model
+   * directory, a torchvision state_dict (`.pth` or `.safetensors`), or undefined (random).
+   */
   weights?: string;
+  /** Cache directory, mirror URL and download progress for weights given by name. Default: see `pretrainedFile`. */
+  pretrained?: PretrainedFileOptions;
   /** Fraction of every class held out for validation, in [0, 1). Default 0.1. */
   valSplit?: number;
   /** Seeds the split, new weights, shuffling and augmentation. Default random (reported in the result). */
@@ -70,14 +76,14 @@ export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promi
   const out = options.out ?? `runs/finetune-${timestamp()}`;
   const { classNames } = await scanImageFolder(options.data);
   const start = await loadStartingPoint({
-    weights: options.weights, classNames, arch: options.arch, alpha: options.alpha, channels: options.channels,
+    weights: options.weights, pretrained: options.pretrained, classNames, arch: options.arch, alpha: options.alpha, channels: options.channels,
     inputSize: options.inputSize, mean: options.mean, std: options.std, newHead: options.newHead, seed, logger,
   });
   const startDescription = start.describe();
   logger.info(`starting point: ${startDescription}`);
   try {
     const folder = await imageFolder(options.data, {
-      inputShape: start.inputShape, mean: start.mean, std: start.std, augment: options.augment,
+      inputShape: start.inputShape, mean: start.mean, std: start.std, resize: start.resize, augment: options.augment,
       cache: options.cache, fit: options.fit, maxCorruptFraction: options.maxCorruptFraction, logger,
     });
     const dataDescription = folder.describe();
@@ -91,7 +97,8 @@ export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promi
       logger,
       validationData: split.val.length > 0 ? subset(folder, split.val) : undefined,
       augment: true,
-      metadata: { ...options.metadata, startingPoint: options.weights ?? 'random', dataset: options.data },
+      // `resize` goes with the model so that predict frames images as training did.
+      metadata: { ...options.metadata, startingPoint: options.weights ?? 'random', dataset: options.data, ...(start.resize && { resize: start.resize }) },
     });
     return {
       ...result, out, classNames, epochs: result.history.length,

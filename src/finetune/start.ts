@@ -13,6 +13,9 @@ import type { SafetensorsFile } from '../weights/safetensors.js';
 import { parseStateDict } from '../weights/stateDict.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
 import { readModelMetadata } from '../training/metadata.js';
+import { scaledResize } from '../data/evalTransform.js';
+import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
+import { isPretrainedName, type PretrainedSpec } from '../pretrained/weights.js';
 
 /** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
 export type Architecture = 'imagenet' | 'mnist';
@@ -26,11 +29,14 @@ const MNIST_STD = [0.3081];
 /** Options of {@link loadStartingPoint}. Only `classNames` is required. */
 export interface StartingPointOptions {
   /**
-   * Where the weights come from: a directory saved by this library (with `model.json`), a
-   * torchvision-format safetensors state_dict (`.safetensors`), or undefined for a random
-   * initialization. Default undefined.
+   * Where the weights come from: torchvision's ImageNet weights by name ('imagenet',
+   * 'IMAGENET1K_V1', 'IMAGENET1K_V2'; downloaded once, see `pretrainedFile`), a directory saved by
+   * this library (with `model.json`), a torchvision-format state_dict (`.pth`/`.pt` from
+   * torch.save, or `.safetensors`), or undefined for a random initialization. Default undefined.
    */
   weights?: string;
+  /** Cache directory, mirror URL and download progress for weights given by name. Default: see `pretrainedFile`. */
+  pretrained?: PretrainedFileOptions;
   /** The classes to fine-tune on, in output order. */
   classNames: readonly string[];
   /** Architecture of a random start. Safetensors files and checkpoints carry their own. Default 'imagenet'. */
@@ -57,11 +63,17 @@ export interface StartingPointOptions {
 /** A model ready to fine-tune, and how it was made. */
 export interface StartingPoint {
   model: tf.LayersModel;
-  source: 'checkpoint' | 'safetensors' | 'scratch';
+  source: 'checkpoint' | 'safetensors' | 'pth' | 'pretrained' | 'scratch';
   /** [height, width, channels] the model takes; feed it images decoded to this shape. */
   inputShape: [number, number, number];
   mean: number[];
   std: number[];
+  /**
+   * torchvision's eval transform: the shorter side before the center crop, for pretrained
+   * weights (232 at 224 for IMAGENET1K_V2, scaled for other sizes) and checkpoints made from
+   * them. Undefined: images are resized straight to the input ('cover').
+   */
+  resize?: number;
   /** Layers (checkpoint) or state_dict keys (safetensors) loaded, and those freshly initialized. */
   transfer: TransferReport;
   /** The class names the checkpoint was trained on, when it records them. */
@@ -71,7 +83,7 @@ export interface StartingPoint {
 }
 
 function summarizeTransfer(name: string, source: string, transfer: TransferReport): string {
-  const parts = [`loaded ${transfer.loaded.length} ${source === 'safetensors' ? 'tensors' : 'layers'}`];
+  const parts = [`loaded ${transfer.loaded.length} ${source === 'checkpoint' ? 'layers' : 'tensors'}`];
   if (transfer.replaced.length) parts.push(`replaced ${transfer.replaced.join(', ')} (shape differs; freshly initialized)`);
   if (transfer.missing.length) parts.push(`not in the source: ${transfer.missing.slice(0, 5).join(', ')}${transfer.missing.length > 5 ? ', ...' : ''}`);
   return `${name} (${source}): ${parts.join(', ')}`;
@@ -180,7 +192,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     const source = await loadModel(dir);
     try {
       const sourceShape = source.inputs[0].shape as (number | null)[];
-      let meta: { classNames?: string[]; mean?: number[]; std?: number[] } = {};
+      let meta: { classNames?: string[]; mean?: number[]; std?: number[]; resize?: number } = {};
       try {
         meta = readModelMetadata(source, dir);
       } catch (error) {
@@ -203,6 +215,10 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
         mean: checkNorm('mean', options.mean ?? meta.mean, channels, fallbackMean),
         std: checkNorm('std', options.std ?? meta.std, channels, fallbackStd),
         ...(meta.classNames && { sourceClassNames: meta.classNames }),
+        // The same framing at another input size: the resize scales with the crop.
+        ...(meta.resize && {
+          resize: Math.round((meta.resize * Math.min(h, w)) / Math.min(sourceShape[1] as number, sourceShape[2] as number)),
+        }),
         describe: () => summarizeTransfer(dir, 'checkpoint', transfer),
       };
     } finally {
@@ -210,14 +226,19 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     }
   }
 
+  let file = weights;
+  let spec: PretrainedSpec | undefined;
+  if (isPretrainedName(weights) && !(await fs.stat(weights).then(() => true, () => false))) {
+    ({ path: file, spec } = await pretrainedFile(weights, { logger, ...options.pretrained }));
+  }
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(weights);
+    bytes = await fs.readFile(file);
   } catch {
     throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json), a torchvision .pth or a .safetensors state_dict`);
   }
-  const file = parseStateDict(bytes, weights);
-  const { arch, alpha, channels, lastChannels } = measureStateDict(file, weights);
+  const stateDict = parseStateDict(bytes, file);
+  const { arch, alpha, channels, lastChannels } = measureStateDict(stateDict, file);
   const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
   const inputShape: [number, number, number] = [h, w, channels];
   const model = build(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
@@ -235,11 +256,13 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     transfer.loaded = transfer.loaded.filter((k) => !headKeys.includes(k));
     transfer.replaced.push(...headKeys);
   }
-  if (result.unexpected.length) logger.warn(`${weights}: ignored ${result.unexpected.length} keys the model does not have (${result.unexpected.slice(0, 3).join(', ')})`);
+  if (result.unexpected.length) logger.warn(`${file}: ignored ${result.unexpected.length} keys the model does not have (${result.unexpected.slice(0, 3).join(', ')})`);
+  const source = spec ? 'pretrained' : stateDict.metadata.format?.startsWith('pytorch') ? 'pth' : 'safetensors';
   return {
-    model, source: 'safetensors', inputShape, transfer,
+    model, source, inputShape, transfer,
     mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
     std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
-    describe: () => summarizeTransfer(weights, 'safetensors', transfer),
+    ...(spec && { resize: scaledResize(spec.transform, [h, w]) }),
+    describe: () => summarizeTransfer(spec ? `${spec.name} (${file})` : file, source, transfer),
   };
 }

@@ -4,6 +4,7 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
+import { embed } from './embed.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -13,6 +14,8 @@ export interface Classifier {
   inputShape: [number, number, number];
   mean: number[];
   std: number[];
+  /** Shorter side before the center crop (torchvision's eval transform), from the metadata. Default: resize to the input ('cover'). */
+  resize?: number;
 }
 
 /** One class of a prediction. */
@@ -50,16 +53,74 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
   const modelDir = path.basename(dir) === 'model.json' ? path.dirname(dir) : dir;
   const model = await loadModel(modelDir);
   try {
-    const meta = readModelMetadata(model, modelDir);
-    const outputs = (model.outputs[0].shape as number[])[1];
-    if (outputs !== meta.classNames.length) {
-      throw new InputError(`${modelDir}: the model outputs ${outputs} classes but its metadata names ${meta.classNames.length}`);
-    }
-    return { model, classNames: meta.classNames, inputShape: meta.inputShape, mean: meta.mean, std: meta.std };
+    return classifierOf(model, modelDir);
   } catch (error) {
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * A {@link Classifier} for a model in memory, from its metadata (e.g. `pretrainedMobileNetV2()`'s).
+ * `where` names the model in errors.
+ *
+ * @example
+ * const classifier = classifierOf(await pretrainedMobileNetV2(), 'IMAGENET1K_V2');
+ */
+export function classifierOf(model: tf.LayersModel, where: string): Classifier {
+  const meta = readModelMetadata(model, where);
+  const outputs = (model.outputs[0].shape as number[])[1];
+  if (outputs !== meta.classNames.length) {
+    throw new InputError(`${where}: the model outputs ${outputs} classes but its metadata names ${meta.classNames.length}`);
+  }
+  return { model, classNames: meta.classNames, inputShape: meta.inputShape, mean: meta.mean, std: meta.std, ...(meta.resize && { resize: meta.resize }) };
+}
+
+/** Decodes `files` as the classifier was trained: its input shape and, when recorded, torchvision's resize and crop; [0, 1] pixels. */
+async function loadImages(classifier: Classifier, files: readonly string[], fit: ResizeFit | undefined): Promise<Float32Array> {
+  const { inputShape, resize } = classifier;
+  const size = inputShape[0] * inputShape[1] * inputShape[2];
+  const pixels = new Float32Array(files.length * size);
+  await Promise.all(files.map(async (file, i) => {
+    let image: Uint8Array;
+    try {
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat?.isFile()) throw new Error(stat ? 'not a file' : 'no such file');
+      image = await decodeImage(file, inputShape, { fit, resize });
+    } catch (error) {
+      throw new InputError(`${file}: cannot read the image (${(error as Error).message.split('\n')[0]}); expected a PNG, JPEG, WebP or GIF file`);
+    }
+    for (let j = 0; j < size; j++) pixels[i * size + j] = image[j] / 255;
+  }));
+  return pixels;
+}
+
+const normalized = (classifier: Classifier, pixels: Float32Array, count: number) =>
+  tf.tensor4d(pixels, [count, ...classifier.inputShape]).sub(tf.tensor1d(classifier.mean)).div(tf.tensor1d(classifier.std)) as tf.Tensor4D;
+
+/**
+ * Pooled features ({@link embed}) of image files, preprocessed as the classifier expects, in
+ * batches: one row of `dim` values per file, file order.
+ *
+ * @example
+ * const { features, dim } = await embedImages(await loadClassifier('runs/digits'), ['a.png', 'b.png']);
+ */
+export async function embedImages(classifier: Classifier, files: readonly string[], options: { batchSize?: number } = {}): Promise<{ features: Float32Array; dim: number }> {
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  const rows: Float32Array[] = [];
+  let dim = 0;
+  for (let start = 0; start < files.length; start += batchSize) {
+    const chunk = files.slice(start, start + batchSize);
+    const pixels = await loadImages(classifier, chunk, undefined);
+    const out = tf.tidy(() => embed(classifier.model, normalized(classifier, pixels, chunk.length)));
+    dim = out.shape[1];
+    rows.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  const features = new Float32Array(files.length * dim);
+  rows.reduce((at, row) => (features.set(row, at), at + row.length), 0);
+  return { features, dim };
 }
 
 /**
@@ -74,30 +135,18 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
  * console.log(p.top[0].className, p.top[0].probability);
  */
 export async function classifyImages(classifier: Classifier, files: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
-  const { model, classNames, inputShape, mean, std } = classifier;
+  const { model, classNames } = classifier;
   const topK = options.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(topK)}\``);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const k = Math.min(topK, classNames.length);
-  const size = inputShape[0] * inputShape[1] * inputShape[2];
   const predictions: Prediction[] = [];
   for (let start = 0; start < files.length; start += batchSize) {
     const chunk = files.slice(start, start + batchSize);
-    const pixels = new Float32Array(chunk.length * size);
-    await Promise.all(chunk.map(async (file, i) => {
-      let image: Uint8Array;
-      try {
-        const stat = await fs.stat(file).catch(() => null);
-        if (!stat?.isFile()) throw new Error(stat ? 'not a file' : 'no such file');
-        image = await decodeImage(file, inputShape, { fit: options.fit });
-      } catch (error) {
-        throw new InputError(`${file}: cannot read the image (${(error as Error).message.split('\n')[0]}); expected a PNG, JPEG, WebP or GIF file`);
-      }
-      for (let j = 0; j < size; j++) pixels[i * size + j] = image[j] / 255;
-    }));
+    const pixels = await loadImages(classifier, chunk, options.fit);
     const [values, indices] = tf.tidy(() => {
-      const x = tf.tensor4d(pixels, [chunk.length, ...inputShape]).sub(tf.tensor1d(mean)).div(tf.tensor1d(std));
+      const x = normalized(classifier, pixels, chunk.length);
       const probabilities = tf.softmax(model.apply(x, { training: false }) as tf.Tensor2D);
       const { values: v, indices: i } = tf.topk(probabilities, k);
       return [v, i];

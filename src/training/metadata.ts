@@ -16,6 +16,11 @@ export interface ModelMetadata {
   inputSize: [number, number];
   /** [height, width, channels], NHWC. */
   inputShape: [number, number, number];
+  /**
+   * torchvision's eval transform: the shorter side is resized to this before the center crop
+   * to the input size (232 for IMAGENET1K_V2 at 224). Absent: resize straight to the input size.
+   */
+  resize?: number;
   [key: string]: unknown;
 }
 
@@ -62,6 +67,10 @@ export function readModelMetadata(model: tf.LayersModel, where: string): ModelMe
   const channels = inputShape[2];
   if (!isNumberArray(mean, channels) || !isNumberArray(std, channels) || std.some((s) => s <= 0)) {
     throw new InputError(`${where}: userDefinedMetadata.mean and std must be ${channels} finite numbers each (std > 0)`);
+  }
+  const { resize } = meta;
+  if (resize !== undefined && !(Number.isInteger(resize) && resize >= Math.max(inputShape[0], inputShape[1]))) {
+    throw new InputError(`${where}: userDefinedMetadata.resize must be an integer >= the input's height and width; received ${JSON.stringify(resize)}`);
   }
   return { ...meta, classNames, mean, std, inputShape, inputSize: [inputShape[0], inputShape[1]] } as ModelMetadata;
 }

@@ -5,10 +5,14 @@ import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { downloadBar } from '../downloadBar.js';
 
 const FLAGS: FlagSpecs = {
   data: { type: 'string', value: 'DIR', help: 'image folder: DIR/<class>/<image> (PNG, JPEG, WebP, GIF) (required)' },
-  weights: { type: 'string', value: 'PATH', help: 'starting point: a model directory (model.json) or a torchvision .safetensors file (default: random init)' },
+  weights: {
+    type: 'string', value: 'NAME|PATH',
+    help: "starting point: 'imagenet' (torchvision's IMAGENET1K_V2, downloaded once), IMAGENET1K_V1, a model directory (model.json) or a torchvision state_dict (.pth or .safetensors) (default: random init)",
+  },
   epochs: { type: 'string', value: 'N', help: 'total epochs, both stages (default 5)' },
   'freeze-features': { type: 'boolean', help: 'train only the classifier' },
   'unfreeze-after': { type: 'string', value: 'N', help: 'train only the classifier for N epochs, then every layer at lr × --unfreeze-lr-factor' },
@@ -73,6 +77,7 @@ ${formatFlags(FLAGS)}
 With --json the last stdout line is {"valAccuracy", "valLoss", "classes", "epochs", "out", ...}.
 
 Examples:
+  mobilenetv2 finetune --data data/flowers --weights imagenet --unfreeze-after 3 --epochs 8 --flip
   mobilenetv2 finetune --data data/digits --weights runs/mnist --unfreeze-after 2 --epochs 6 --json
   mobilenetv2 finetune --data data/flowers --weights mobilenet_v2.safetensors --input-size 160 --freeze-features --flip
   mobilenetv2 finetune --data data/digits --arch mnist --epochs 10 --seed 1`,
@@ -115,6 +120,7 @@ Examples:
     io.logger.info(`backend: ${backend}`);
     const result = await fineTuneImageFolder({
       ...options,
+      pretrained: { onProgress: downloadBar(io.stderr) },
       callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'val' }),
       logger: io.logger,
     });

@@ -1,48 +1,103 @@
+import path from 'node:path';
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
-import { classifyImages, loadClassifier } from '../../predict/classifier.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag } from '../args.js';
-import type { Command } from '../command.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { pretrainedMobileNetV2 } from '../../pretrained/pretrainedMobileNetV2.js';
+import { isPretrainedName } from '../../pretrained/weights.js';
+import { type Classifier, classifierOf, classifyImages, embedImages, loadClassifier } from '../../predict/classifier.js';
+import { encodeNpy } from '../../predict/npy.js';
+import { downloadBar } from '../downloadBar.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag } from '../args.js';
+import type { Command, CliIO } from '../command.js';
 
 const FLAGS: FlagSpecs = {
-  ...MODEL_FLAG,
+  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself' },
+  weights: {
+    type: 'string', value: 'NAME|FILE',
+    help: "instead of --model: torchvision's ImageNet classifier, 'imagenet' (= IMAGENET1K_V2), IMAGENET1K_V1 or IMAGENET1K_V2 (downloaded once), or a local copy of its .pth",
+  },
+  features: { type: 'string', value: 'FILE', help: 'also write the pooled features (embeddings) of every image: FILE.npy ([images, channels] float32) or FILE.jsonl' },
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
   ...COMMON_FLAGS,
 };
 
+async function openClassifier(model: string | undefined, weights: string | undefined, io: CliIO): Promise<Classifier> {
+  if ((model === undefined) === (weights === undefined)) {
+    throw new InputError("give either --model DIR or --weights imagenet; run 'mobilenetv2 predict --help' for the options");
+  }
+  if (model !== undefined) return loadClassifier(model);
+  const pretrained = isPretrainedName(weights)
+    ? await pretrainedMobileNetV2({ weights, logger: io.logger, onProgress: downloadBar(io.stderr) })
+    : await pretrainedMobileNetV2({ file: weights });
+  return classifierOf(pretrained, weights!);
+}
+
+async function writeFeatures(file: string, files: readonly string[], features: Float32Array, dim: number): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  let bytes: string | Uint8Array;
+  if (ext === '.npy') {
+    bytes = encodeNpy(features, [files.length, dim]);
+  } else if (ext === '.jsonl') {
+    bytes = files.map((f, i) => `${JSON.stringify({ file: f, features: Array.from(features.subarray(i * dim, (i + 1) * dim)) })}\n`).join('');
+  } else {
+    throw new InputError(`--features must end in .npy or .jsonl; received ${JSON.stringify(file)}`);
+  }
+  try {
+    await writeFileAtomic(file, bytes);
+  } catch (error) {
+    throw new InputError(`${file}: cannot write the features (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
 export const predictCommand: Command = {
   name: 'predict',
-  summary: 'classify image files with a saved model (top-k classes and probabilities)',
-  help: () => `Usage: mobilenetv2 predict --model DIR IMAGE... [options]
+  summary: 'classify image files with a saved model or ImageNet weights (top-k classes, probabilities, embeddings)',
+  help: () => `Usage: mobilenetv2 predict (--model DIR | --weights imagenet) IMAGE... [options]
 
-Classifies each IMAGE (PNG, JPEG, WebP, GIF) with a model saved by this library. Images are resized
-to the model's input, converted to its channel count and normalized with the mean and std recorded
-in its model.json; probabilities are the softmax of the model's logits.
+Classifies each IMAGE (PNG, JPEG, WebP, GIF) with a model saved by this library, or with
+torchvision's ImageNet weights (1,000 classes). Images are preprocessed as the model expects,
+from its model.json metadata: resized (for pretrained weights and models fine-tuned from them,
+torchvision's eval transform: shorter side 232, center crop 224), converted to its channel count
+and normalized with its mean and std; probabilities are the softmax of the model's logits.
 
 Options:
 ${formatFlags(FLAGS)}
 
 With --json the last stdout line is [{"file", "top": [{"className", "index", "probability"}, ...]}, ...].
 
-Example:
-  mobilenetv2 predict --model runs/digits --top-k 3 seven.png four.jpg`,
+Weights given by name are cached in $MOBILENETV2_TFJS_HOME (default ~/.cache/mobilenetv2-tfjs; torch.hub's
+cache is used too) and downloaded from $MOBILENETV2_TFJS_WEIGHTS_URL (default https://download.pytorch.org/models/).
+
+Examples:
+  mobilenetv2 predict --weights imagenet photo.jpg
+  mobilenetv2 predict --model runs/digits --top-k 3 seven.png four.jpg
+  mobilenetv2 predict --weights imagenet --features embeddings.npy images/*.jpg`,
 
   async run(argv, io) {
     const { flags, positionals } = parseFlags('predict', argv, FLAGS, true);
-    const dir = stringFlag(flags, 'model');
-    if (dir === undefined) throw new InputError("--model DIR is required; run 'mobilenetv2 predict --help' for the options");
-    if (positionals.length === 0) throw new InputError("no images given; usage: mobilenetv2 predict --model DIR IMAGE...");
+    const model = stringFlag(flags, 'model');
+    const weights = stringFlag(flags, 'weights');
+    const features = stringFlag(flags, 'features');
+    if (features !== undefined && !['.npy', '.jsonl'].includes(path.extname(features).toLowerCase())) {
+      throw new InputError(`--features must end in .npy or .jsonl; received ${JSON.stringify(features)}`);
+    }
+    if (positionals.length === 0) throw new InputError('no images given; usage: mobilenetv2 predict (--model DIR | --weights imagenet) IMAGE...');
     const topK = intFlag(flags, 'top-k', 1) ?? 5;
     const batchSize = intFlag(flags, 'batch-size', 1) ?? 32;
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
-    const classifier = await loadClassifier(dir);
+    const classifier = await openClassifier(model, weights, io);
     try {
       const predictions = await classifyImages(classifier, positionals, { topK, batchSize });
+      if (features !== undefined) {
+        const embedded = await embedImages(classifier, positionals, { batchSize });
+        await writeFeatures(features, positionals, embedded.features, embedded.dim);
+        io.logger.info(`wrote ${positionals.length}x${embedded.dim} features to ${features}`);
+      }
       if (flags.json) {
         io.stdout.write(`${JSON.stringify(predictions)}\n`);
       } else {
-        const width = Math.max(...classifier.classNames.map((n) => n.length));
+        const width = Math.max(...predictions.flatMap((p) => p.top.map((c) => c.className.length)));
         for (const p of predictions) {
           io.stdout.write(`${p.file}\n`);
           for (const c of p.top) io.stdout.write(`  ${c.className.padEnd(width)}  ${(100 * c.probability).toFixed(2).padStart(6)}%\n`);

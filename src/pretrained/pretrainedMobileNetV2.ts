@@ -1,0 +1,94 @@
+import { scaledResize } from '../data/evalTransform.js';
+import { InputError, received } from '../errors.js';
+import { mobileNetV2 } from '../models/mobilenetv2.js';
+import type { tf } from '../tf.js';
+import type { ModelMetadata } from '../training/metadata.js';
+import { loadTorchWeights } from '../weights/loadTorchWeights.js';
+import { IMAGENET_CLASSES } from './imagenetClasses.js';
+import { pretrainedFile, type PretrainedFileOptions } from './pretrainedFile.js';
+import { type PretrainedName, type PretrainedSpec, pretrainedSpec } from './weights.js';
+
+/** Options of {@link pretrainedMobileNetV2}; also those of {@link pretrainedFile} (cache, mirror, progress). */
+export interface PretrainedMobileNetV2Options extends PretrainedFileOptions {
+  /** Which weights: a name, or a spec of your own (file name and sha256 prefix). Default 'imagenet' (torchvision's default, IMAGENET1K_V2). */
+  weights?: PretrainedName | PretrainedSpec;
+  /**
+   * A local copy of the weights (.pth or .safetensors) to use instead of the cache and the
+   * download; read as it is, without the hash check. Its transform is taken to be `weights`'.
+   * Default: none.
+   */
+  file?: string;
+  /**
+   * Input size, N or [height, width]. The network is fully convolutional, so the ImageNet
+   * weights load at any size; accuracy is best near 224. Default 224.
+   */
+  inputSize?: number | readonly [number, number];
+  /** Keep the 1000-class classifier. Default true; false ends at the last conv, see `pooling`. */
+  includeTop?: boolean;
+  /** Without the top: 'avg' ends with the pooled 1280-d features, 'none' with the last conv's map. Default 'avg'. */
+  pooling?: 'avg' | 'none';
+}
+
+/**
+ * The metadata a model built from pretrained weights records: ImageNet's class names, the eval
+ * transform (mean, std and `resize`, the shorter side before the center crop, scaled to the
+ * input size) and which weights. Models fine-tuned from it keep `resize`, so `predict` needs no flags.
+ *
+ * @example
+ * pretrainedMetadata(PRETRAINED.IMAGENET1K_V2, [224, 224]).resize; // 232
+ */
+export function pretrainedMetadata(spec: PretrainedSpec, inputSize: readonly [number, number]): ModelMetadata {
+  const [h, w] = inputSize;
+  return {
+    classNames: [...IMAGENET_CLASSES],
+    mean: [...spec.transform.mean],
+    std: [...spec.transform.std],
+    inputSize: [h, w],
+    inputShape: [h, w, 3],
+    resize: scaledResize(spec.transform, [h, w]),
+    weights: spec.name,
+  };
+}
+
+function checkSize(value: number | readonly [number, number] | undefined): [number, number] {
+  const size = typeof value === 'number' ? [value, value] : value ?? [224, 224];
+  // Five stride-2 layers: smaller inputs leave nothing to pool.
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d >= 32)) {
+    throw new InputError(`inputSize must be an integer >= 32 or [height, width] of them; received \`inputSize=${received(value)}\``);
+  }
+  return [size[0], size[1]];
+}
+
+/**
+ * MobileNetV2 with torchvision's ImageNet weights, downloaded on first use (see
+ * {@link pretrainedFile}: torch.hub's cache is reused, the sha256 is verified, the write is atomic)
+ * and read straight from PyTorch's `.pth`. Outputs are torchvision's: logits over the 1,000
+ * ImageNet classes in `IMAGENET_CLASSES` order. Feed it {@link preprocessImage} output; the
+ * model's metadata records the transform, so {@link loadClassifier} and the CLI apply it.
+ *
+ * @example
+ * const model = await pretrainedMobileNetV2(); // IMAGENET1K_V2 at 224
+ * const x = await preprocessImage('cat.jpg');
+ * const logits = model.predict(x.expandDims(0)) as tf.Tensor2D;
+ */
+export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Options = {}): Promise<tf.LayersModel> {
+  const weights = options.weights ?? 'imagenet';
+  const spec = typeof weights === 'object' && weights !== null ? weights : pretrainedSpec(weights);
+  const [h, w] = checkSize(options.inputSize);
+  const includeTop = options.includeTop ?? true;
+  const pooling = options.pooling ?? 'avg';
+  if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
+  const path = options.file ?? (await pretrainedFile(spec, options)).path;
+  const model = mobileNetV2({ inputShape: [h, w, 3], includeTop, pooling, numClasses: 1000 });
+  try {
+    const result = await loadTorchWeights(model, path, { strict: includeTop });
+    if (result.missing.length) throw new InputError(`${path}: missing ${result.missing[0]}; not torchvision's MobileNetV2 weights`);
+    const { classNames, ...transform } = pretrainedMetadata(spec, [h, w]);
+    // Without the classifier the outputs are features, not classes.
+    model.setUserDefinedMetadata(includeTop ? { classNames, ...transform } : transform);
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}

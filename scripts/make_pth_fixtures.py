@@ -19,6 +19,7 @@ Every file is written by PyTorch itself, `torch.save(model.state_dict(), path)`,
 - `hostile_{os_system,eval}_{zip,legacy}.pth`: pickles that call os.system / builtins.eval when
   unpickled by a general unpickler (the command is `true`, harmless even then).
 - `no_data_pkl.pth`: a stored zip with tensor records but no data.pkl.
+- `deflated.pth`: views_zip.pth re-zipped with deflate compression.
 """
 import argparse
 import json
@@ -105,6 +106,12 @@ def generate(out):
     with zipfile.ZipFile(os.path.join(out, "no_data_pkl.pth"), "w", zipfile.ZIP_STORED) as z:
         z.writestr("archive/data/0", b"\0" * 16)
         z.writestr("archive/version", b"3\n")
+
+    # A .pth re-zipped with compression (no torch.save does this): refused, not inflated.
+    with zipfile.ZipFile(os.path.join(out, "views_zip.pth")) as src, \
+            zipfile.ZipFile(os.path.join(out, "deflated.pth"), "w", zipfile.ZIP_DEFLATED) as z:
+        for name in src.namelist():
+            z.writestr(name, src.read(name))
 
 
 def full(out):

@@ -15,7 +15,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeImageFolder } from '../scripts/make-image-folder.js';
 import { runCli } from '../src/cli/run.js';
+import { loadModel } from '../src/io/fileSystem.js';
+import { loadClassifier } from '../src/predict/classifier.js';
 import { IMAGENET_CLASSES } from '../src/pretrained/imagenetClasses.js';
 import { pretrainedMobileNetV2 } from '../src/pretrained/pretrainedMobileNetV2.js';
 import { PRETRAINED, type PretrainedSpec } from '../src/pretrained/weights.js';
@@ -140,6 +143,36 @@ describe.runIf(hasTorch || process.env.CI === 'true')('pretrainedMobileNetV2 fro
       }
     }
   }, 120_000);
+
+  it('finetune --weights imagenet starts from the weights, and predict on the result needs no flags', async () => {
+    // The name must resolve to the served file, whose hash is not torchvision's: the registry
+    // entry is swapped for this test only and restored after.
+    const real = PRETRAINED.IMAGENET1K_V2;
+    Object.assign(PRETRAINED, { IMAGENET1K_V2: spec });
+    for (const [k, v] of Object.entries(env())) vi.stubEnv(k, v);
+    try {
+      const data = path.join(dir, 'digits');
+      await makeImageFolder(data, { perClass: 4, size: 40, digits: '01', seed: 5 });
+      const out = path.join(dir, 'tuned');
+      const cli = recordingIO();
+      const code = await runCli(['finetune', '--data', data, '--weights', 'imagenet', '--input-size', '64', '--epochs', '1', '--freeze-features',
+        '--batch-size', '4', '--val-split', '0.25', '--seed', '1', '--progress', 'none', '--backend', 'wasm', '--out', out], cli);
+      expect(code, cli.err()).toBe(0);
+      expect(cli.err()).toMatch(/starting point: IMAGENET1K_V2 \(.*\) \(pretrained\): loaded 260 tensors, replaced classifier\.1\.weight, classifier\.1\.bias/);
+      const meta = (await loadModel(out)).getUserDefinedMetadata() as Record<string, unknown>;
+      // 64 px crop of the 232/224 framing: resize round(64 · 232 / 224) = 66.
+      expect(meta).toMatchObject({ classNames: ['0', '1'], inputShape: [64, 64, 3], resize: 66, mean: [0.485, 0.456, 0.406] });
+      const classifier = await loadClassifier(out);
+      expect(classifier.resize).toBe(66);
+      classifier.model.dispose();
+      const predict = recordingIO();
+      expect(await runCli(['predict', '--model', out, '--backend', 'wasm', IMAGE], predict), predict.err()).toBe(0);
+      expect(predict.out().trim().split('\n')).toHaveLength(3);
+    } finally {
+      Object.assign(PRETRAINED, { IMAGENET1K_V2: real });
+      vi.unstubAllEnvs();
+    }
+  }, 300_000);
 
   it('predict --weights imagenet offline: one line naming the URL and where to put the file, exit 2', async () => {
     const closed = createServer();

@@ -114,3 +114,9 @@ describe('parseTorchFile', () => {
     expect(error(() => parseTorchFile(legacyFile(2, 1), 'past.pth')).message).toMatch(/^past\.pth: tensor 'x' reads element 1 of storage 0, which has 1/);
   });
 });
+
+describe('readStoredZip via parseTorchFile', () => {
+  it('refuses compressed entries instead of inflating them', () => {
+    expect(error(() => parseTorchFile(read('deflated.pth'), 'deflated.pth')).message).toMatch(/^deflated\.pth: 'views_zip\/data\.pkl' is compressed \(zip method 8\); torch\.save writes stored entries/);
+  });
+});

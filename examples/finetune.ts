@@ -3,6 +3,7 @@
  *
  *   npx tsx scripts/make-image-folder.ts --out data/digits --per-class 60 --seed 1
  *   npx tsx examples/finetune.ts --data data/digits --weights runs/mnist --unfreeze-after 1 --epochs 4 --json
+ *   npx tsx examples/finetune.ts --data data/flowers --weights imagenet --input-size 160 --unfreeze-after 2 --epochs 8 --flip
  *   npx tsx examples/finetune.ts --help
  *
  * For the library calls behind it, see fineTuneImageFolder() in src/training/finetuneFolder.ts.

@@ -53,6 +53,7 @@ export async function downloadVerified(url: string, dest: string, options: Downl
       throw new InputError(`cannot download ${url} (${reason(error)})${handPlaced}`);
     }
     if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => {});
       throw new InputError(`cannot download ${url} (HTTP ${response.status} ${response.statusText})${handPlaced}`);
     }
     const length = Number(response.headers.get('content-length'));

@@ -16,6 +16,7 @@ Every file is written by PyTorch itself, `torch.save(model.state_dict(), path)`,
 - `views_{zip,legacy}.pth` + `views.json`: tensors that are views (storage offset, transposed
   strides, expanded stride 0, shared storage) and every dtype a state_dict holds, with the values
   PyTorch sees, flattened in logical order.
+- `checkpoint_{zip,legacy}.pth`: {"epoch", "state_dict": {weight (an nn.Parameter), bias}, "note"}.
 - `hostile_{os_system,eval}_{zip,legacy}.pth`: pickles that call os.system / builtins.eval when
   unpickled by a general unpickler (the command is `true`, harmless even then).
 - `no_data_pkl.pth`: a stored zip with tensor records but no data.pkl.
@@ -99,6 +100,15 @@ def generate(out):
     with open(os.path.join(out, "views.json"), "w") as f:
         json.dump(expected, f)
         f.write("\n")
+
+    # A training checkpoint: the state_dict nested under "state_dict", next to plain values, and
+    # a Parameter (pickled through torch._utils._rebuild_parameter) as a value.
+    linear = nn.Linear(3, 2)
+    with torch.no_grad():
+        linear.weight.copy_(torch.arange(6, dtype=torch.float32).view(2, 3))
+        linear.bias.copy_(torch.tensor([0.5, -0.5]))
+    save_both({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
+              out, "checkpoint_{fmt}.pth")
 
     save_both({"x": Hostile(os.system, "true")}, out, "hostile_os_system_{fmt}.pth")
     save_both({"x": Hostile(eval, "1 + 1")}, out, "hostile_eval_{fmt}.pth")

@@ -47,6 +47,14 @@ describe('parseTorchFile', () => {
     for (const [key, entry] of tensors) expect(Buffer.from(entry.data).equals(Buffer.from(reference.get(key)!.data)), key).toBe(true);
   });
 
+  it.each(['zip', 'legacy'])('unwraps a training checkpoint and reads nn.Parameter values (%s)', (format) => {
+    const { tensors } = parseTorchFile(read(`checkpoint_${format}.pth`));
+    expect([...tensors.keys()]).toEqual(['weight', 'bias']);
+    expect(Array.from(decodeFloat32(tensors.get('weight')!, 'weight'))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(tensors.get('weight')!.shape).toEqual([2, 3]);
+    expect(Array.from(decodeFloat32(tensors.get('bias')!, 'bias'))).toEqual([0.5, -0.5]);
+  });
+
   it.each(['zip', 'legacy'])('refuses a pickle that calls os.system or eval, naming the global (%s)', (format) => {
     for (const [name, global] of [['os_system', 'posix.system'], ['eval', 'builtins.eval']]) {
       const file = `hostile_${name}_${format}.pth`;
@@ -94,12 +102,12 @@ describe('parseTorchFile', () => {
   });
 
   // A legacy file by hand: one tensor over a 1-element float storage, with the given size and stride.
-  function legacyFile(size: number, stride: number): Uint8Array {
+  function legacyFile(size: number, stride: number, rebuild = '_rebuild_tensor_v2'): Uint8Array {
     const str = (t: string) => [0x58, t.length, 0, 0, 0, ...Buffer.from(t)];
     const long = (n: number) => [0x8a, 6, ...Buffer.from(new BigUint64Array([BigInt(n)]).buffer).subarray(0, 6)];
     const header = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e, 0x80, 0x02, 0x7d, 0x2e];
     const object = [
-      0x80, 0x02, 0x7d, ...str('x'), 0x63, ...Buffer.from('torch._utils\n_rebuild_tensor_v2\n'), 0x28,
+      0x80, 0x02, 0x7d, ...str('x'), 0x63, ...Buffer.from(`torch._utils\n${rebuild}\n`), 0x28,
       0x28, ...str('storage'), 0x63, ...Buffer.from('torch\nFloatStorage\n'), ...str('0'), ...str('cpu'), 0x4b, 1, 0x4e, 0x74, 0x51,
       0x4b, 0, ...long(size), 0x85, ...long(stride), 0x85, 0x89, 0x29, 0x74, 0x52, 0x73, 0x2e,
     ];
@@ -108,8 +116,10 @@ describe('parseTorchFile', () => {
   }
 
   it('copies an expanded (stride 0) tensor, and refuses one larger than the file or past its storage', () => {
-    const { tensors } = parseTorchFile(legacyFile(5, 0), 'small.pth');
-    expect(Array.from(decodeFloat32(tensors.get('x')!, 'x'))).toEqual([1, 1, 1, 1, 1]);
+    for (const rebuild of ['_rebuild_tensor_v2', '_rebuild_tensor']) {
+      const { tensors } = parseTorchFile(legacyFile(5, 0, rebuild), 'small.pth');
+      expect(Array.from(decodeFloat32(tensors.get('x')!, 'x'))).toEqual([1, 1, 1, 1, 1]);
+    }
     expect(error(() => parseTorchFile(legacyFile(2 ** 40, 0), 'bomb.pth')).message).toMatch(/^bomb\.pth: tensor 'x' expands to 4398046511104 bytes, more than the file itself/);
     expect(error(() => parseTorchFile(legacyFile(2, 1), 'past.pth')).message).toMatch(/^past\.pth: tensor 'x' reads element 1 of storage 0, which has 1/);
   });

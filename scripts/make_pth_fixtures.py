@@ -21,6 +21,9 @@ Every file is written by PyTorch itself, `torch.save(model.state_dict(), path)`,
   unpickled by a general unpickler (the command is `true`, harmless even then).
 - `no_data_pkl.pth`: a stored zip with tensor records but no data.pkl.
 - `deflated.pth`: views_zip.pth re-zipped with deflate compression.
+
+Legacy files name their storages by memory address and zips carry timestamps, so regenerating
+changes those files' bytes but not their tensors; commit only the files a change needs.
 """
 import argparse
 import json

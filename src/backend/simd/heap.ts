@@ -1,5 +1,5 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64 } from './binary.js';
+import { kernelsModule } from './module.js';
 
 /** The functions of kernels.c; pointers are byte offsets into the module's memory. */
 export interface SimdExports {
@@ -84,17 +84,15 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
   Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | undefined;
 function instantiate(memory: WasmMemory): SimdExports {
-  // Synchronous compile: the module is small, and kernels are synchronous.
-  compiled ??= new WebAssemblyApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  return new WebAssemblyApi.Instance(compiled, { env: { memory } }).exports as SimdExports;
+  // TF.js's threaded wasm build (cross-origin isolated pages) has a shared heap.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports;
 }
 
 function checkFloat32(inputs: readonly (TensorInfo | null)[]): void {

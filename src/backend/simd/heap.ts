@@ -63,7 +63,8 @@ export interface Heap {
 
 /** What this file needs of tfjs-backend-wasm's BackendWasm. */
 export interface WasmBackendLike {
-  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory } };
+  /** The threaded build (cross-origin isolated pages) imports its memory and keeps it in `wasmMemory`. */
+  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
   dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   disposeData(dataId: DataId, force: boolean): boolean;
@@ -110,7 +111,7 @@ const wasmInstances = new WeakMap<WasmMemory, SimdExports>();
  * place, with no copies.
  */
 export function wasmHeap(backend: WasmBackendLike): Heap {
-  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory;
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory ?? backend.wasm.wasmMemory;
   if (memory === undefined) throw new Error('cannot find the memory of the TF.js wasm module');
   let kernels = wasmInstances.get(memory);
   if (kernels === undefined) {

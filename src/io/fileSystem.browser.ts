@@ -1,7 +1,7 @@
 import type { tf } from '../tf.js';
 import { nodeOnly } from './nodeOnly.js';
 
-const INSTEAD = "in a page use tf.io.browserDownloads(), 'indexeddb://name' or a URL";
+const INSTEAD = "in a page save to 'downloads://name' or 'indexeddb://name', and load from a URL";
 
 export function fileSystem(dir: string): tf.io.IOHandler {
   throw nodeOnly(`fileSystem('${dir}')`, INSTEAD);

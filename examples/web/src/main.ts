@@ -222,7 +222,8 @@ async function main(): Promise<void> {
 
   // 3. Save
   $('save').onclick = async () => {
-    if (taught) await taught.model.save(tf.io.browserDownloads('mobilenetv2-taught'));
+    // The 'downloads://' route is TF.js's browserDownloads handler (not exported by name in tfjs 4).
+    if (taught) await taught.model.save('downloads://mobilenetv2-taught');
   };
 
   for (const tab of ['draw', 'teach']) {

@@ -46,7 +46,7 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  *
  * To write such a file from PyTorch: `safetensors.torch.save_file(model.state_dict(), path)`.
  *
- * @param pathOrBytes - a file path, or the file's bytes.
+ * @param pathOrBytes - a file path or http(s) URL (in a web page: a URL, relative ones included), or the file's bytes.
  * @param options - `strict` (default true).
  * @returns the keys loaded and those skipped (all skips are errors when strict).
  * @throws InputError for a junk or truncated file, an unreadable path, a non-float weight, or

@@ -48,7 +48,7 @@ const DIGITS: Record<string, [number, number][][]> = {
 /** Waits for the pad's prediction to settle after drawing (classification runs on the next frame). */
 async function prediction(which: 'draw' | 'teach'): Promise<Prediction> {
   await page.waitForFunction((w) => (globalThis as unknown as { demo: { state: DemoState } }).demo.state[w] !== null, which);
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
   return (await state())[which]!;
 }
 
@@ -98,9 +98,10 @@ describe('web demo in Chromium', () => {
 
   it('fine-tunes in the page: the loss falls and no tensor leaks across steps', async () => {
     await page.click('#tab-teach');
-    const shapes: [number, number][][][] = [
-      [0.3, 0.5, 0.7].map((y) => [[[0.2, y], [0.8, y]]]), // A: a bar
-      [0.4, 0.5, 0.6].map((c) => [ring(c, 0.5, 0.22, 0.3)]), // B: a ring
+    type Example = [number, number][][];
+    const shapes: Example[][] = [
+      [0.3, 0.5, 0.7].map((y): Example => [[[0.2, y], [0.8, y]]]), // A: a bar
+      [0.4, 0.5, 0.6].map((c): Example => [ring(c, 0.5, 0.22, 0.3)]), // B: a ring
     ];
     for (const [index, examples] of shapes.entries()) {
       for (const strokes of examples) {

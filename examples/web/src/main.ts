@@ -72,14 +72,14 @@ async function bench(backend: BackendName, steps = 10, batchSize = 64): Promise<
 }
 
 async function main(): Promise<void> {
-  // TF.js's wasm default on a 2-core machine is 1 thread; ?threads=N asks for more.
+  // ?threads=N asks TF.js's threaded wasm build for N threads; it runs at most hardwareConcurrency / 2.
   if (params.has('threads')) setThreadsCount(Number(params.get('threads')));
   await useBackend((params.get('backend') ?? 'auto') as BackendName);
   const info = await backendInfo();
   Object.assign(state, { backend: info.name, threads: info.threads });
   $('status').textContent = [
     `backend: ${info.name}${info.ownKernels ? ' with mobilenetv2-tfjs SIMD kernels' : ''}`,
-    info.name === 'wasm' ? `threads: ${info.threads}${info.threads > 1 ? '' : state.crossOriginIsolated ? ' (?threads=N for more)' : ' (more need a cross-origin isolated page)'}` : '',
+    info.name === 'wasm' ? `threads: ${info.threads}${info.threads > 1 ? '' : state.crossOriginIsolated ? ' (TF.js runs hardwareConcurrency / 2)' : ' (more need a cross-origin isolated page)'}` : '',
     info.simd ? 'SIMD' : '',
     state.crossOriginIsolated ? 'cross-origin isolated' : 'not cross-origin isolated',
   ].filter(Boolean).join(' · ');

@@ -53,6 +53,9 @@ async function prediction(which: 'draw' | 'teach'): Promise<Prediction> {
 }
 
 beforeAll(async () => {
+  // Node's side of the round trip runs on stock cpu; its first tensor prints a tfjs-node advert.
+  await tf.setBackend('cpu');
+  (tf.backend() as { firstUse?: boolean }).firstUse = false;
   await fs.mkdir(ARTIFACTS, { recursive: true });
   downloads = await fs.mkdtemp(path.join(os.tmpdir(), 'web-demo-'));
   server = await startDemoServer();

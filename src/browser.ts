@@ -21,6 +21,8 @@ export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
 export { tensorDataset, type TensorDataset, type TensorDatasetOptions } from './data/tensorDataset.js';
 export { fromPixels, pixelDataset, type PixelSource, type PixelOptions } from './data/pixels.js';
 export { type Logger, silentLogger } from './logger.js';
+// Weight readers parse bytes, so they belong here; they read paths in Node and URLs in a page
+// through io/bytes.ts (a .pth reader goes beside safetensors, with the same readBytes).
 export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';
 export { torchStateDict } from './weights/saveTorchWeights.js';
 export { torchKeyMap, type TorchKeyMap, type TorchParam } from './weights/torchKeys.js';

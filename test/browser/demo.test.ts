@@ -97,6 +97,40 @@ describe('web demo in Chromium', () => {
     }
     expect(await page.locator('#draw-bars .bar').count()).toBe(3);
     await page.screenshot({ path: path.join(ARTIFACTS, 'web-draw.png') });
+    // Live classification runs on every stroke: it must not leak.
+    const numTensors = () => page.evaluate(() => (globalThis as unknown as { demo: { tf: typeof tf } }).demo.tf.memory().numTensors);
+    const before = await numTensors();
+    for (let i = 0; i < 3; i++) {
+      await page.click('#draw-clear');
+      await draw('#draw-pad', DIGITS[1]!);
+      await prediction('draw');
+    }
+    expect(await numTensors()).toBe(before);
+  });
+
+  it.each(['webgl', 'cpu'])('classifies on the %s backend too', async (backend) => {
+    const other = await browser.newPage();
+    try {
+      const errors: string[] = [];
+      other.on('pageerror', (e) => errors.push(e.message));
+      await other.goto(`${server.url}?backend=${backend}`);
+      await other.waitForFunction(() => {
+        const s = (globalThis as unknown as { demo?: { state: DemoState } }).demo?.state;
+        return s?.ready || s?.error;
+      }, null, { timeout: 60_000 });
+      const box = (await other.locator('#draw-pad').boundingBox())!;
+      await other.mouse.move(box.x + 0.5 * box.width, box.y + 0.2 * box.height);
+      await other.mouse.down();
+      await other.mouse.move(box.x + 0.5 * box.width, box.y + 0.8 * box.height, { steps: 10 });
+      await other.mouse.up();
+      await other.waitForFunction(() => (globalThis as unknown as { demo: { state: DemoState } }).demo.state.draw !== null);
+      const s = await other.evaluate(() => (globalThis as unknown as { demo: { state: DemoState } }).demo.state);
+      expect(s.backend).toBe(backend);
+      expect(s.draw!.label).toBe('1');
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('fine-tunes in the page: the loss falls and no tensor leaks across steps', async () => {

@@ -133,6 +133,30 @@ describe('web demo in Chromium', () => {
     }
   });
 
+  it('teaches from webcam frames when a camera exists (Chromium\'s fake camera)', async () => {
+    const cameraBrowser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+    try {
+      const context = await cameraBrowser.newContext({ permissions: ['camera'] });
+      const camera = await context.newPage();
+      const errors: string[] = [];
+      camera.on('pageerror', (e) => errors.push(e.message));
+      await camera.goto(server.url);
+      await camera.waitForFunction(() => (globalThis as unknown as { demo: { state: DemoState } }).demo.state.ready);
+      await camera.click('#tab-teach');
+      await camera.click('#webcam');
+      await camera.waitForFunction("document.getElementById('video').readyState >= 2");
+      for (const index of [0, 0, 1, 1]) await camera.click(`button[data-class="${index}"]`);
+      expect(await camera.locator('.thumbs canvas').count()).toBe(4);
+      await camera.fill('#epochs', '2');
+      await camera.click('#train');
+      await camera.waitForFunction(() => (globalThis as unknown as { demo: { state: DemoState } }).demo.state.trained, null, { timeout: 60_000 });
+      expect((await camera.evaluate(() => (globalThis as unknown as { demo: { state: DemoState } }).demo.state)).losses).toHaveLength(2);
+      expect(errors).toEqual([]);
+    } finally {
+      await cameraBrowser.close();
+    }
+  });
+
   it('fine-tunes in the page: the loss falls and no tensor leaks across steps', async () => {
     await page.click('#tab-teach');
     type Example = [number, number][][];

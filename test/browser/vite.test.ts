@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, createLogger } from 'vite';
+import { build, createLogger, createServer } from 'vite';
 import { launchChromium, ROOT } from './chromium.js';
 
 // A user's fresh Vite project: it imports the package by name and configures nothing (no
@@ -49,6 +49,24 @@ describe('a fresh Vite project importing mobilenetv2-tfjs', () => {
     }
     // The embedded TF.js wasm binaries are a chunk of their own, fetched only when wasm starts.
     expect(files.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('runs under the Vite dev server too', async () => {
+    const server = await createServer({ root: project, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+    await server.listen();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(server.resolvedUrls!.local[0]!);
+      await page.waitForFunction(() => 'result' in globalThis, null, { timeout: 90_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { result: unknown }).result)).toMatchObject({ backend: 'wasm', steps: 1 });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 
   it('trains in Chromium from the built files alone', async () => {

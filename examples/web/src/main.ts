@@ -1,3 +1,4 @@
+import * as library from 'mobilenetv2-tfjs';
 import {
   backendInfo, type BackendName, datasetMetadata, fromPixels, type ModelMetadata, mobileNetV2Mnist, pixelDataset,
   readModelMetadata, rebuildWithHead, setThreadsCount, tensorDataset, tf, train, useBackend,
@@ -237,7 +238,8 @@ async function main(): Promise<void> {
   state.ready = true;
 }
 
-Object.assign(globalThis, { demo: { state, tf, bench } });
+// The whole library too, for the browser tests and for trying it from the devtools console.
+Object.assign(globalThis, { demo: { state, tf, bench, library } });
 main().catch((error: Error) => {
   state.error = error.message;
   $('status').textContent = `Failed to start: ${error.message}`;

@@ -39,6 +39,8 @@ describe('Node-only functions in a page', () => {
     await rejects(saveCheckpoint('runs/x'), "saveCheckpoint('runs/x') needs Node");
     const { writePlots } = await import('./training/plots.browser.js');
     await rejects(writePlots('runs/x'), "writePlots('runs/x') needs Node");
+    const { writeConfusionMatrix } = await import('./finetune/confusion.browser.js');
+    await rejects(writeConfusionMatrix('runs/x'), "writeConfusionMatrix('runs/x') needs Node");
     const { writeBytes } = await import('./io/bytes.browser.js');
     await rejects(writeBytes('w.safetensors'), 'w.safetensors: a web page cannot write files');
   });

@@ -33,6 +33,7 @@ export {
 export { stratifiedSplit, type Split } from './data/split.js';
 export { subset } from './data/subset.js';
 export { augmentBatch, type AugmentOptions } from './data/augment.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './finetune/finetune.js';
 export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './finetune/model.js';
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
 export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';

@@ -6,7 +6,6 @@ export { saveTorchWeights } from './weights/saveTorchWeights.js';
 export { writeSafetensors } from './weights/safetensors.js';
 export { imageFolder, scanImageFolder, type ImageFolder, type ImageFolderOptions, type ImageFolderSummary, type ImageFolderScan, type CacheMode } from './data/imageFolder.js';
 export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } from './data/decodeImage.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './finetune/finetune.js';
 export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
 export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';

@@ -5,7 +5,7 @@ import { type DemoServer, startDemoServer } from '../../examples/web/server.js';
 import { launchChromium } from './chromium.js';
 
 // The library in a page beyond MNIST: an RGB MobileNetV2 at 96 px and α 0.5, torchvision
-// weights read from a URL, training steps, and our wasm kernels (plain and shared-memory heap)
+// weights read from a URL, train() and fineTune(), and our wasm kernels (plain and shared-memory heap)
 // against TF.js's own webgl kernels as the reference.
 async function inPage(): Promise<unknown> {
   const { library: lib } = (globalThis as unknown as { demo: { library: typeof Library } }).demo;
@@ -27,6 +27,8 @@ async function inPage(): Promise<unknown> {
   images.dispose();
   const counts: number[] = [];
   const result = await lib.train(loaded, data, { epochs: 3, batchSize: 4, seed: 1, callbacks: { onEpochEnd: () => void counts.push(tf.memory().numTensors) } });
+  // fineTune's head-first schedule, as a page would run it (no `out`).
+  const staged = await lib.fineTune(loaded, data, { epochs: 2, batchSize: 4, freezeFeatures: true, unfreezeAfter: 1, validationData: data, seed: 1 });
   data.dispose();
   const info = await lib.backendInfo();
 
@@ -35,7 +37,7 @@ async function inPage(): Promise<unknown> {
   const reference = forward(model);
   await lib.useBackend('wasm');
   tf.dispose([x, model, loaded] as never);
-  return { ours, viaTorch, reference, counts, losses: result.history.map((h) => h.trainLoss), info };
+  return { ours, viaTorch, reference, counts, losses: result.history.map((h) => h.trainLoss), stages: staged.stages.length, info };
 }
 
 let server: DemoServer;
@@ -59,7 +61,7 @@ describe.each([false, true])('the library in Chromium (cross-origin isolated: %s
       await page.goto(server.url);
       await page.waitForFunction(() => (globalThis as unknown as { demo?: { state: { ready: boolean } } }).demo?.state.ready);
       const r = await page.evaluate(inPage) as {
-        ours: number[]; viaTorch: number[]; reference: number[]; counts: number[]; losses: number[];
+        ours: number[]; viaTorch: number[]; reference: number[]; counts: number[]; losses: number[]; stages: number;
         info: { name: string; ownKernels: boolean };
       };
       expect(r.info).toMatchObject({ name: 'wasm', ownKernels: true });
@@ -67,6 +69,7 @@ describe.each([false, true])('the library in Chromium (cross-origin isolated: %s
       const scale = Math.max(...r.reference.map(Math.abs));
       r.ours.forEach((v, i) => expect(Math.abs(v - r.reference[i]!) / scale).toBeLessThan(1e-3));
       expect(r.losses.every(Number.isFinite)).toBe(true);
+      expect(r.stages).toBe(2);
       expect(new Set(r.counts).size, `tensors after each epoch: ${r.counts}`).toBe(1);
       expect(errors).toEqual([]);
     } finally {

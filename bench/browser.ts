@@ -8,7 +8,8 @@
  * TF.js's wasm build runs min(requested, hardwareConcurrency / 2) threads, i.e. 1 on a 2-core
  * machine; the last page reports hardwareConcurrency 4 so that it runs 2. Node's wasm figure comes from the same code in
  * this process, in the same run. One JSON line per configuration, then the load average.
- * Epoch 1 warms up; the figure is epoch 2's training img/s.
+ * Epoch 1 warms up; the figure is epoch 2's training img/s. The wasm configurations repeat in
+ * `--rounds` interleaved rounds (default 2), so that a busy machine's drift hits them alike.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -16,8 +17,11 @@ import { mobileNetV2Mnist, tensorDataset, tf, train, useBackend } from '../src/i
 import { startDemoServer } from '../examples/web/server.js';
 import { launchChromium } from '../test/browser/chromium.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '10' }, 'slow-steps': { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { steps: { type: 'string', default: '10' }, 'slow-steps': { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' } },
+});
 const steps = Number(values.steps);
+const rounds = Number(values.rounds);
 const slowSteps = Number(values['slow-steps']);
 const BATCH = 64;
 
@@ -61,9 +65,10 @@ async function inChromium(isolated: boolean, query: string, runs: [backend: stri
   }
 }
 
-await inNode();
-await inChromium(false, '', [['wasm', steps], ['webgl', slowSteps], ['cpu', slowSteps]]);
-await inChromium(true, '', [['wasm', steps]]);
-await inChromium(true, '&threads=2', [['wasm', steps]], 4);
-await inNode();
+for (let round = 1; round <= rounds; round++) {
+  await inNode();
+  await inChromium(false, '', round === 1 ? [['wasm', steps], ['webgl', slowSteps], ['cpu', slowSteps]] : [['wasm', steps]]);
+  await inChromium(true, '', [['wasm', steps]]);
+  await inChromium(true, '&threads=2', [['wasm', steps]], 4);
+}
 console.log(JSON.stringify({ loadavg: loadavg().map((l) => Math.round(l * 100) / 100) }));

@@ -17,8 +17,12 @@ type Factory = { factory: () => unknown; priority: number };
 const wasm = (tf.engine() as unknown as { registryFactory: Record<string, Factory | undefined> }).registryFactory.wasm;
 if (wasm !== undefined) {
   const factory = wasm.factory;
+  let embedded = false;
   wasm.factory = async () => {
-    if (!wasmPathsSet()) setTfjsWasmPaths((await import('./backend/embeddedWasm.js')).embeddedWasmUrls());
+    if (!wasmPathsSet() && !embedded) {
+      setTfjsWasmPaths((await import('./backend/embeddedWasm.js')).embeddedWasmUrls());
+      embedded = true;
+    }
     return factory();
   };
 }

@@ -75,7 +75,13 @@ async function bench(backend: BackendName, steps = 10, batchSize = 64): Promise<
 async function main(): Promise<void> {
   // ?threads=N asks TF.js's threaded wasm build for N threads; it runs at most hardwareConcurrency / 2.
   if (params.has('threads')) setThreadsCount(Number(params.get('threads')));
-  await useBackend((params.get('backend') ?? 'auto') as BackendName);
+  const choice = $<HTMLSelectElement>('backend');
+  choice.value = params.get('backend') ?? 'auto';
+  choice.onchange = () => {
+    params.set('backend', choice.value);
+    location.search = params.toString();
+  };
+  await useBackend(choice.value as BackendName);
   const info = await backendInfo();
   Object.assign(state, { backend: info.name, threads: info.threads });
   $('status').textContent = [

@@ -1,50 +1,21 @@
-export { tf } from './tf.js';
-export { InputError } from './errors.js';
-export { makeDivisible } from './layers/makeDivisible.js';
-export { convBNReLU6, type ConvBNReLU6Args, type ConvUnitNames } from './layers/convBnRelu6.js';
-export { invertedResidual, hasShortcut, type InvertedResidualArgs } from './layers/invertedResidual.js';
-export type { BatchNormOptions } from './layers/batchNorm.js';
-export { mobileNetV2, IMAGENET_SETTING } from './models/mobilenetv2.js';
-export { mobileNetV2Mnist, MNIST_SETTING } from './models/mnist.js';
-export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/options.js';
-export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';
+// The Node entry: the browser-safe API plus what needs Node (file system, sharp, terminal).
+export * from './browser.js';
 export { fileSystem, loadModel } from './io/fileSystem.js';
-export { useBackend, type BackendName } from './backend/useBackend.js';
-export { registerKernels, restoreStockKernels } from './backend/registerKernels.js';
-export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
-export { type Logger, silentLogger, stderrLogger } from './logger.js';
-export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';
-export { saveTorchWeights, torchStateDict } from './weights/saveTorchWeights.js';
-export { torchKeyMap, type TorchKeyMap, type TorchParam } from './weights/torchKeys.js';
-export {
-  parseSafetensors, decodeTensor, decodeFloat32, encodeSafetensors, readSafetensors, writeSafetensors,
-  type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput,
-} from './weights/safetensors.js';
+export { stderrLogger } from './logger.js';
+export { saveTorchWeights } from './weights/saveTorchWeights.js';
+export { writeSafetensors } from './weights/safetensors.js';
 export { imageFolder, scanImageFolder, type ImageFolder, type ImageFolderOptions, type ImageFolderSummary, type ImageFolderScan, type CacheMode } from './data/imageFolder.js';
 export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } from './data/decodeImage.js';
-export { stratifiedSplit, type Split } from './data/split.js';
-export { subset } from './data/subset.js';
-export { augmentBatch, type AugmentOptions } from './data/augment.js';
-export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './finetune/finetune.js';
 export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
 export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
-export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './finetune/model.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';
 export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
-export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
-export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';
-export { evaluate, type EvaluateOptions, type EvaluateResult } from './training/evaluate.js';
-export { sparseSoftmaxCrossEntropy, countCorrect } from './training/losses.js';
-export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions, type CosineOptions } from './training/schedules.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint, type TrainerState } from './training/checkpoint.js';
-export { datasetMetadata, readModelMetadata, type ModelMetadata } from './training/metadata.js';
 export { MetricsLog, METRICS_FILE, type MetricsRecord } from './training/metricsLog.js';
 export { writePlots, type PlotOptions } from './training/plots.js';
 export { progressReporter, formatEpoch, type ProgressMode, type ProgressOptions } from './training/progress.js';
-export { seededRandom, deriveSeed, permutation } from './training/random.js';
-export { RECIPES, getRecipe, recipeSchedule, type Recipe, type RecipeName } from './training/recipes.js';
 export { trainMnist, type TrainMnistOptions, type TrainMnistResult } from './training/trainMnist.js';
 export { parseTorchFile, isTorchFile } from './weights/torchFile.js';
 export { parseStateDict } from './weights/stateDict.js';

@@ -1,16 +1,8 @@
-import { InputError, received } from '../errors.js';
+import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
+import { type BackendName, checkBackendName } from './backendName.js';
 
-/**
- * - `auto`: the fastest that loads: `cuda`, then `tensorflow`, then `wasm`, then `cpu`.
- * - `cuda`: libtensorflow with CUDA, from `@tensorflow/tfjs-node-gpu` (TF.js backend 'tensorflow').
- * - `tensorflow`: libtensorflow on the CPU, from `@tensorflow/tfjs-node`.
- * - `wasm`: TF.js's WebAssembly backend plus this library's SIMD training kernels; no native install.
- * - `cpu`: plain JavaScript, with the same training kernels; the last resort.
- */
-export type BackendName = 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu';
-
-const NAMES: readonly BackendName[] = ['auto', 'cuda', 'tensorflow', 'wasm', 'cpu'];
+export type { BackendName };
 
 const NATIVE = {
   cuda: {
@@ -81,15 +73,17 @@ async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
  * explicit choice that cannot load throws an {@link InputError} saying why and how to fix it.
  * The wasm binaries load from the installed package, with no network access.
  *
- * @param name - 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu'; default 'auto'.
+ * In a web page (the package's browser build) the choices are `webgl`, `wasm` and `cpu`, and
+ * `auto` takes the first of `wasm`, `webgl`, `cpu` that starts.
+ *
+ * @param name - 'auto' | 'cuda' | 'tensorflow' | 'webgl' | 'wasm' | 'cpu'; default 'auto'.
  * @example
  * const backend = await useBackend('auto'); // 'wasm' on a machine without tfjs-node
  * const model = mobileNetV2Mnist();
  */
 export async function useBackend(name: BackendName = 'auto'): Promise<string> {
-  if (!NAMES.includes(name)) {
-    throw new InputError(`backend must be one of ${NAMES.map((n) => `'${n}'`).join(', ')}; received \`backend=${received(name)}\``);
-  }
+  checkBackendName(name);
+  if (name === 'webgl') throw new InputError("backend 'webgl' needs a web page (WebGL); in Node use 'auto', 'wasm' or 'cpu'");
   if (name === 'cuda' || name === 'tensorflow') {
     const failure = await loadNative(name);
     if (failure !== null) throw new InputError(`backend '${name}' is unavailable: ${failure}; ${NATIVE[name].fix}`);

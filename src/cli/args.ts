@@ -26,7 +26,7 @@ export const COMMON_FLAGS: FlagSpecs = {
 
 /** --model, for the commands that read a saved model. */
 export const MODEL_FLAG: FlagSpecs = {
-  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself (required)' },
+  model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or a model .json file such as a browser download (required)' },
 };
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,18 @@ describe('fileSystem', () => {
     const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
     expect(json.format).toBe('layers-model');
     expect(json.weightsManifest[0].paths).toHaveLength(1);
+  });
+
+  it('reads a model .json file of any name, with its weights beside it (a browser download)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'fs-'));
+    const model = tinyModel();
+    await model.save(fileSystem(dir));
+    await rename(path.join(dir, 'model.json'), path.join(dir, 'taught.json'));
+    const loaded = await loadModel(path.join(dir, 'taught.json'));
+    const x = tf.tensor2d([[1, 2, 3]]);
+    const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+    tf.dispose([x, a, b]);
   });
 
   it('names the file in load errors', async () => {

@@ -27,7 +27,9 @@ function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
  * const again = await tf.loadLayersModel(fileSystem('runs/mnist'));
  */
 export function fileSystem(dir: string): tf.io.IOHandler {
-  const modelPath = path.join(dir, MODEL_JSON);
+  // A path ending in .json names the model file itself (a page's 'downloads://name' saves name.json).
+  const modelPath = dir.endsWith('.json') ? dir : path.join(dir, MODEL_JSON);
+  dir = path.dirname(modelPath);
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
@@ -96,7 +98,7 @@ async function readManifestPaths(modelPath: string): Promise<string[]> {
   }
 }
 
-/** Reads a LayersModel saved by {@link fileSystem} (or tfjs-node's `file://`) from `dir`. */
+/** Reads a LayersModel saved by {@link fileSystem} (or tfjs-node's `file://`) from `dir`, or from a model `.json` file and the weights beside it. */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(fileSystem(dir));
 }

@@ -62,7 +62,7 @@ const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * downloads (`mobilenet_v2-7ebf99e0.pth`) load as they are. A `.pth` is read by a data-only
  * unpickler that refuses any global but the tensor-rebuilding ones, so it cannot run code.
  *
- * @param pathOrBytes - a file path, or the file's bytes.
+ * @param pathOrBytes - a file path or http(s) URL (in a web page: a URL, relative ones included), or the file's bytes.
  * @param options - `strict` (default true).
  * @returns the keys loaded and those skipped (all skips are errors when strict).
  * @throws InputError for a junk or truncated file, an unreadable path, a non-float weight, or

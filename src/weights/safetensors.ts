@@ -1,6 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { InputError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { readBytes, writeBytes } from '../io/bytes.js';
+import { failureCode } from '../io/fetchBytes.js';
 
 /**
  * safetensors element types and their sizes in bytes. All of them are recognized, so that
@@ -260,7 +260,8 @@ export function encodeSafetensors(tensors: Record<string, SafetensorsInput>, met
 }
 
 /**
- * Reads and parses a safetensors file; an unreadable path is an {@link InputError} naming it.
+ * Reads and parses a safetensors file from a path or an http(s) URL (in a page: any URL,
+ * relative ones included); an unreadable source is an {@link InputError} naming it.
  *
  * @example
  * const { tensors, metadata } = await readSafetensors('mobilenet_v2.safetensors');
@@ -268,9 +269,9 @@ export function encodeSafetensors(tensors: Record<string, SafetensorsInput>, met
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(path);
+    bytes = await readBytes(path);
   } catch (err) {
-    throw new InputError(`${path}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new InputError(`${path}: cannot read the weights file (${failureCode(err)})`);
   }
   return parseSafetensors(bytes, path);
 }
@@ -285,8 +286,9 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
 export async function writeSafetensors(path: string, tensors: Record<string, SafetensorsInput>, metadata?: Record<string, string>): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata);
   try {
-    await writeFileAtomic(path, bytes);
+    await writeBytes(path, bytes);
   } catch (err) {
-    throw new InputError(`${path}: cannot write the weights file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${path}: cannot write the weights file (${failureCode(err)})`);
   }
 }

@@ -1,5 +1,5 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64 } from './binary.js';
+import { kernelsModule } from './module.js';
 
 /** The functions of kernels.c; pointers are byte offsets into the module's memory. */
 export interface SimdExports {
@@ -63,7 +63,8 @@ export interface Heap {
 
 /** What this file needs of tfjs-backend-wasm's BackendWasm. */
 export interface WasmBackendLike {
-  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory } };
+  /** The threaded build (cross-origin isolated pages) imports its memory and keeps it in `wasmMemory`. */
+  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
   dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   disposeData(dataId: DataId, force: boolean): boolean;
@@ -84,17 +85,15 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
   Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-let compiled: object | undefined;
 function instantiate(memory: WasmMemory): SimdExports {
-  // Synchronous compile: the module is small, and kernels are synchronous.
-  compiled ??= new WebAssemblyApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  return new WebAssemblyApi.Instance(compiled, { env: { memory } }).exports as SimdExports;
+  // TF.js's threaded wasm build (cross-origin isolated pages) has a shared heap.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  return new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports;
 }
 
 function checkFloat32(inputs: readonly (TensorInfo | null)[]): void {
@@ -112,7 +111,7 @@ const wasmInstances = new WeakMap<WasmMemory, SimdExports>();
  * place, with no copies.
  */
 export function wasmHeap(backend: WasmBackendLike): Heap {
-  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory;
+  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory ?? backend.wasm.wasmMemory;
   if (memory === undefined) throw new Error('cannot find the memory of the TF.js wasm module');
   let kernels = wasmInstances.get(memory);
   if (kernels === undefined) {

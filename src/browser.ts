@@ -1,0 +1,45 @@
+// The browser-safe API: everything here runs in a web page as in Node. The package's "browser"
+// export is built from this file, with the Node-only modules it reaches swapped for their
+// *.browser.ts stubs (see tsup.config.ts); index.ts (the Node entry) re-exports all of it.
+export { tf } from './tf.js';
+export { InputError } from './errors.js';
+export { makeDivisible } from './layers/makeDivisible.js';
+export { convBNReLU6, type ConvBNReLU6Args, type ConvUnitNames } from './layers/convBnRelu6.js';
+export { invertedResidual, hasShortcut, type InvertedResidualArgs } from './layers/invertedResidual.js';
+export type { BatchNormOptions } from './layers/batchNorm.js';
+export { mobileNetV2, IMAGENET_SETTING } from './models/mobilenetv2.js';
+export { mobileNetV2Mnist, MNIST_SETTING } from './models/mnist.js';
+export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/options.js';
+export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';
+export { useBackend, type BackendName } from './backend/useBackend.js';
+export { backendInfo, type BackendInfo } from './backend/backendInfo.js';
+export { setWasmPaths } from './backend/wasmPaths.js';
+// Threads of TF.js's wasm backend in a cross-origin isolated page; call before it starts.
+export { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+export { registerKernels, restoreStockKernels } from './backend/registerKernels.js';
+export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
+export { tensorDataset, type TensorDataset, type TensorDatasetOptions } from './data/tensorDataset.js';
+export { fromPixels, pixelDataset, type PixelSource, type PixelOptions } from './data/pixels.js';
+export { type Logger, silentLogger } from './logger.js';
+// Weight readers parse bytes, so they belong here; they read paths in Node and URLs in a page
+// through io/bytes.ts (a .pth reader goes beside safetensors, with the same readBytes).
+export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';
+export { torchStateDict } from './weights/saveTorchWeights.js';
+export { torchKeyMap, type TorchKeyMap, type TorchParam } from './weights/torchKeys.js';
+export {
+  parseSafetensors, decodeTensor, decodeFloat32, encodeSafetensors, readSafetensors,
+  type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput,
+} from './weights/safetensors.js';
+export { stratifiedSplit, type Split } from './data/split.js';
+export { subset } from './data/subset.js';
+export { augmentBatch, type AugmentOptions } from './data/augment.js';
+export { fineTune, type FineTuneOptions, type FineTuneResult, type FineTuneStage } from './finetune/finetune.js';
+export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_LAYER, type RebuildOptions, type TransferReport, type HeadSplit } from './finetune/model.js';
+export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
+export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';
+export { evaluate, type EvaluateOptions, type EvaluateResult } from './training/evaluate.js';
+export { sparseSoftmaxCrossEntropy, countCorrect } from './training/losses.js';
+export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions, type CosineOptions } from './training/schedules.js';
+export { datasetMetadata, readModelMetadata, type ModelMetadata } from './training/metadata.js';
+export { seededRandom, deriveSeed, permutation } from './training/random.js';
+export { RECIPES, getRecipe, recipeSchedule, type Recipe, type RecipeName } from './training/recipes.js';

@@ -22,7 +22,7 @@ export { tensorDataset, type TensorDataset, type TensorDatasetOptions } from './
 export { fromPixels, pixelDataset, type PixelSource, type PixelOptions } from './data/pixels.js';
 export { type Logger, silentLogger } from './logger.js';
 // Weight readers parse bytes, so they belong here; they read paths in Node and URLs in a page
-// through io/bytes.ts (a .pth reader goes beside safetensors, with the same readBytes).
+// through io/bytes.ts.
 export { loadTorchWeights, type LoadTorchWeightsOptions, type LoadTorchWeightsResult, type ShapeMismatch } from './weights/loadTorchWeights.js';
 export { torchStateDict } from './weights/saveTorchWeights.js';
 export { torchKeyMap, type TorchKeyMap, type TorchParam } from './weights/torchKeys.js';
@@ -30,6 +30,16 @@ export {
   parseSafetensors, decodeTensor, decodeFloat32, encodeSafetensors, readSafetensors,
   type SafetensorsDtype, type SafetensorsEntry, type SafetensorsFile, type SafetensorsInput,
 } from './weights/safetensors.js';
+// .pth (torch.save) files, read as data only, and the torchvision weight registry and eval
+// transform: pure parsing and arithmetic (downloading and caching are Node's, in index.ts).
+export { parseTorchFile, isTorchFile } from './weights/torchFile.js';
+export { parseStateDict } from './weights/stateDict.js';
+export { PRETRAINED, DEFAULT_WEIGHTS_URL, pretrainedSpec, isPretrainedName, type PretrainedName, type PretrainedWeights, type PretrainedSpec, type EvalTransform } from './pretrained/weights.js';
+export { IMAGENET_CLASSES } from './pretrained/imagenetClasses.js';
+export { resizeCropGeometry, scaledResize } from './data/evalTransform.js';
+export { resampleBilinear } from './data/resampleBilinear.js';
+export { embed } from './predict/embed.js';
+export { encodeNpy } from './predict/npy.js';
 export { stratifiedSplit, type Split } from './data/split.js';
 export { subset } from './data/subset.js';
 export { augmentBatch, type AugmentOptions } from './data/augment.js';

@@ -17,16 +17,8 @@ export { MetricsLog, METRICS_FILE, type MetricsRecord } from './training/metrics
 export { writePlots, type PlotOptions } from './training/plots.js';
 export { progressReporter, formatEpoch, type ProgressMode, type ProgressOptions } from './training/progress.js';
 export { trainMnist, type TrainMnistOptions, type TrainMnistResult } from './training/trainMnist.js';
-export { parseTorchFile, isTorchFile } from './weights/torchFile.js';
-export { parseStateDict } from './weights/stateDict.js';
 export { pretrainedMobileNetV2, pretrainedMetadata, type PretrainedMobileNetV2Options } from './pretrained/pretrainedMobileNetV2.js';
 export { pretrainedFile, type PretrainedFile, type PretrainedFileOptions } from './pretrained/pretrainedFile.js';
-export { PRETRAINED, DEFAULT_WEIGHTS_URL, pretrainedSpec, isPretrainedName, type PretrainedName, type PretrainedWeights, type PretrainedSpec, type EvalTransform } from './pretrained/weights.js';
 export { weightsCacheDir, torchHubCheckpointsDir } from './pretrained/cacheDir.js';
-export { IMAGENET_CLASSES } from './pretrained/imagenetClasses.js';
 export { preprocessImage, type PreprocessOptions } from './data/preprocess.js';
-export { resizeCropGeometry, scaledResize } from './data/evalTransform.js';
-export { resampleBilinear } from './data/resampleBilinear.js';
-export { embed } from './predict/embed.js';
 export { embedImages, classifierOf } from './predict/classifier.js';
-export { encodeNpy } from './predict/npy.js';

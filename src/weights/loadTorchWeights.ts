@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
+import { readBytes } from '../io/bytes.js';
+import { failureCode } from '../io/fetchBytes.js';
 import { tf } from '../tf.js';
-import { promises as fs } from 'node:fs';
 import { decodeFloat32, type SafetensorsFile } from './safetensors.js';
 import { parseStateDict } from './stateDict.js';
 import { isTorchFile } from './torchFile.js';
@@ -35,12 +36,15 @@ export interface LoadTorchWeightsResult {
   mismatched: ShapeMismatch[];
 }
 
-/** A weights file's bytes; an unreadable path is an {@link InputError} naming it. */
+/**
+ * A weights file's bytes, from a path or (in Node and in pages) an http(s), blob or data URL;
+ * an unreadable source is an {@link InputError} naming it.
+ */
 export async function readWeightsFile(path: string): Promise<Uint8Array> {
   try {
-    return await fs.readFile(path);
+    return await readBytes(path);
   } catch (err) {
-    throw new InputError(`${path}: cannot read the weights file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new InputError(`${path}: cannot read the weights file (${failureCode(err)})`);
   }
 }
 

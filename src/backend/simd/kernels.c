@@ -389,40 +389,52 @@ void depthwise_backprop_input(const float *dy, const float *w, float *dx, int N,
 }
 
 /*
- * dx = dy where x lies in the interval (lo, hi), else 0; `closed` bit 0 closes it at lo, bit 1
- * at hi. One pass for the gradients of Relu (0, inf), Relu6 (0, 6] and min(x, c) (−inf, c].
+ * dx = dy · m, m = 1 where x lies in the interval (lo, hi) and 0 elsewhere; `closed` bit 0
+ * closes it at lo, bit 1 at hi, and bit 2 makes m NaN where x is NaN. One pass for the
+ * gradients of Relu (0, inf] and Relu6 (0, 6] (TF.js: dy · step(x), NaN at NaN) and of
+ * min(x, c) (TF.js: dy · (x <= c)). A multiply, not a select, so that dy = ±inf or NaN against
+ * m = 0 gives NaN and negative dy gives −0, as TF.js's ops do.
  */
 EXPORT(mask_grad)
 void mask_grad(const float *dy, const float *x, float *dx, int n, float lo, float hi, int closed) {
-  const f4 l = splat(lo), h = splat(hi);
-  const int loClosed = closed & 1, hiClosed = closed & 2;
+  const f4 l = splat(lo), h = splat(hi), one = splat(1.f), nan = splat(__builtin_nanf(""));
+  const int loClosed = closed & 1, hiClosed = closed & 2, nanToNan = closed & 4;
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     const f4 v = ld(x + i);
     const f4 above = loClosed ? wasm_f32x4_ge(v, l) : wasm_f32x4_gt(v, l);
     const f4 below = hiClosed ? wasm_f32x4_le(v, h) : wasm_f32x4_lt(v, h);
-    st(dx + i, wasm_v128_and(ld(dy + i), wasm_v128_and(above, below)));
+    f4 m = wasm_v128_and(one, wasm_v128_and(above, below));
+    if (nanToNan) m = wasm_v128_bitselect(m, nan, wasm_f32x4_eq(v, v));
+    st(dx + i, wasm_f32x4_mul(ld(dy + i), m));
   }
   for (; i < n; i++) {
     const float v = x[i];
     const int keep = (loClosed ? v >= lo : v > lo) && (hiClosed ? v <= hi : v < hi);
-    dx[i] = keep ? dy[i] : 0.f;
+    const float m = (nanToNan && v != v) ? v : keep ? 1.f : 0.f;
+    dx[i] = dy[i] * m;
   }
 }
 
-/* out = min(x, s) (op 0) or max(x, s) (op 1), elementwise against one scalar. NaN stays NaN. */
+/*
+ * out = min(x, s) (op 0), max(x, s) (op 1) or relu (op 2: max(x, 0) + 0, which turns −0 into
+ * +0 as Math.max(0, x) does), elementwise against one scalar. NaN in x stays NaN; the caller
+ * keeps s from being NaN or ±0, where pmin/pmax would differ from Math.min/Math.max.
+ */
 EXPORT(scalar_min_max)
 void scalar_min_max(const float *x, float s, float *out, int n, int op) {
-  const f4 sv = splat(s);
+  const f4 sv = splat(s), zero = wasm_f32x4_const_splat(0.f);
   int i = 0;
   /* pmin/pmax return the first operand when either is NaN, like TF.js's min/max of x. */
   if (op == 0)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
-  else
+  else if (op == 1)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero));
   for (; i < n; i++) {
     const float v = x[i];
-    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : (v > s ? v : s);
+    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : (v > 0.f ? v : 0.f);
   }
 }
 
@@ -475,43 +487,48 @@ void reduce_rows(const float *x, float *out, int R, int C, float scale) {
 }
 
 /*
- * y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels (FusedBatchNorm with
- * per-channel statistics). scale/offset may be 0 (null). Sixteen channels' coefficients stay in
- * registers while the rows stream past.
+ * y = (x − mean)·(scale·rsqrt(var + eps)) + offset over rows of C channels (FusedBatchNorm with
+ * per-channel statistics), in TF.js's order: x − mean first, so that x = mean with an infinite
+ * factor gives NaN and otherwise ±inf, as stock does. scale/offset may be 0 (null). Sixteen
+ * channels' coefficients stay in registers while the rows stream past.
  */
 EXPORT(batch_norm)
 void batch_norm(const float *x, const float *mean, const float *var, const float *scale,
                 const float *offset, float eps, int R, int C, float *y) {
   int c = 0;
   for (; c + 4 <= C; c += 4) {
-    /* coefficients for up to four vectors of channels: a = scale·rstd, b = offset − mean·a */
+    /* up to four vectors of channels: m = mean, a = scale·rstd, b = offset */
     const int w = (C - c) >= 16 ? 4 : 1;
     f4 a0, a1 = wasm_f32x4_const_splat(0.f), a2 = a1, a3 = a1, b0, b1 = a1, b2 = a1, b3 = a1;
-#define COEF(k, a, b)                                                                              \
+    f4 m0, m1 = a1, m2 = a1, m3 = a1;
+#define COEF(k, m, a, b)                                                                           \
     {                                                                                              \
       const int cc = c + 4 * k;                                                                    \
+      m = ld(mean + cc);                                                                           \
       a = wasm_f32x4_div(scale ? ld(scale + cc) : splat(1.f), wasm_f32x4_sqrt(wasm_f32x4_add(ld(var + cc), splat(eps)))); \
-      b = wasm_f32x4_sub(offset ? ld(offset + cc) : splat(0.f), wasm_f32x4_mul(ld(mean + cc), a)); \
+      b = offset ? ld(offset + cc) : splat(0.f);                                                   \
     }
-    COEF(0, a0, b0);
-    if (w == 4) { COEF(1, a1, b1); COEF(2, a2, b2); COEF(3, a3, b3); }
+    COEF(0, m0, a0, b0);
+    if (w == 4) { COEF(1, m1, a1, b1); COEF(2, m2, a2, b2); COEF(3, m3, a3, b3); }
 #undef COEF
+#define NORM(xv, m, a, b) madd(wasm_f32x4_sub(xv, m), a, b)
     if (w == 4) {
       for (int r = 0; r < R; r++) {
         const float *xr = x + r * C + c;
         float *yr = y + r * C + c;
-        st(yr, madd(ld(xr), a0, b0)); st(yr + 4, madd(ld(xr + 4), a1, b1));
-        st(yr + 8, madd(ld(xr + 8), a2, b2)); st(yr + 12, madd(ld(xr + 12), a3, b3));
+        st(yr, NORM(ld(xr), m0, a0, b0)); st(yr + 4, NORM(ld(xr + 4), m1, a1, b1));
+        st(yr + 8, NORM(ld(xr + 8), m2, a2, b2)); st(yr + 12, NORM(ld(xr + 12), m3, a3, b3));
       }
       c += 12;
     } else {
-      for (int r = 0; r < R; r++) st(y + r * C + c, madd(ld(x + r * C + c), a0, b0));
+      for (int r = 0; r < R; r++) st(y + r * C + c, NORM(ld(x + r * C + c), m0, a0, b0));
     }
+#undef NORM
   }
   for (; c < C; c++) {
     const float a = (scale ? scale[c] : 1.f) / __builtin_sqrtf(var[c] + eps);
-    const float b = (offset ? offset[c] : 0.f) - mean[c] * a;
-    for (int r = 0; r < R; r++) y[r * C + c] = x[r * C + c] * a + b;
+    const float b = offset ? offset[c] : 0.f;
+    for (int r = 0; r < R; r++) y[r * C + c] = (x[r * C + c] - mean[c]) * a + b;
   }
 }
 

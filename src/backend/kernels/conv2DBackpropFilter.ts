@@ -7,7 +7,7 @@ export const conv2DBackpropFilter: SimdKernel<{ x: TensorInfo; dy: TensorInfo },
   kernelName: 'Conv2DBackpropFilter',
   run(heap, { x, dy }, { strides, pad, dataFormat, dimRoundingMode, filterShape }) {
     if (dataFormat === 'NCHW' || !float32(x, dy)) return null;
-    const info = convInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
+    const info = convInfo(heap, 'Conv2DBackpropFilter', x.shape, filterShape, strides, 1, pad, dimRoundingMode, false);
     // The C loops read dy as [N, OH, OW, Co]; stock reads it with its own strides.
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {

@@ -7,7 +7,7 @@ export const conv2DBackpropInput: SimdKernel<{ dy: TensorInfo; filter: TensorInf
   kernelName: 'Conv2DBackpropInput',
   run(heap, { dy, filter }, { strides, pad, dataFormat, dimRoundingMode, inputShape }) {
     if (dataFormat === 'NCHW' || !float32(dy, filter)) return null;
-    const info = convInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
+    const info = convInfo(heap, 'Conv2DBackpropInput', inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false);
     // conv2dTranspose may pass a dy larger than the conv of inputShape gives; stock reads the
     // top-left part of it with dy's own strides, the C loops would read it as [N, OH, OW, Co].
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;

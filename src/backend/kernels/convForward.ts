@@ -33,7 +33,7 @@ export function convForward(
 ): TensorInfo | null {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
   if (dataFormat === 'NCHW' || !float32(x, filter, bias)) return null;
-  const info = convInfo(x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
+  const info = convInfo(heap, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
   if (info === null || !supportsBiasActivation(bias, activation, info.outShape)) return null;
   const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
     const dims = convDims(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);

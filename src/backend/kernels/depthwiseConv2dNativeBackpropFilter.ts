@@ -11,7 +11,7 @@ export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
   run(heap, { x, dy }, { strides, dilations, pad, dimRoundingMode, filterShape }) {
     if (!undilated(dilations) || !float32(x, dy)) return null;
-    const info = convInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
+    const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {
       k.depthwise_backprop_filter(xPtr!, dyPtr!, dwPtr!, ...convDims(info, filterShape[3]! /* multiplier */));

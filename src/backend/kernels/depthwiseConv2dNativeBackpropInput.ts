@@ -11,7 +11,7 @@ export const depthwiseConv2dNativeBackpropInput: SimdKernel<
   kernelName: 'DepthwiseConv2dNativeBackpropInput',
   run(heap, { dy, filter }, { strides, dilations, pad, dimRoundingMode, inputShape }) {
     if (!undilated(dilations) || !float32(dy, filter)) return null;
-    const info = convInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
+    const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr]) => {
       k.depthwise_backprop_input(dyPtr!, wPtr!, dxPtr!, ...convDims(info, filter.shape[3]! /* multiplier */));

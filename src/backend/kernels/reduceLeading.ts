@@ -14,7 +14,8 @@ interface ReduceAttrs {
  * and bias gradients of NHWC tensors reduce over. Other axes: null (the stock kernel runs).
  */
 function reduceLeading(heap: Heap, x: TensorInfo, { axis, keepDims }: ReduceAttrs, mean: boolean): TensorInfo | null {
-  if (!float32(x)) return null;
+  // Stock's mean of nothing is 0 (it divides, then sums), not 0/0: empty tensors go to stock.
+  if (!float32(x) || sizeOf(x.shape) === 0) return null;
   let axes: number[];
   try {
     axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);

@@ -6,8 +6,7 @@ import { float32 } from './validate.js';
 /**
  * Slice of a float32 tensor of rank ≤ 4 (the gradient of ZeroPadding2D), one memcpy per
  * contiguous run; the stock Slice of both backends walks every element. A slice of the whole
- * tensor (what `predict` takes of a single batch) shares the buffer instead of copying it. A
- * slice outside the tensor goes to the stock kernel, which rejects it.
+ * tensor (what `predict` takes of a single batch) shares the buffer instead of copying it.
  */
 export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }> = {
   kernelName: 'Slice',
@@ -22,7 +21,12 @@ export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; si
     }
     const inside = (b: number, i: number) =>
       Number.isInteger(b) && Number.isInteger(size[i]) && b >= 0 && size[i]! >= 0 && b + size[i]! <= x.shape[i]!;
-    if (begin.length !== x.shape.length || size.length !== x.shape.length || !begin.every(inside)) return null;
+    if (begin.length !== x.shape.length || size.length !== x.shape.length || !begin.every(inside)) {
+      // Stock cpu rejects this with assertParamsValid's error; stock wasm would read (and
+      // write) outside the heap, so both get that error here.
+      tf.slice_util.assertParamsValid(x, begin, size);
+      return null;
+    }
     if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return heap.share(x, size);
     const pad = 4 - x.shape.length;
     const dims = [...Array<number>(pad).fill(1), ...x.shape];

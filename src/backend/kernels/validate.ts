@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
+import type { Heap } from '../simd/heap.js';
 
 /*
  * The checks every kernel makes before it calls its C entry point, which trusts its arguments:
@@ -29,12 +30,23 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * For input that stock cpu rejects and stock wasm mishandles (it reads or writes outside its
+ * buffers, damaging the heap for every later op): null on cpu, so that stock rejects it with
+ * its own error, and on wasm this library's error instead of the stock kernel.
+ */
+export function reject(heap: Heap, message: string): null {
+  if (heap.backend === 'wasm') throw new Error(message);
+  return null;
+}
+
+/**
  * computeConv2DInfo, or null where it throws or where its geometry is not what the C loops
- * assume: whole numbers, strides and dilations ≥ 1, no negative sizes (stock rejects those).
- * Pads may be negative: every tap is bounds-checked against the input.
+ * assume: whole numbers, strides and dilations ≥ 1 (not both above 1), no negative sizes.
+ * Pads may be negative: every tap is bounds-checked against the input. A negative output size
+ * is {@link reject}ed.
  */
 export function convInfo(
-  xShape: readonly number[], filterShape: readonly number[], strides: unknown, dilations: unknown, pad: unknown,
+  heap: Heap, kernelName: string, xShape: readonly number[], filterShape: readonly number[], strides: unknown, dilations: unknown, pad: unknown,
   dimRoundingMode: unknown, depthwise: boolean,
 ): tf.backend_util.Conv2DInfo | null {
   if (!isShape(xShape, 4) || !isShape(filterShape, 4) || xShape[3] !== filterShape[2]) return null;
@@ -48,10 +60,15 @@ export function convInfo(
     return null;
   }
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo } = info;
+  if (info.outHeight < 0 || info.outWidth < 0) {
+    return reject(heap, `${kernelName}: the filter (with its dilations) is larger than the padded input; output shape [${info.outShape}]`);
+  }
   const sizes = [info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth];
   const ok =
     [...sizes, strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo.top, padInfo.left].every(Number.isInteger) &&
     sizes.every((d) => d >= 0) &&
-    Math.min(strideHeight, strideWidth, dilationHeight, dilationWidth) >= 1;
+    Math.min(strideHeight, strideWidth, dilationHeight, dilationWidth) >= 1 &&
+    // Stock kernels (depthwise on cpu) reject strides and dilations both above 1.
+    (Math.max(strideHeight, strideWidth) === 1 || Math.max(dilationHeight, dilationWidth) === 1);
   return ok ? info : null;
 }

@@ -188,6 +188,19 @@ static void gemm_nt(const float *dy, const float *w, float *dx, int R, int Ci, i
   }
 }
 
+/* Whether p[0..n) holds no infinity or NaN. */
+static int all_finite(const float *p, int n) {
+  const f4 inf = splat(__builtin_inff());
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    /* |v| < inf is false for ±inf and NaN. */
+    if (!wasm_i32x4_all_true(wasm_f32x4_lt(wasm_f32x4_abs(ld(p + i)), inf))) return 0;
+  }
+  for (; i < n; i++)
+    if (!(__builtin_fabsf(p[i]) < __builtin_inff())) return 0;
+  return 1;
+}
+
 /*
  * Conv2D filter gradient. x [N,H,W,Ci], dy [N,OH,OW,Co], dw [KH,KW,Ci,Co]; pt/pl are the top
  * and left padding (bottom/right padding only shows up as output rows that exist).
@@ -200,6 +213,8 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, i
     gemm_tn_acc(x, dy, dw, N * H * W, Ci, Co);
     return;
   }
+  /* Skipping x = 0 is exact only while dy is finite: TF.js gives 0 · inf = NaN. */
+  const int skipZeros = all_finite(dy, N * OH * OW * Co);
   for (int n = 0; n < N; n++) {
     for (int oh = 0; oh < OH; oh++) {
       for (int ow = 0; ow < OW; ow++) {
@@ -215,7 +230,7 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, i
             for (int ci = 0; ci < Ci; ci++) {
               const float v = xr[ci];
               // Inputs mostly come out of ReLU6, so many are exactly zero.
-              if (v != 0.f) axpy(wr + ci * Co, dr, v, Co);
+              if (v != 0.f || !skipZeros) axpy(wr + ci * Co, dr, v, Co);
             }
           }
         }
@@ -754,8 +769,21 @@ void depthwise_conv2d(const float *x, const float *w, float *y, int N, int H, in
 }
 
 /*
+ * One output row of n floats: s[0..d) placed at offset b, `value` elsewhere. b < 0 or
+ * b + d > n crop the source (TF.js takes negative paddings as crops).
+ */
+static void pad_row(float *o, const float *s, int b, int d, int n, float value) {
+  const int lo = b > 0 ? (b < n ? b : n) : 0;
+  const int hi = b + d < n ? (b + d > lo ? b + d : lo) : n;
+  fill(o, value, lo);
+  if (hi > lo) __builtin_memcpy(o + lo, s + (lo - b), (unsigned)(hi - lo) * sizeof(float));
+  fill(o + hi, value, n - hi);
+}
+
+/*
  * A 4-D constant pad (lower ranks padded with leading 1s): out [o0,o1,o2,o3] holds src
- * [d0,d1,d2,d3] at offset (b0,b1,b2,b3) and `value` elsewhere.
+ * [d0,d1,d2,d3] at offset (b0,b1,b2,b3) and `value` elsewhere. Offsets may be negative and
+ * the output smaller than the source (crops); every copy is clipped to both.
  */
 EXPORT(pad4)
 void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
@@ -768,13 +796,8 @@ void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, 
       for (int b = 0; b < o1; b++) {
         float *o = out + (a * o1 + b) * o2 * o3;
         const int sa = a - b0, sb = b - b1;
-        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1) {
-          fill(o, value, o2 * o3);
-          continue;
-        }
-        fill(o, value, b2 * o3);
-        __builtin_memcpy(o + b2 * o3, src + (sa * d1 + sb) * d2 * d3, (unsigned)(d2 * d3) * sizeof(float));
-        fill(o + (b2 + d2) * o3, value, (o2 - b2 - d2) * o3);
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1) fill(o, value, o2 * o3);
+        else pad_row(o, src + (sa * d1 + sb) * d2 * d3, b2 * o3, d2 * d3, o2 * o3, value);
       }
     return;
   }
@@ -783,13 +806,8 @@ void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, 
       for (int c = 0; c < o2; c++) {
         float *o = out + ((a * o1 + b) * o2 + c) * o3;
         const int sa = a - b0, sb = b - b1, sc = c - b2;
-        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1 || sc < 0 || sc >= d2) {
-          fill(o, value, o3);
-          continue;
-        }
-        fill(o, value, b3);
-        __builtin_memcpy(o + b3, src + ((sa * d1 + sb) * d2 + sc) * d3, (unsigned)d3 * sizeof(float));
-        fill(o + b3 + d3, value, o3 - b3 - d3);
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1 || sc < 0 || sc >= d2) fill(o, value, o3);
+        else pad_row(o, src + ((sa * d1 + sb) * d2 + sc) * d3, b3, d3, o3, value);
       }
 }
 

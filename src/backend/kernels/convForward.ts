@@ -17,7 +17,8 @@ export function convDims(info: tf.backend_util.Conv2DInfo, channels: number): nu
   ];
 }
 
-/** False for dilated convs, whose depthwise gradients TF.js itself refuses: the stock kernel runs them. */
+
+/** Whether `dilations` (an attr: number, pair or null) is 1 in both dimensions. */
 export function undilated(dilations: unknown): boolean {
   return dilations == null || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
 }

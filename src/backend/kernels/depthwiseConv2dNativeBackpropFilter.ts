@@ -10,6 +10,7 @@ export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
 > = {
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
   run(heap, { x, dy }, { strides, dilations, pad, dimRoundingMode, filterShape }) {
+    // Dilated: stock cpu's kernels ignore the dilations (TF.js's gradients refuse them), so stock runs.
     if (!undilated(dilations) || !float32(x, dy)) return null;
     const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;

@@ -10,6 +10,7 @@ export const depthwiseConv2dNativeBackpropInput: SimdKernel<
 > = {
   kernelName: 'DepthwiseConv2dNativeBackpropInput',
   run(heap, { dy, filter }, { strides, dilations, pad, dimRoundingMode, inputShape }) {
+    // Dilated: stock cpu's kernels ignore the dilations (TF.js's gradients refuse them), so stock runs.
     if (!undilated(dilations) || !float32(dy, filter)) return null;
     const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;

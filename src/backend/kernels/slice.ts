@@ -11,7 +11,6 @@ import { float32 } from './validate.js';
 export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; size: number | number[] }> = {
   kernelName: 'Slice',
   run(heap, { x }, attrs) {
-    if (!float32(x) || x.shape.length > 4) return null;
     let begin: number[];
     let size: number[];
     try {
@@ -22,11 +21,12 @@ export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; si
     const inside = (b: number, i: number) =>
       Number.isInteger(b) && Number.isInteger(size[i]) && b >= 0 && size[i]! >= 0 && b + size[i]! <= x.shape[i]!;
     if (begin.length !== x.shape.length || size.length !== x.shape.length || !begin.every(inside)) {
-      // Stock cpu rejects this with assertParamsValid's error; stock wasm would read (and
-      // write) outside the heap, so both get that error here.
+      // Stock cpu rejects this with assertParamsValid's error; stock wasm would read outside
+      // the heap (any dtype), so both get that error here.
       tf.slice_util.assertParamsValid(x, begin, size);
       return null;
     }
+    if (!float32(x) || x.shape.length > 4) return null;
     if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return heap.share(x, size);
     const pad = 4 - x.shape.length;
     const dims = [...Array<number>(pad).fill(1), ...x.shape];

@@ -30,12 +30,16 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * For input that stock cpu rejects and stock wasm mishandles (it reads or writes outside its
- * buffers, damaging the heap for every later op): null on cpu, so that stock rejects it with
- * its own error, and on wasm this library's error instead of the stock kernel.
+ * Thrown on 'wasm' for input that stock cpu rejects or garbles and for which the stock wasm
+ * kernel reads or writes outside its buffers (damaging the heap for every later op).
  */
+export class RejectedInput extends Error {
+  override name = 'RejectedInput';
+}
+
+/** For such input: null on cpu, so that stock handles it as without this library; on wasm, {@link RejectedInput}. */
 export function reject(heap: Heap, message: string): null {
-  if (heap.backend === 'wasm') throw new Error(message);
+  if (heap.backend === 'wasm') throw new RejectedInput(message);
   return null;
 }
 

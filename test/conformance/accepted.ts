@@ -11,6 +11,39 @@ export interface AcceptedDifference {
 export const ACCEPTED_DIFFERENCES: readonly AcceptedDifference[] = [];
 
 /**
+ * Where this library's kernels give other results than TF.js's stock kernels on purpose, all
+ * on 'wasm' and all for input where the stock wasm kernel reads or writes outside its buffers
+ * (which damages TF.js's heap for every later op). The fuzz tests (test/fuzz) check each.
+ */
+export const BEHAVIOUR_DIFFERENCES: readonly { input: string; stock: string; library: string }[] = [
+  {
+    input: 'tf.pad / PadV2 of float32 (rank ≤ 4) with negative paddings',
+    stock: 'cpu: each element at its shifted flat index (rows wrap); wasm: writes outside its output',
+    library: 'wasm: crops (the stock cpu result wherever nothing wraps); cpu: stock',
+  },
+  {
+    input: 'PadV2 whose negative paddings crop more than the input has',
+    stock: 'cpu: RangeError (negative typed array length); wasm: writes outside its output',
+    library: 'wasm: RejectedInput naming the paddings; cpu: stock',
+  },
+  {
+    input: 'Slice (any dtype) with begin + size beyond the input',
+    stock: "cpu: assertParamsValid's error; wasm: reads outside its input",
+    library: "both: assertParamsValid's error",
+  },
+  {
+    input: 'Conv2D / FusedConv2D / backprops whose output size would be negative (e.g. dilated filters larger than the input)',
+    stock: 'cpu: throws; wasm: writes outside its output',
+    library: 'wasm: RejectedInput naming the output shape; cpu: stock',
+  },
+  {
+    input: 'Conv2DBackpropInput (conv2dTranspose) with dy smaller than the conv of inputShape gives',
+    stock: 'cpu: reads dy with its own strides (wrapped rows, NaN past its end); wasm: reads outside dy',
+    library: "wasm: RejectedInput naming both shapes; cpu: stock. A larger dy (conv2dTranspose's own case) runs on stock",
+  },
+];
+
+/**
  * Specs that fail on stock wasm (it has no kernels for some gradients, e.g. depthwise and
  * filter gradients) and pass with this library's kernels; conformance.test.ts keeps them passing.
  */

@@ -16,11 +16,12 @@ interface BatchNormGradInputs {
   scale?: TensorInfo;
 }
 
-/** Whether {@link batchNormGrad} takes these inputs: float32, statistics of x's last dimension. */
+/** Whether {@link batchNormGrad} takes these inputs: float32, non-empty, statistics of x's last dimension. */
 export function batchNormGradSupports({ dy, x, mean, variance, scale }: BatchNormGradInputs): boolean {
   const channels = x.shape[x.shape.length - 1];
   const perChannel = [mean, variance, scale].every((t) => t == null || (t.shape.length === 1 && t.shape[0] === channels));
-  return x.shape.length >= 1 && channels! > 0 && perChannel && sameShape(dy.shape, x.shape) && float32(dy, x, mean, variance, scale);
+  // Empty x: stock's sums over nothing are 0 even where rsqrt(var + eps) is NaN.
+  return x.shape.length >= 1 && channels! > 0 && sizeOf(x.shape) > 0 && perChannel && sameShape(dy.shape, x.shape) && float32(dy, x, mean, variance, scale);
 }
 
 export const batchNormGrad: SimdKernel<BatchNormGradInputs, { varianceEpsilon: number }> = {
@@ -33,11 +34,12 @@ export const batchNormGrad: SimdKernel<BatchNormGradInputs, { varianceEpsilon: n
     return heap.run(
       [dy, x, mean, variance, scale ?? null],
       [x.shape, [channels], [channels], [channels], [channels]],
-      (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset]) => {
+      (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset, scratch]) => {
         k.batch_norm_grad(
-          dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!,
+          dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!, scratch!,
         );
       },
+      [2 * channels] /* rsqrt(var + eps) and −0.5·rsqrt³ per channel */,
     );
   },
 };

@@ -18,7 +18,7 @@ export interface SimdExports {
   slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
-    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
+    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
   ): void;
   conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;

@@ -601,44 +601,47 @@ void slice4(const float *src, float *out, int d1, int d2, int d3, int b0, int b1
 /*
  * Gradient of y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels, for
  * every input at once and in one pass over x and dy (TF.js's stock gradient tiles rsqrt(var)
- * to x's full shape and makes ~10 passes). scale may be 0 (null): then it is 1.
+ * to x's full shape and makes ~10 passes). Each element's terms are TF.js's, in its order, so
+ * that infinities and NaN come out as there; only the sums run in another order:
+ *   dx = (dy·r)·g,  dmean = Σ (−r)·(dy·g),  dvar = Σ (h·(x − mean))·(dy·g),
+ *   dscale = Σ dy·((x − mean)·r),  doffset = Σ dy,   r = rsqrt(var + eps), h = −0.5·r³.
+ * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats for r and h.
  * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
  */
 EXPORT(batch_norm_grad)
 void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
                      const float *scale, float eps, int R, int C, float *dx, float *dmean,
-                     float *dvar, float *dscale, float *doffset) {
-  /* doffset accumulates Σdy and dscale Σdy·(x − mean); dvar holds rsqrt(var+eps)·scale for now. */
+                     float *dvar, float *dscale, float *doffset, float *k) {
+  float *rs = k, *hs = k + C;
   for (int c = 0; c < C; c++) {
-    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
-    dvar[c] = rstd * (scale ? scale[c] : 1.f);
-    doffset[c] = 0.f;
-    dscale[c] = 0.f;
+    const float r = 1.f / __builtin_sqrtf(var[c] + eps);
+    rs[c] = r;
+    hs[c] = ((r * r) * r) * -0.5f;
+    dmean[c] = dvar[c] = dscale[c] = doffset[c] = 0.f;
   }
-  for (int r = 0; r < R; r++) {
-    const float *dr = dy + r * C, *xr = x + r * C;
-    float *o = dx + r * C;
+  const f4 one = splat(1.f);
+  for (int row = 0; row < R; row++) {
+    const float *dr = dy + row * C, *xr = x + row * C;
+    float *o = dx + row * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
-      const f4 d = ld(dr + c);
-      st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+      const f4 d = ld(dr + c), g = scale ? ld(scale + c) : one, r = ld(rs + c);
+      const f4 t = wasm_f32x4_mul(d, g), xm = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
+      st(o + c, wasm_f32x4_mul(wasm_f32x4_mul(d, r), g));
+      st(dmean + c, madd(wasm_f32x4_neg(r), t, ld(dmean + c)));
+      st(dvar + c, madd(wasm_f32x4_mul(ld(hs + c), xm), t, ld(dvar + c)));
+      st(dscale + c, madd(d, wasm_f32x4_mul(xm, r), ld(dscale + c)));
       st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
-      st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
     }
     for (; c < C; c++) {
-      const float d = dr[c];
-      o[c] = d * dvar[c];
+      const float d = dr[c], g = scale ? scale[c] : 1.f, r = rs[c];
+      const float t = d * g, xm = xr[c] - mean[c];
+      o[c] = (d * r) * g;
+      dmean[c] += -r * t;
+      dvar[c] += (hs[c] * xm) * t;
+      dscale[c] += d * (xm * r);
       doffset[c] += d;
-      dscale[c] += d * (xr[c] - mean[c]);
     }
-  }
-  for (int c = 0; c < C; c++) {
-    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
-    const float g = scale ? scale[c] : 1.f;
-    const float sdx = dscale[c];
-    dmean[c] = -rstd * g * doffset[c];
-    dvar[c] = -0.5f * rstd * rstd * rstd * g * sdx;
-    dscale[c] = rstd * sdx;
   }
 }
 

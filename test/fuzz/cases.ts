@@ -129,7 +129,12 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const x = data(rng, g.x, 'float32', special);
     const f = data(rng, g.filter, 'float32', special);
     const bias = biasShape === null ? null : data(rng, biasShape, 'float32', special);
-    const withGradient = rng.chance(0.3) && convOut(g, depthwise) !== null;
+    // Stock wasm's depthwise forward gives zeros for some strided 'same' convs (e.g. x [3,7,6,1],
+    // filter [2,1,1,1], stride 2); the forward cases match stock wasm there, but a gradient
+    // through that output cannot be compared with anything, so wasm has none of them.
+    const strided = typeof g.strides === 'number' ? g.strides > 1 : g.strides.some((v) => v > 1);
+    const brokenOnStockWasm = depthwise && rng.wasm && strided && g.pad === 'same';
+    const withGradient = rng.chance(0.3) && convOut(g, depthwise) !== null && !brokenOnStockWasm;
     const dy = data(rng, out, 'float32', special);
     return {
       kind: depthwise ? 'fusedDepthwiseConv2d' : 'fusedConv2d',

@@ -7,8 +7,7 @@ import { float32, sizeOf } from './validate.js';
 /**
  * min/max of a tensor and a one-element tensor, the shape of Keras's ReLU6 (`minimum(6, relu(x))`),
  * which the wasm backend otherwise runs through its slow general broadcast. Anything else: null.
- * So is a NaN or zero scalar: TF.js gives NaN against NaN and orders −0 below +0, which the
- * vector min/max do not.
+ * So is a zero scalar: TF.js orders −0 below +0, which the vector min/max do not.
  */
 function scalarMinMax(heap: Heap, a: TensorInfo, b: TensorInfo, op: 0 | 1): TensorInfo | null {
   if (!float32(a, b)) return null;
@@ -17,8 +16,13 @@ function scalarMinMax(heap: Heap, a: TensorInfo, b: TensorInfo, op: 0 | 1): Tens
   // A one-element tensor always broadcasts, onto x's size.
   const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const value = heap.scalar(s);
-  if (Number.isNaN(value) || value === 0) return null;
-  const [out] = heap.run([x], [shape], (k, [xPtr], [outPtr]) => k.scalar_min_max(xPtr!, value, outPtr!, sizeOf(x.shape), op));
+  if (value === 0) return null;
+  const [out] = heap.run([x, s], [shape], (k, [xPtr, sPtr], [outPtr]) => {
+    // NaN against anything is NaN (Math.min/Math.max, stock cpu; stock wasm ignores a NaN
+    // scalar): x + s fills the output with NaN.
+    if (Number.isNaN(value)) k.binary_rows(xPtr!, sPtr!, outPtr!, sizeOf(x.shape), 1, 0 /* add */, 0);
+    else k.scalar_min_max(xPtr!, value, outPtr!, sizeOf(x.shape), op);
+  });
   return out!;
 }
 

@@ -256,7 +256,8 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
   }],
 
   unary: [1, (rng) => {
-    const x = data(rng, rng.shape(rng.int(0, 4), 6), rng.pick(['float32', 'float32', 'int32', 'bool'] as const));
+    // No bool on wasm: stock wasm's Square/Relu of bool return uninitialized memory.
+    const x = data(rng, rng.shape(rng.int(0, 4), 6), rng.pick(rng.wasm ? (['float32', 'float32', 'int32'] as const) : (['float32', 'float32', 'int32', 'bool'] as const)));
     const op = rng.pick(['relu', 'square', 'relu6'] as const);
     return { kind: op, desc: show({ shape: x.shape, dtype: x.dtype }), exact: true, run: () => tf[op](x.make()) };
   }],

@@ -6,8 +6,8 @@
 import { expect, it } from 'vitest';
 import { fuzz } from './fuzz.js';
 
-it.each(['cpu', 'wasm'] as const)('1,500 random cases on %s match stock, with no heap damage', async (backend) => {
-  const report = await fuzz({ cases: 1500, seed: 8, backends: [backend] });
+it.each(['cpu', 'wasm'] as const)('4,000 random cases on %s match stock, with no heap damage', async (backend) => {
+  const report = await fuzz({ cases: 4000, seed: 8, backends: [backend] });
   expect(report.heapDamage).toEqual([]);
   expect(report.failures).toEqual([]);
   // Every generator ran (so a broken one cannot pass by producing nothing).

@@ -19,6 +19,7 @@ describe('tfjs-core test suite', () => {
       expect(c.stockPassed).toBeGreaterThan(3500); // the suite ran at all
       const accepted = new Set(ACCEPTED_DIFFERENCES.map((a) => a.spec));
       expect(c.regressions.filter((r) => !accepted.has(r.spec))).toEqual([]);
+      expect(c.suiteErrors).toEqual([]);
     });
   }
 

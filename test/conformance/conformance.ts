@@ -19,6 +19,8 @@ export interface SuiteRun {
   results: Record<string, string>;
   /** The first failed expectation of each failed spec. */
   messages: Record<string, string>;
+  /** Errors outside specs (beforeAll/afterAll, loading). */
+  suiteErrors: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -69,6 +71,8 @@ export interface Comparison {
   regressions: { spec: string; message: string }[];
   /** Specs that fail stock and pass with the library. */
   fixes: string[];
+  /** Errors outside specs with the library that stock does not have. */
+  suiteErrors: string[];
 }
 
 export function compare(backend: Backend, stock: SuiteRun, library: SuiteRun): Comparison {
@@ -84,6 +88,7 @@ export function compare(backend: Backend, stock: SuiteRun, library: SuiteRun): C
       .filter((spec) => stock.results[spec] === 'passed' && library.results[spec] !== 'passed')
       .map((spec) => ({ spec, message: library.messages[spec] ?? `status ${library.results[spec] ?? 'missing'}` })),
     fixes: specs.filter((spec) => stock.results[spec] === 'failed' && library.results[spec] === 'passed'),
+    suiteErrors: library.suiteErrors.filter((e) => !stock.suiteErrors.includes(e)),
   };
 }
 
@@ -104,6 +109,7 @@ export function formatComparison(c: Comparison): string {
       `library ${c.libraryPassed} passed, ${c.libraryFailed} failed; ` +
       `${c.regressions.length} regressions, ${c.fixes.length} fixes`,
     ...c.regressions.map((r) => `  REGRESSION ${r.spec}: ${r.message}`),
+    ...c.suiteErrors.map((e) => `  SUITE ERROR ${e}`),
   ];
   return lines.join('\n');
 }

@@ -30,7 +30,7 @@ import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
 import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
-import { cpuHeap, type CpuBackendLike, type Heap, UnsupportedInput, wasmHeap, type WasmBackendLike } from './simd/heap.js';
+import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
 
 /** Every kernel of this library; each runs on both backends below unless it names its own. */
 export const SIMD_KERNELS = [
@@ -109,15 +109,11 @@ export function registerKernels(): void {
       // Unregister first: registerKernel warns on every replacement.
       if (stock) tf.unregisterKernel(kernel.kernelName, backendName);
       const kernelFunc: KernelFunc = (args) => {
-        let out: TensorInfo | TensorInfo[] | null;
-        try {
-          out = kernel.run(heaps[backendName](args.backend), args.inputs, args.attrs ?? {});
-        } catch (error) {
-          if (!(error instanceof UnsupportedInput)) throw error;
-          out = null;
-        }
+        const out = kernel.run(heaps[backendName](args.backend), args.inputs, args.attrs ?? {});
         if (out !== null) return out;
-        if (stock === undefined) throw new Error(`${kernel.kernelName} on ${backendName}: case not supported`);
+        if (stock === undefined) {
+          throw new Error(`${kernel.kernelName} on ${backendName}: these inputs are not supported (dtypes, shapes or attrs)`);
+        }
         return stock.kernelFunc(args) as TensorInfo | TensorInfo[];
       };
       // The stock wasm kernels bind their C functions in setupFunc, which the fallback needs.

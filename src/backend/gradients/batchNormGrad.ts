@@ -1,7 +1,7 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_GRAD } from '../kernels/batchNormGrad.js';
-import { hasKernel } from './hasKernel.js';
+import { BATCH_NORM_GRAD, batchNormGradSupports } from '../kernels/batchNormGrad.js';
+import { useLibraryKernel } from './useLibraryKernel.js';
 
 /**
  * FusedBatchNorm's gradient for every input from one kernel pass. TF.js's stock gradient tiles
@@ -14,16 +14,11 @@ export function batchNormGradConfig(stock: GradConfig): GradConfig {
     inputsToSave: ['x', 'mean', 'variance', 'scale'],
     gradFunc: (dy, saved, attrs) => {
       const [x, mean, variance, scale] = saved as (Tensor | undefined)[];
-      const channels = x!.shape[x!.rank - 1];
-      const perChannel = [mean, variance, scale].every((t) => t === undefined || (t.rank === 1 && t.shape[0] === channels));
-      if (!perChannel || !hasKernel(BATCH_NORM_GRAD)) return stock.gradFunc(dy, saved, attrs);
+      const inputs = { dy: dy as Tensor, x: x!, mean: mean!, variance: variance!, ...(scale ? { scale } : {}) };
+      if (!useLibraryKernel(BATCH_NORM_GRAD) || !batchNormGradSupports(inputs)) return stock.gradFunc(dy, saved, attrs);
       // Computed here, not inside the per-input closures: the engine runs each closure in its own
       // tidy, which would dispose the outputs that the other closures return.
-      const grads = tf.engine().runKernel(
-        BATCH_NORM_GRAD,
-        { dy: dy as Tensor, x: x!, mean: mean!, variance: variance!, ...(scale ? { scale } : {}) },
-        { varianceEpsilon: attrs.varianceEpsilon as number },
-      ) as Tensor[];
+      const grads = tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: attrs.varianceEpsilon as number }) as Tensor[];
       const grad = (i: number) => () => grads[i]!;
       return { x: grad(0), mean: grad(1), variance: grad(2), scale: grad(3), offset: grad(4) };
     },

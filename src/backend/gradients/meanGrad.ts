@@ -1,7 +1,7 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
-import { MEAN_GRAD } from '../kernels/meanGrad.js';
-import { hasKernel } from './hasKernel.js';
+import { MEAN_GRAD, meanGradSupports } from '../kernels/meanGrad.js';
+import { useLibraryKernel } from './useLibraryKernel.js';
 
 /**
  * Mean's gradient over leading axes (BatchNorm's batch statistics, twice per layer) in one pass;
@@ -15,7 +15,9 @@ export function meanGradConfig(stock: GradConfig): GradConfig {
       const [x] = saved as Tensor[];
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x!.shape).sort((p, q) => p - q);
       const leading = axes.every((a, i) => a === i);
-      if (!leading || x!.dtype !== 'float32' || !hasKernel(MEAN_GRAD)) return stock.gradFunc(dy, saved, attrs);
+      if (!leading || x!.dtype !== 'float32' || !useLibraryKernel(MEAN_GRAD) || !meanGradSupports(dy as Tensor, x!.shape)) {
+        return stock.gradFunc(dy, saved, attrs);
+      }
       return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dy as Tensor }, { shape: x!.shape }) as Tensor };
     },
   };

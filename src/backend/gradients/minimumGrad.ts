@@ -1,13 +1,13 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
-import { MASK_GRAD } from '../kernels/maskGrad.js';
-import { hasKernel } from './hasKernel.js';
+import { MASK_GRAD, maskGradSupports } from '../kernels/maskGrad.js';
+import { useLibraryKernel } from './useLibraryKernel.js';
 
 /**
  * Gradient of min(a, b) where one side is a single value c, as in Keras's ReLU6
  * (`minimum(6, relu(x))`): the tensor side gets dy where it is the minimum, in one pass instead
- * of four. Ties go to a, as in TF.js (a ≤ b picks a). The single-value side, and every other
- * case, keeps TF.js's own gradient.
+ * of four. TF.js gives a dy · (a ≤ b) and b dy · (a > b): ties go to a, NaN gets 0. The
+ * single-value side, and every other case, keeps TF.js's own gradient.
  */
 export function minimumGradConfig(stock: GradConfig): GradConfig {
   return {
@@ -17,15 +17,11 @@ export function minimumGradConfig(stock: GradConfig): GradConfig {
       const grads = stock.gradFunc(dy, saved, attrs);
       const [a, b] = saved as Tensor[];
       const d = dy as Tensor;
-      if (!hasKernel(MASK_GRAD) || a!.dtype !== 'float32' || b!.dtype !== 'float32') return grads;
-      if (b!.size === 1 && tf.util.arraysEqual(a!.shape, d.shape)) {
-        const c = b!.dataSync()[0]!;
-        return { ...grads, a: () => tf.engine().runKernel(MASK_GRAD, { dy: d, x: a! }, { lo: -Infinity, hi: c, closed: 2 }) as Tensor };
-      }
-      if (a!.size === 1 && tf.util.arraysEqual(b!.shape, d.shape)) {
-        const c = a!.dataSync()[0]!;
-        return { ...grads, b: () => tf.engine().runKernel(MASK_GRAD, { dy: d, x: b! }, { lo: -Infinity, hi: c, closed: 0 }) as Tensor };
-      }
+      if (!useLibraryKernel(MASK_GRAD) || a!.dtype !== 'float32' || b!.dtype !== 'float32') return grads;
+      const mask = (x: Tensor, c: Tensor, closed: number) => () =>
+        tf.engine().runKernel(MASK_GRAD, { dy: d, x }, { lo: -Infinity, hi: c.dataSync()[0]!, closed }) as Tensor;
+      if (b!.size === 1 && maskGradSupports(d, a!)) return { ...grads, a: mask(a!, b!, 3 /* [-inf, c] */) };
+      if (a!.size === 1 && maskGradSupports(d, b!)) return { ...grads, b: mask(b!, a!, 1 /* [-inf, c) */) };
       return grads;
     },
   };

@@ -1,7 +1,7 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
-import { SQUARE_GRAD } from '../kernels/square.js';
-import { hasKernel } from './hasKernel.js';
+import { SQUARE_GRAD, squareGradSupports } from '../kernels/square.js';
+import { useLibraryKernel } from './useLibraryKernel.js';
 
 /** Square's gradient (BatchNorm's variance) in one pass instead of a cast and two multiplies. */
 export function squareGradConfig(stock: GradConfig): GradConfig {
@@ -10,7 +10,7 @@ export function squareGradConfig(stock: GradConfig): GradConfig {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved as Tensor[];
-      if (x!.dtype !== 'float32' || !hasKernel(SQUARE_GRAD)) return stock.gradFunc(dy, saved, attrs);
+      if (!useLibraryKernel(SQUARE_GRAD) || !squareGradSupports(dy as Tensor, x!)) return stock.gradFunc(dy, saved, attrs);
       return { x: () => tf.engine().runKernel(SQUARE_GRAD, { dy: dy as Tensor, x: x! }) as Tensor };
     },
   };

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { SimdKernel } from './simdKernel.js';
+import { float32, sameShape, sizeOf } from './validate.js';
 
 /** Name of this library's kernel for one Adam step of one variable: outputs [value, m, v]. */
 export const ADAM = 'MobileNetV2Adam';
@@ -14,10 +15,26 @@ export interface AdamAttrs {
   learningRate: number;
 }
 
-export const adam: SimdKernel<{ value: TensorInfo; m: TensorInfo; v: TensorInfo; gradient: TensorInfo }, AdamAttrs> = {
+interface AdamInputs {
+  value: TensorInfo;
+  m: TensorInfo;
+  v: TensorInfo;
+  gradient: TensorInfo;
+}
+
+/** Whether {@link adam} takes these inputs (fusedAdam.ts runs TF.js's step otherwise). */
+export const adamSupports = ({ value, m, v, gradient }: AdamInputs): boolean =>
+  float32(value, m, v, gradient) && [m, v, gradient].every((t) => sameShape(t.shape, value.shape));
+
+export const adam: SimdKernel<AdamInputs, AdamAttrs> = {
   kernelName: ADAM,
-  run(heap, { value, m, v, gradient }, { beta1, beta2, biasCorrection1, biasCorrection2, epsilon, learningRate }) {
-    const n = value.shape.reduce((a, b) => a * b, 1);
+  run(heap, inputs, attrs) {
+    const { beta1, beta2, biasCorrection1, biasCorrection2, epsilon, learningRate } = attrs;
+    if (!adamSupports(inputs) || ![beta1, beta2, biasCorrection1, biasCorrection2, epsilon, learningRate].every((a) => typeof a === 'number')) {
+      return null;
+    }
+    const { value, m, v, gradient } = inputs;
+    const n = sizeOf(value.shape);
     return heap.run([value, m, v, gradient], [value.shape, value.shape, value.shape], (k, [w, m1, v1, g], [w2, m2, v2]) =>
       // 1 − β is rounded to float32 from a double, as TF.js does when it makes the scalar tensor.
       k.adam(w!, m1!, v1!, g!, w2!, m2!, v2!, n, beta1, 1 - beta1, beta2, 1 - beta2, biasCorrection1, biasCorrection2, epsilon, -learningRate),

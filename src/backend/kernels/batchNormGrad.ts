@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { SimdKernel } from './simdKernel.js';
+import { float32, sameShape, sizeOf } from './validate.js';
 
 /**
  * Name of this library's kernel for the gradient of FusedBatchNorm with channels-last x and
@@ -7,22 +8,38 @@ import type { SimdKernel } from './simdKernel.js';
  */
 export const BATCH_NORM_GRAD = 'MobileNetV2BatchNormGrad';
 
-export const batchNormGrad: SimdKernel<
-  { dy: TensorInfo; x: TensorInfo; mean: TensorInfo; variance: TensorInfo; scale?: TensorInfo },
-  { varianceEpsilon: number }
-> = {
+interface BatchNormGradInputs {
+  dy: TensorInfo;
+  x: TensorInfo;
+  mean: TensorInfo;
+  variance: TensorInfo;
+  scale?: TensorInfo;
+}
+
+/** Whether {@link batchNormGrad} takes these inputs: float32, non-empty, statistics of x's last dimension. */
+export function batchNormGradSupports({ dy, x, mean, variance, scale }: BatchNormGradInputs): boolean {
+  const channels = x.shape[x.shape.length - 1];
+  const perChannel = [mean, variance, scale].every((t) => t == null || (t.shape.length === 1 && t.shape[0] === channels));
+  // Empty x: stock's sums over nothing are 0 even where rsqrt(var + eps) is NaN.
+  return x.shape.length >= 1 && channels! > 0 && sizeOf(x.shape) > 0 && perChannel && sameShape(dy.shape, x.shape) && float32(dy, x, mean, variance, scale);
+}
+
+export const batchNormGrad: SimdKernel<BatchNormGradInputs, { varianceEpsilon: number }> = {
   kernelName: BATCH_NORM_GRAD,
-  run(heap, { dy, x, mean, variance, scale }, { varianceEpsilon }) {
+  run(heap, inputs, { varianceEpsilon }) {
+    if (!batchNormGradSupports(inputs) || typeof varianceEpsilon !== 'number') return null;
+    const { dy, x, mean, variance, scale } = inputs;
     const channels = mean.shape[0]!;
-    const rows = x.shape.reduce((a, b) => a * b, 1) / channels;
+    const rows = sizeOf(x.shape) / channels;
     return heap.run(
       [dy, x, mean, variance, scale ?? null],
       [x.shape, [channels], [channels], [channels], [channels]],
-      (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset]) => {
+      (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset, scratch]) => {
         k.batch_norm_grad(
-          dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!,
+          dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!, scratch!,
         );
       },
+      [2 * channels] /* rsqrt(var + eps) and −0.5·rsqrt³ per channel */,
     );
   },
 };

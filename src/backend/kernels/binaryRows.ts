@@ -2,6 +2,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import type { SimdKernel } from './simdKernel.js';
+import { float32, sizeOf as size } from './validate.js';
 
 const OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
 type OpName = keyof typeof OPS;
@@ -13,10 +14,14 @@ type OpName = keyof typeof OPS;
  * (stock kernel).
  */
 function binaryRows(heap: Heap, a: TensorInfo, b: TensorInfo, op: OpName): TensorInfo | null {
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  if (!float32(a, b) || size(a.shape) === 0 || size(b.shape) === 0) return null;
   if (tf.util.arraysEqual(a.shape, b.shape) && heap.backend === 'wasm') return null;
-  const out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-  const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
+  let out: number[];
+  try {
+    out = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  } catch {
+    return null; // stock throws its own error
+  }
   const trailing = (t: TensorInfo) => {
     const dims = t.shape.slice(t.shape.findIndex((d) => d !== 1));
     return size(t.shape) === 1 || tf.util.arraysEqual(dims, out.slice(out.length - dims.length));

@@ -2,6 +2,7 @@ import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, TensorInfo } from '@tenso
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import { applyBiasActivation, supportsBiasActivation } from './biasActivation.js';
+import { convInfo, float32 } from './validate.js';
 
 /**
  * The geometry arguments every conv entry point of the SIMD module takes, in its order:
@@ -16,29 +17,25 @@ export function convDims(info: tf.backend_util.Conv2DInfo, channels: number): nu
   ];
 }
 
-/** False for dilated convs, whose depthwise gradients TF.js itself refuses: the stock kernel runs them. */
-export function undilated(dilations: number | [number, number]): boolean {
-  return tf.backend_util.tupleValuesAreOne(typeof dilations === 'number' ? [dilations, dilations] : dilations);
+
+/** Whether `dilations` (an attr: number, pair or null) is 1 in both dimensions. */
+export function undilated(dilations: unknown): boolean {
+  return dilations == null || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
 }
 
 /**
  * The forward pass shared by Conv2D and DepthwiseConv2dNative and their fused forms: the SIMD
- * conv, then the fused bias and activation in place. Returns null (stock kernel runs) for NCHW
- * and for biases or activations the module does not fuse.
+ * conv, then the fused bias and activation in place. Returns null (stock kernel runs) for NCHW,
+ * for biases or activations the module does not fuse, and for inputs the C code cannot take.
  */
 export function convForward(
   heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,
   bias?: TensorInfo, activation?: string,
 ): TensorInfo | null {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
-  // Depthwise filters are [KH, KW, C, M] and produce C·M channels.
-  const channels = depthwise ? filter.shape[2]! * filter.shape[3]! : filter.shape[3]!;
-  if (dataFormat === 'NCHW' || !supportsBiasActivation(bias, activation, channels)) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    // Layers pass dilations: null for the default.
-    strides, dilations ?? 1, pad, dimRoundingMode, depthwise,
-  );
+  if (dataFormat === 'NCHW' || !float32(x, filter, bias)) return null;
+  const info = convInfo(heap, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
+  if (info === null || !supportsBiasActivation(bias, activation, info.outShape)) return null;
   const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
     const dims = convDims(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);
     if (depthwise) k.depthwise_conv2d(xPtr!, wPtr!, yPtr!, ...dims);

@@ -1,7 +1,7 @@
 import type { DepthwiseConv2dNativeBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs';
 import { convDims, undilated } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
+import { convInfo, float32, sameShape } from './validate.js';
 
 /** Filter gradient of a depthwise convolution (NHWC, any channel multiplier; dilated convs run on the stock kernel). */
 export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
@@ -10,13 +10,12 @@ export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
 > = {
   kernelName: 'DepthwiseConv2dNativeBackpropFilter',
   run(heap, { x, dy }, { strides, dilations, pad, dimRoundingMode, filterShape }) {
-    if (!undilated(dilations)) return null;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode,
-      true /* depthwise */,
-    );
+    // Dilated: stock cpu's kernels ignore the dilations (TF.js's gradients refuse them), so stock runs.
+    if (!undilated(dilations) || !float32(x, dy)) return null;
+    const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
+    if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {
-      k.depthwise_backprop_filter(xPtr!, dyPtr!, dwPtr!, ...convDims(info, info.outChannels / info.inChannels /* multiplier */));
+      k.depthwise_backprop_filter(xPtr!, dyPtr!, dwPtr!, ...convDims(info, filterShape[3]! /* multiplier */));
     });
     return out!;
   },

@@ -1,7 +1,7 @@
 import type { DepthwiseConv2dNativeBackpropInputAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs';
 import { convDims, undilated } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
+import { convInfo, float32, sameShape } from './validate.js';
 
 /** Input gradient of a depthwise convolution (NHWC, any channel multiplier; dilated convs run on the stock kernel). */
 export const depthwiseConv2dNativeBackpropInput: SimdKernel<
@@ -10,13 +10,12 @@ export const depthwiseConv2dNativeBackpropInput: SimdKernel<
 > = {
   kernelName: 'DepthwiseConv2dNativeBackpropInput',
   run(heap, { dy, filter }, { strides, dilations, pad, dimRoundingMode, inputShape }) {
-    if (!undilated(dilations)) return null;
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode,
-      true /* depthwise */,
-    );
+    // Dilated: stock cpu's kernels ignore the dilations (TF.js's gradients refuse them), so stock runs.
+    if (!undilated(dilations) || !float32(dy, filter)) return null;
+    const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
+    if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr]) => {
-      k.depthwise_backprop_input(dyPtr!, wPtr!, dxPtr!, ...convDims(info, info.outChannels / info.inChannels /* multiplier */));
+      k.depthwise_backprop_input(dyPtr!, wPtr!, dxPtr!, ...convDims(info, filter.shape[3]! /* multiplier */));
     });
     return out!;
   },

@@ -2,6 +2,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import type { SimdKernel } from './simdKernel.js';
+import { float32, sizeOf } from './validate.js';
 
 interface ReduceAttrs {
   axis: number | number[];
@@ -13,11 +14,17 @@ interface ReduceAttrs {
  * and bias gradients of NHWC tensors reduce over. Other axes: null (the stock kernel runs).
  */
 function reduceLeading(heap: Heap, x: TensorInfo, { axis, keepDims }: ReduceAttrs, mean: boolean): TensorInfo | null {
-  if (x.dtype !== 'float32') return null;
-  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  // Stock's mean of nothing is 0 (it divides, then sums), not 0/0: empty tensors go to stock.
+  if (!float32(x) || sizeOf(x.shape) === 0) return null;
+  let axes: number[];
+  try {
+    axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  } catch {
+    return null;
+  }
   if (axes.some((a, i) => a !== i)) return null;
-  const rows = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
-  const channels = x.shape.slice(axes.length).reduce((p, q) => p * q, 1);
+  const rows = sizeOf(x.shape.slice(0, axes.length));
+  const channels = sizeOf(x.shape.slice(axes.length));
   const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
   const scale = mean ? 1 / rows : 1;
   const [out] = heap.run([x], [outShape], (k, [xPtr], [outPtr]) => k.reduce_rows(xPtr!, outPtr!, rows, channels, scale));

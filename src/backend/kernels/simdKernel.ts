@@ -4,8 +4,10 @@ import type { Heap } from '../simd/heap.js';
 /**
  * A kernel written once against {@link Heap}, so that one implementation serves both the
  * 'wasm' and the 'cpu' backend; registerKernels.ts turns it into a TF.js KernelConfig per
- * backend. `run` returns null for a case it does not cover (e.g. NCHW), and the stock kernel
- * of that backend, if any, runs instead.
+ * backend. `run` returns null for any input it does not cover (NCHW, other dtypes, attrs that
+ * disagree with the shapes, out-of-range values): the stock kernel of that backend runs instead,
+ * and rejects what it rejects with its own error. This is the only fallback: a kernel checks
+ * everything its C entry point relies on before it calls {@link Heap.run}.
  */
 export interface SimdKernel<I, A = NamedAttrMap> {
   kernelName: string;

@@ -1,14 +1,18 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { SimdKernel } from './simdKernel.js';
+import { float32, sameShape, sizeOf } from './validate.js';
 
 /** Name of this library's kernel dx = dy · (x · 2), Square's gradient in one pass. */
 export const SQUARE_GRAD = 'MobileNetV2SquareGrad';
 
+/** Whether {@link squareGrad} takes these inputs (the gradient falls back to TF.js's otherwise). */
+export const squareGradSupports = (dy: TensorInfo, x: TensorInfo): boolean => float32(dy, x) && sameShape(dy.shape, x.shape);
+
 export const squareGrad: SimdKernel<{ dy: TensorInfo; x: TensorInfo }> = {
   kernelName: SQUARE_GRAD,
   run(heap, { dy, x }) {
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    const [out] = heap.run([dy, x], [x.shape], (k, [dyPtr, xPtr], [dxPtr]) => k.square_grad(dyPtr!, xPtr!, dxPtr!, n));
+    if (!squareGradSupports(dy, x)) return null;
+    const [out] = heap.run([dy, x], [x.shape], (k, [dyPtr, xPtr], [dxPtr]) => k.square_grad(dyPtr!, xPtr!, dxPtr!, sizeOf(x.shape)));
     return out!;
   },
 };
@@ -18,8 +22,8 @@ export const square: SimdKernel<{ x: TensorInfo }> = {
   kernelName: 'Square',
   backends: ['cpu'],
   run(heap, { x }) {
-    if (x.dtype !== 'float32') return null;
-    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (!float32(x)) return null;
+    const n = sizeOf(x.shape);
     const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.binary_rows(xPtr!, xPtr!, outPtr!, 1, n, 2 /* multiply */, 0));
     return out!;
   },

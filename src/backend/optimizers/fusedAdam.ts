@@ -1,7 +1,6 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
-import { ADAM, type AdamAttrs } from '../kernels/adam.js';
-import { hasKernel } from '../gradients/hasKernel.js';
+import { ADAM, type AdamAttrs, adamSupports } from '../kernels/adam.js';
 
 type Gradients = Parameters<tf.AdamOptimizer['applyGradients']>[0];
 type ApplyGradients = (this: tf.AdamOptimizer, variableGradients: Gradients) => void;
@@ -30,13 +29,21 @@ const stock: ApplyGradients = tf.AdamOptimizer.prototype.applyGradients;
  * backends (tensorflow, webgl) keep TF.js's method.
  */
 function fusedApplyGradients(this: tf.AdamOptimizer, variableGradients: Gradients): void {
-  if (!hasKernel(ADAM)) {
+  const list = Array.isArray(variableGradients);
+  const names = list ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  const gradientOf = (name: string, i: number) =>
+    list ? (variableGradients as NamedTensor[])[i]!.tensor : (variableGradients as Record<string, Tensor>)[name];
+  // The kernel takes float32 variables with gradients of their shape; anything else is TF.js's.
+  const fusable = names.every((name, i) => {
+    const value = tf.engine().registeredVariables[name];
+    const gradient = gradientOf(name, i);
+    return value !== undefined && (gradient == null || adamSupports({ value, m: value, v: value, gradient }));
+  });
+  if (tf.getKernel(ADAM, tf.getBackend()) === undefined || !fusable) {
     stock.call(this, variableGradients);
     return;
   }
   const self = this as unknown as AdamState;
-  const list = Array.isArray(variableGradients);
-  const names = list ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
   tf.tidy(() => {
     // TF.js computes 1 − β^t as float32 tensors; the same values go to the kernel as float32 scalars.
     const biasCorrection1 = (tf.sub(1, self.accBeta1).dataSync() as Float32Array)[0]!;
@@ -48,7 +55,7 @@ function fusedApplyGradients(this: tf.AdamOptimizer, variableGradients: Gradient
       const value = tf.engine().registeredVariables[name]!;
       self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
       self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-      const gradient = list ? (variableGradients as NamedTensor[])[i]!.tensor : (variableGradients as Record<string, Tensor>)[name];
+      const gradient = gradientOf(name, i);
       if (gradient == null) return;
       const m = self.accumulatedFirstMoment[i]!.variable;
       const v = self.accumulatedSecondMoment[i]!.variable;

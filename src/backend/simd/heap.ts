@@ -18,7 +18,7 @@ export interface SimdExports {
   slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
-    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number,
+    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
   ): void;
   conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
@@ -32,14 +32,6 @@ export interface SimdExports {
   ): void;
 }
 
-/**
- * Thrown by a {@link Heap} for an input it cannot read (a cpu tensor without numeric values),
- * before it allocates anything; the stock kernel then runs.
- */
-export class UnsupportedInput extends Error {
-  override name = 'UnsupportedInput';
-}
-
 /** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */
 export interface Heap {
   /** The backend whose tensors this heap reads. */
@@ -47,7 +39,8 @@ export interface Heap {
   /**
    * Calls `body` with the byte offsets of `inputs` (0 for a null input) and of freshly
    * allocated outputs of `outShapes`, then of scratch buffers of `scratchSizes` floats (freed
-   * after `body`), and returns the outputs.
+   * after `body`), and returns the outputs. The kernel has checked its inputs already (float32,
+   * shapes that agree with `body`'s arguments); a tensor that is not float32 here is a bug.
    */
   run(
     inputs: readonly (TensorInfo | null)[],
@@ -96,9 +89,9 @@ function instantiate(memory: WasmMemory): SimdExports {
   return new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports;
 }
 
-function checkFloat32(inputs: readonly (TensorInfo | null)[]): void {
+function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
   for (const t of inputs) {
-    if (t != null && t.dtype !== 'float32') throw new Error(`SIMD kernels take float32 tensors; received ${t.dtype}`);
+    if (t != null && t.dtype !== 'float32') throw new Error(`bug: a SIMD kernel passed a ${t.dtype} tensor to Heap.run`);
   }
 }
 
@@ -127,7 +120,7 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
   return {
     backend: 'wasm',
     run(inputs, outShapes, body, scratchSizes = []) {
-      checkFloat32(inputs);
+      assertFloat32(inputs);
       const outputs = outShapes.map((shape) => backend.makeOutput([...shape], 'float32'));
       const scratch = scratchSizes.map((n) => backend.makeOutput([n], 'float32'));
       try {
@@ -145,6 +138,9 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
   };
 }
 
+/** A NaN payload no kernel computes. */
+const GUARD = 0x7fc0dead;
+
 let cpuKernels: { simd: SimdExports; memory: WasmMemory } | undefined;
 
 /**
@@ -160,29 +156,36 @@ export function cpuHeap(backend: CpuBackendLike): Heap {
   const values = (t: TensorInfo) => {
     const v = backend.data.get(t.dataId)?.values;
     // A bool→float32 Cast leaves its values in a Uint8Array; copying them in converts them.
-    if (!ArrayBuffer.isView(v) || v instanceof DataView) throw new UnsupportedInput('tensor has no numeric values on the cpu backend');
+    if (!ArrayBuffer.isView(v) || v instanceof DataView) throw new Error('bug: a float32 tensor has no numeric values on the cpu backend');
     return v as Float32Array | Int32Array | Uint8Array;
   };
   return {
     backend: 'cpu',
     run(inputs, outShapes, body, scratchSizes = []) {
-      checkFloat32(inputs);
+      assertFloat32(inputs);
       const sources = inputs.map((t) => (t == null ? null : values(t)));
-      // 16-byte aligned slots after a null page, so that offset 0 still means "absent".
+      // 16-byte aligned slots after a null page, so that offset 0 still means "absent", each
+      // followed by a guard word: a kernel that writes past a buffer fails here instead of
+      // returning wrong numbers (on 'wasm' the same C code would damage TF.js's heap).
       const sizes = [...sources.map((s) => s?.length ?? 0), ...outShapes.map(sizeOf), ...scratchSizes];
       const offsets: number[] = [];
+      const guards: number[] = [];
       let end = 64;
       for (const n of sizes) {
         offsets.push(end);
-        end += Math.ceil((n * 4) / 16) * 16;
+        guards.push(end / 4 + n);
+        end += Math.ceil((n * 4 + 4) / 16) * 16;
       }
       const missing = end - memory.buffer.byteLength;
       if (missing > 0) memory.grow(Math.ceil(missing / 65536));
       const heap = new Float32Array(memory.buffer);
+      const words = new Uint32Array(memory.buffer);
       sources.forEach((s, i) => s && heap.set(s, offsets[i]! / 4));
+      for (const g of guards) words[g] = GUARD;
       const inPtrs = sources.map((s, i) => (s ? offsets[i]! : 0));
       const outPtrs = offsets.slice(sources.length);
       body(simd, inPtrs, outPtrs);
+      if (guards.some((g) => words[g] !== GUARD)) throw new Error('bug: a SIMD kernel wrote past the end of a buffer');
       const after = new Float32Array(memory.buffer);
       return outShapes.map((shape, i) => {
         const start = outPtrs[i]! / 4;

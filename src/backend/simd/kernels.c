@@ -188,6 +188,19 @@ static void gemm_nt(const float *dy, const float *w, float *dx, int R, int Ci, i
   }
 }
 
+/* Whether p[0..n) holds no infinity or NaN. */
+static int all_finite(const float *p, int n) {
+  const f4 inf = splat(__builtin_inff());
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    /* |v| < inf is false for ±inf and NaN. */
+    if (!wasm_i32x4_all_true(wasm_f32x4_lt(wasm_f32x4_abs(ld(p + i)), inf))) return 0;
+  }
+  for (; i < n; i++)
+    if (!(__builtin_fabsf(p[i]) < __builtin_inff())) return 0;
+  return 1;
+}
+
 /*
  * Conv2D filter gradient. x [N,H,W,Ci], dy [N,OH,OW,Co], dw [KH,KW,Ci,Co]; pt/pl are the top
  * and left padding (bottom/right padding only shows up as output rows that exist).
@@ -200,6 +213,8 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, i
     gemm_tn_acc(x, dy, dw, N * H * W, Ci, Co);
     return;
   }
+  /* Skipping x = 0 is exact only while dy is finite: TF.js gives 0 · inf = NaN. */
+  const int skipZeros = all_finite(dy, N * OH * OW * Co);
   for (int n = 0; n < N; n++) {
     for (int oh = 0; oh < OH; oh++) {
       for (int ow = 0; ow < OW; ow++) {
@@ -215,7 +230,7 @@ void conv2d_backprop_filter(const float *x, const float *dy, float *dw, int N, i
             for (int ci = 0; ci < Ci; ci++) {
               const float v = xr[ci];
               // Inputs mostly come out of ReLU6, so many are exactly zero.
-              if (v != 0.f) axpy(wr + ci * Co, dr, v, Co);
+              if (v != 0.f || !skipZeros) axpy(wr + ci * Co, dr, v, Co);
             }
           }
         }
@@ -389,40 +404,52 @@ void depthwise_backprop_input(const float *dy, const float *w, float *dx, int N,
 }
 
 /*
- * dx = dy where x lies in the interval (lo, hi), else 0; `closed` bit 0 closes it at lo, bit 1
- * at hi. One pass for the gradients of Relu (0, inf), Relu6 (0, 6] and min(x, c) (−inf, c].
+ * dx = dy · m, m = 1 where x lies in the interval (lo, hi) and 0 elsewhere; `closed` bit 0
+ * closes it at lo, bit 1 at hi, and bit 2 makes m NaN where x is NaN. One pass for the
+ * gradients of Relu (0, inf] and Relu6 (0, 6] (TF.js: dy · step(x), NaN at NaN) and of
+ * min(x, c) (TF.js: dy · (x <= c)). A multiply, not a select, so that dy = ±inf or NaN against
+ * m = 0 gives NaN and negative dy gives −0, as TF.js's ops do.
  */
 EXPORT(mask_grad)
 void mask_grad(const float *dy, const float *x, float *dx, int n, float lo, float hi, int closed) {
-  const f4 l = splat(lo), h = splat(hi);
-  const int loClosed = closed & 1, hiClosed = closed & 2;
+  const f4 l = splat(lo), h = splat(hi), one = splat(1.f), nan = splat(__builtin_nanf(""));
+  const int loClosed = closed & 1, hiClosed = closed & 2, nanToNan = closed & 4;
   int i = 0;
   for (; i + 4 <= n; i += 4) {
     const f4 v = ld(x + i);
     const f4 above = loClosed ? wasm_f32x4_ge(v, l) : wasm_f32x4_gt(v, l);
     const f4 below = hiClosed ? wasm_f32x4_le(v, h) : wasm_f32x4_lt(v, h);
-    st(dx + i, wasm_v128_and(ld(dy + i), wasm_v128_and(above, below)));
+    f4 m = wasm_v128_and(one, wasm_v128_and(above, below));
+    if (nanToNan) m = wasm_v128_bitselect(m, nan, wasm_f32x4_eq(v, v));
+    st(dx + i, wasm_f32x4_mul(ld(dy + i), m));
   }
   for (; i < n; i++) {
     const float v = x[i];
     const int keep = (loClosed ? v >= lo : v > lo) && (hiClosed ? v <= hi : v < hi);
-    dx[i] = keep ? dy[i] : 0.f;
+    const float m = (nanToNan && v != v) ? v : keep ? 1.f : 0.f;
+    dx[i] = dy[i] * m;
   }
 }
 
-/* out = min(x, s) (op 0) or max(x, s) (op 1), elementwise against one scalar. NaN stays NaN. */
+/*
+ * out = min(x, s) (op 0), max(x, s) (op 1) or relu (op 2: max(x, 0) + 0, which turns −0 into
+ * +0 as Math.max(0, x) does), elementwise against one scalar. NaN in x stays NaN; the caller
+ * keeps s from being NaN or ±0, where pmin/pmax would differ from Math.min/Math.max.
+ */
 EXPORT(scalar_min_max)
 void scalar_min_max(const float *x, float s, float *out, int n, int op) {
-  const f4 sv = splat(s);
+  const f4 sv = splat(s), zero = wasm_f32x4_const_splat(0.f);
   int i = 0;
   /* pmin/pmax return the first operand when either is NaN, like TF.js's min/max of x. */
   if (op == 0)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
-  else
+  else if (op == 1)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero));
   for (; i < n; i++) {
     const float v = x[i];
-    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : (v > s ? v : s);
+    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : (v > 0.f ? v : 0.f);
   }
 }
 
@@ -475,43 +502,48 @@ void reduce_rows(const float *x, float *out, int R, int C, float scale) {
 }
 
 /*
- * y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels (FusedBatchNorm with
- * per-channel statistics). scale/offset may be 0 (null). Sixteen channels' coefficients stay in
- * registers while the rows stream past.
+ * y = (x − mean)·(scale·rsqrt(var + eps)) + offset over rows of C channels (FusedBatchNorm with
+ * per-channel statistics), in TF.js's order: x − mean first, so that x = mean with an infinite
+ * factor gives NaN and otherwise ±inf, as stock does. scale/offset may be 0 (null). Sixteen
+ * channels' coefficients stay in registers while the rows stream past.
  */
 EXPORT(batch_norm)
 void batch_norm(const float *x, const float *mean, const float *var, const float *scale,
                 const float *offset, float eps, int R, int C, float *y) {
   int c = 0;
   for (; c + 4 <= C; c += 4) {
-    /* coefficients for up to four vectors of channels: a = scale·rstd, b = offset − mean·a */
+    /* up to four vectors of channels: m = mean, a = scale·rstd, b = offset */
     const int w = (C - c) >= 16 ? 4 : 1;
     f4 a0, a1 = wasm_f32x4_const_splat(0.f), a2 = a1, a3 = a1, b0, b1 = a1, b2 = a1, b3 = a1;
-#define COEF(k, a, b)                                                                              \
+    f4 m0, m1 = a1, m2 = a1, m3 = a1;
+#define COEF(k, m, a, b)                                                                           \
     {                                                                                              \
       const int cc = c + 4 * k;                                                                    \
+      m = ld(mean + cc);                                                                           \
       a = wasm_f32x4_div(scale ? ld(scale + cc) : splat(1.f), wasm_f32x4_sqrt(wasm_f32x4_add(ld(var + cc), splat(eps)))); \
-      b = wasm_f32x4_sub(offset ? ld(offset + cc) : splat(0.f), wasm_f32x4_mul(ld(mean + cc), a)); \
+      b = offset ? ld(offset + cc) : splat(0.f);                                                   \
     }
-    COEF(0, a0, b0);
-    if (w == 4) { COEF(1, a1, b1); COEF(2, a2, b2); COEF(3, a3, b3); }
+    COEF(0, m0, a0, b0);
+    if (w == 4) { COEF(1, m1, a1, b1); COEF(2, m2, a2, b2); COEF(3, m3, a3, b3); }
 #undef COEF
+#define NORM(xv, m, a, b) madd(wasm_f32x4_sub(xv, m), a, b)
     if (w == 4) {
       for (int r = 0; r < R; r++) {
         const float *xr = x + r * C + c;
         float *yr = y + r * C + c;
-        st(yr, madd(ld(xr), a0, b0)); st(yr + 4, madd(ld(xr + 4), a1, b1));
-        st(yr + 8, madd(ld(xr + 8), a2, b2)); st(yr + 12, madd(ld(xr + 12), a3, b3));
+        st(yr, NORM(ld(xr), m0, a0, b0)); st(yr + 4, NORM(ld(xr + 4), m1, a1, b1));
+        st(yr + 8, NORM(ld(xr + 8), m2, a2, b2)); st(yr + 12, NORM(ld(xr + 12), m3, a3, b3));
       }
       c += 12;
     } else {
-      for (int r = 0; r < R; r++) st(y + r * C + c, madd(ld(x + r * C + c), a0, b0));
+      for (int r = 0; r < R; r++) st(y + r * C + c, NORM(ld(x + r * C + c), m0, a0, b0));
     }
+#undef NORM
   }
   for (; c < C; c++) {
     const float a = (scale ? scale[c] : 1.f) / __builtin_sqrtf(var[c] + eps);
-    const float b = (offset ? offset[c] : 0.f) - mean[c] * a;
-    for (int r = 0; r < R; r++) y[r * C + c] = x[r * C + c] * a + b;
+    const float b = offset ? offset[c] : 0.f;
+    for (int r = 0; r < R; r++) y[r * C + c] = (x[r * C + c] - mean[c]) * a + b;
   }
 }
 
@@ -566,26 +598,53 @@ void slice4(const float *src, float *out, int d1, int d2, int d3, int b0, int b1
       }
 }
 
+/* v − v is NaN for ±inf and NaN, 0 otherwise. */
+static inline int is_finite(float v) { return v - v == 0.f; }
+
+/* One channel's dmean, dvar and dscale summed term by term, as TF.js computes them. */
+__attribute__((noinline)) static void bn_grad_terms(const float *dy, const float *x, float mean, float r, float h,
+                                                    float g, int R, int C, float *dmean, float *dvar, float *dscale) {
+  float sm = 0.f, sv = 0.f, ss = 0.f;
+  for (int row = 0; row < R; row++) {
+    const float d = dy[row * C], t = d * g, xm = x[row * C] - mean;
+    sm += -r * t;
+    sv += (h * xm) * t;
+    ss += d * (xm * r);
+  }
+  *dmean = sm;
+  *dvar = sv;
+  *dscale = ss;
+}
+
 /*
  * Gradient of y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels, for
  * every input at once and in one pass over x and dy (TF.js's stock gradient tiles rsqrt(var)
- * to x's full shape and makes ~10 passes). scale may be 0 (null): then it is 1.
+ * to x's full shape and makes ~10 passes). TF.js computes, per element and then summed,
+ *   dx = (dy·r)·g,  dmean = Σ (−r)·(dy·g),  dvar = Σ (h·(x − mean))·(dy·g),
+ *   dscale = Σ dy·((x − mean)·r),  doffset = Σ dy,   r = rsqrt(var + eps), h = −0.5·r³;
+ * the pass computes dx as dy·(r·g) and sums only Σ dy and Σ dy·(x − mean), scaled per channel
+ * after. Besides rounding, that differs
+ * only where something is infinite or NaN (e.g. g = 0 against dy = inf), so a channel whose
+ * sums or constants are not finite is summed again term by term, as TF.js does.
+ * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats for r and h.
  * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
  */
 EXPORT(batch_norm_grad)
 void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
                      const float *scale, float eps, int R, int C, float *dx, float *dmean,
-                     float *dvar, float *dscale, float *doffset) {
-  /* doffset accumulates Σdy and dscale Σdy·(x − mean); dvar holds rsqrt(var+eps)·scale for now. */
+                     float *dvar, float *dscale, float *doffset, float *k) {
+  float *rs = k, *hs = k + C;
   for (int c = 0; c < C; c++) {
-    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
-    dvar[c] = rstd * (scale ? scale[c] : 1.f);
-    doffset[c] = 0.f;
-    dscale[c] = 0.f;
+    const float r = 1.f / __builtin_sqrtf(var[c] + eps);
+    rs[c] = r;
+    hs[c] = ((r * r) * r) * -0.5f;
+    dvar[c] = r * (scale ? scale[c] : 1.f); /* for dx = dy·(r·g) until the end */
+    doffset[c] = dscale[c] = 0.f;
   }
-  for (int r = 0; r < R; r++) {
-    const float *dr = dy + r * C, *xr = x + r * C;
-    float *o = dx + r * C;
+  /* doffset accumulates Σ dy and dscale Σ dy·(x − mean). */
+  for (int row = 0; row < R; row++) {
+    const float *dr = dy + row * C, *xr = x + row * C;
+    float *o = dx + row * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
       const f4 d = ld(dr + c);
@@ -601,12 +660,16 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     }
   }
   for (int c = 0; c < C; c++) {
-    const float rstd = 1.f / __builtin_sqrtf(var[c] + eps);
-    const float g = scale ? scale[c] : 1.f;
-    const float sdx = dscale[c];
-    dmean[c] = -rstd * g * doffset[c];
-    dvar[c] = -0.5f * rstd * rstd * rstd * g * sdx;
-    dscale[c] = rstd * sdx;
+    const float r = rs[c], h = hs[c], g = scale ? scale[c] : 1.f, sum = doffset[c], sdx = dscale[c];
+    /* One test for all five: a sum of finite values that overflows only sends the channel the
+       slow, exact way. (Five separate tests made clang reserve a shadow-stack frame.) */
+    if (is_finite(r + h + g + sum + sdx)) {
+      dmean[c] = (-r * g) * sum;
+      dvar[c] = (h * g) * sdx;
+      dscale[c] = r * sdx;
+      continue;
+    }
+    bn_grad_terms(dy + c, x + c, mean[c], r, h, g, R, C, dmean + c, dvar + c, dscale + c);
   }
 }
 
@@ -737,8 +800,21 @@ void depthwise_conv2d(const float *x, const float *w, float *y, int N, int H, in
 }
 
 /*
+ * One output row of n floats: s[0..d) placed at offset b, `value` elsewhere. b < 0 or
+ * b + d > n crop the source (TF.js takes negative paddings as crops).
+ */
+static void pad_row(float *o, const float *s, int b, int d, int n, float value) {
+  const int lo = b > 0 ? (b < n ? b : n) : 0;
+  const int hi = b + d < n ? (b + d > lo ? b + d : lo) : n;
+  fill(o, value, lo);
+  if (hi > lo) __builtin_memcpy(o + lo, s + (lo - b), (unsigned)(hi - lo) * sizeof(float));
+  fill(o + hi, value, n - hi);
+}
+
+/*
  * A 4-D constant pad (lower ranks padded with leading 1s): out [o0,o1,o2,o3] holds src
- * [d0,d1,d2,d3] at offset (b0,b1,b2,b3) and `value` elsewhere.
+ * [d0,d1,d2,d3] at offset (b0,b1,b2,b3) and `value` elsewhere. Offsets may be negative and
+ * the output smaller than the source (crops); every copy is clipped to both.
  */
 EXPORT(pad4)
 void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
@@ -751,13 +827,8 @@ void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, 
       for (int b = 0; b < o1; b++) {
         float *o = out + (a * o1 + b) * o2 * o3;
         const int sa = a - b0, sb = b - b1;
-        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1) {
-          fill(o, value, o2 * o3);
-          continue;
-        }
-        fill(o, value, b2 * o3);
-        __builtin_memcpy(o + b2 * o3, src + (sa * d1 + sb) * d2 * d3, (unsigned)(d2 * d3) * sizeof(float));
-        fill(o + (b2 + d2) * o3, value, (o2 - b2 - d2) * o3);
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1) fill(o, value, o2 * o3);
+        else pad_row(o, src + (sa * d1 + sb) * d2 * d3, b2 * o3, d2 * d3, o2 * o3, value);
       }
     return;
   }
@@ -766,13 +837,8 @@ void pad4(const float *src, float *out, int d0, int d1, int d2, int d3, int b0, 
       for (int c = 0; c < o2; c++) {
         float *o = out + ((a * o1 + b) * o2 + c) * o3;
         const int sa = a - b0, sb = b - b1, sc = c - b2;
-        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1 || sc < 0 || sc >= d2) {
-          fill(o, value, o3);
-          continue;
-        }
-        fill(o, value, b3);
-        __builtin_memcpy(o + b3, src + ((sa * d1 + sb) * d2 + sc) * d3, (unsigned)d3 * sizeof(float));
-        fill(o + b3 + d3, value, o3 - b3 - d3);
+        if (sa < 0 || sa >= d0 || sb < 0 || sb >= d1 || sc < 0 || sc >= d2) fill(o, value, o3);
+        else pad_row(o, src + ((sa * d1 + sb) * d2 + sc) * d3, b3, d3, o3, value);
       }
 }
 

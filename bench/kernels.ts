@@ -100,6 +100,11 @@ function cases(): Case[] {
       for (const kernel of ['Conv2D', 'FusedConv2D'] as const) list.push(conv(kernel, 'VGG/ResNet', batch, size, c, c, 3));
     }
     for (const kernel of ['Conv2D', 'FusedConv2D'] as const) list.push(conv(kernel, '1x1 classifier', batch, 7, 1024, 1000, 1));
+    // ResNet-50 bottleneck 1×1s and its strided projection shortcut.
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 56, 64, 256, 1));
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 56, 256, 64, 1));
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 14, 1024, 256, 1));
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 56, 256, 512, 1, 2));
     // MobileNetV3 / EfficientNet-B0 5×5 depthwise stages.
     for (const [size, c, s] of [[56, 72, 2], [28, 240, 1], [14, 672, 1], [7, 1152, 1]] as const) {
       for (const kernel of ['DepthwiseConv2dNative', 'FusedDepthwiseConv2D'] as const) {
@@ -108,13 +113,15 @@ function cases(): Case[] {
     }
     // MobileNetV2 at 224 for contrast: stem, expand/project 1×1s, 3×3 depthwise, last conv.
     list.push(conv('FusedConv2D', 'MobileNetV2-224', batch, 224, 3, 32, 3, 2));
+    list.push(conv('FusedConv2D', 'MobileNetV2-224', batch, 112, 16, 96, 1));
     list.push(conv('FusedConv2D', 'MobileNetV2-224', batch, 56, 24, 144, 1));
     list.push(conv('FusedConv2D', 'MobileNetV2-224', batch, 28, 192, 32, 1));
     list.push(conv('FusedConv2D', 'MobileNetV2-224', batch, 7, 320, 1280, 1));
     list.push(depthwise('FusedDepthwiseConv2D', 'MobileNetV2-224', batch, 112, 32, 3));
     list.push(depthwise('FusedDepthwiseConv2D', 'MobileNetV2-224', batch, 14, 384, 3));
   }
-  // The seed MNIST model's training batch.
+  // The seed MNIST model's training batch: its stem and two 1×1s.
+  list.push(conv('Conv2D', 'MobileNetV2-MNIST', 64, 28, 1, 32, 3, 2));
   list.push(conv('Conv2D', 'MobileNetV2-MNIST', 64, 7, 64, 384, 1));
   list.push(conv('Conv2D', 'MobileNetV2-MNIST', 64, 14, 32, 192, 1));
 

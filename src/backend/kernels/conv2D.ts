@@ -1,18 +1,21 @@
 import type { Conv2DAttrs, FusedConv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import { convForward } from './convForward.js';
+import { preferStockConv } from './dispatch.js';
 import type { SimdKernel } from './simdKernel.js';
 
 /**
- * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm too,
- * where it beat the stock (XNNPACK) kernel in interleaved runs of MobileNetV2-MNIST at batch 64
- * (inference ~10%, a training step ~2%).
+ * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm only
+ * the shapes where that beats the stock (XNNPACK) kernel run here; {@link preferStockConv} says
+ * which, and the stock kernel runs the rest.
  */
 export const conv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs> = {
   kernelName: 'Conv2D',
-  run: (heap, { x, filter }, attrs) => convForward(heap, x, filter, attrs, false),
+  run: (heap, { x, filter }, attrs) =>
+    preferStockConv(heap.backend, x, filter, attrs, false) ? null : convForward(heap, x, filter, attrs, false),
 };
 
 export const fusedConv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo; bias?: TensorInfo }, FusedConv2DAttrs> = {
   kernelName: 'FusedConv2D',
-  run: (heap, { x, filter, bias }, attrs) => convForward(heap, x, filter, attrs, false, bias, attrs.activation),
+  run: (heap, { x, filter, bias }, attrs) =>
+    preferStockConv(heap.backend, x, filter, attrs, false) ? null : convForward(heap, x, filter, attrs, false, bias, attrs.activation),
 };

@@ -1,0 +1,61 @@
+import type { Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { useBackend } from '../useBackend.js';
+import { stockKernel } from '../registerKernels.js';
+import { wasmHeap, type WasmBackendLike } from '../simd/heap.js';
+import { tf } from '../../tf.js';
+import { conv2D, fusedConv2D } from './conv2D.js';
+import { preferStockConv } from './dispatch.js';
+
+const shape = (s: number[]) => ({ shape: s }) as TensorInfo;
+const attrs = (strides: number, pad: Conv2DAttrs['pad'] = 'same') =>
+  ({ strides, pad, dataFormat: 'NHWC', dilations: 1 }) as Conv2DAttrs;
+
+describe('preferStockConv', () => {
+  it('keeps every conv on cpu, where the stock kernels are scalar JavaScript', () => {
+    expect(preferStockConv('cpu', shape([1, 9, 9, 3]), shape([5, 5, 3, 8]), attrs(2), false)).toBe(false);
+    expect(preferStockConv('cpu', shape([1, 9, 9, 8]), shape([3, 3, 8, 1]), attrs(1), true)).toBe(false);
+  });
+
+  it('on wasm runs ours only for 1×1 stride-1 unpadded convs with ≥ 32 input channels and ≥ 8 pixels', () => {
+    const wasm = (x: number[], f: number[], a = attrs(1)) => preferStockConv('wasm', shape(x), shape(f), a, false);
+    expect(wasm([1, 10, 10, 64], [1, 1, 64, 17])).toBe(false);
+    expect(wasm([3, 2, 2, 32], [1, 1, 32, 5], attrs(1, 'valid'))).toBe(false);
+    expect(wasm([3, 2, 2, 32], [1, 1, 32, 5], attrs(1, [[0, 0], [0, 0], [0, 0], [0, 0]]))).toBe(false);
+    // Other shape classes go to XNNPACK.
+    expect(wasm([1, 10, 10, 64], [3, 3, 64, 64])).toBe(true);
+    expect(wasm([1, 10, 10, 64], [1, 3, 64, 64])).toBe(true);
+    expect(wasm([1, 10, 10, 64], [1, 1, 64, 64], attrs(2))).toBe(true);
+    expect(wasm([1, 10, 10, 64], [1, 1, 64, 64], attrs(1, 1))).toBe(true);
+    expect(wasm([1, 10, 10, 16], [1, 1, 16, 64])).toBe(true);
+    expect(wasm([7, 1, 1, 1280], [1, 1, 1280, 1000])).toBe(true);
+    expect(preferStockConv('wasm', shape([1, 9, 9, 8]), shape([3, 3, 8, 1]), attrs(1), true)).toBe(true);
+  });
+
+  it('makes the registered wasm kernels decline (stock runs) exactly where it says so', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const heap = wasmHeap(backend as unknown as WasmBackendLike);
+    const conv = (k: number, cin: number) => {
+      const x = tf.randomNormal([2, 6, 6, cin], 0, 1, 'float32', 1);
+      const filter = tf.randomNormal([k, k, cin, 8], 0, 1, 'float32', 2);
+      const bias = tf.randomNormal([8], 0, 1, 'float32', 3);
+      return { x, filter, bias };
+    };
+    const small = conv(3, 4);
+    const a = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' } as never;
+    expect(conv2D.run(heap, small, a)).toBeNull();
+    expect(fusedConv2D.run(heap, small, a)).toBeNull();
+    // What the user gets is the stock kernel's result, to the bit.
+    const ours = tf.conv2d(small.x as tf.Tensor4D, small.filter as tf.Tensor4D, 1, 'same');
+    const stock = stockKernel('Conv2D', 'wasm')!.kernelFunc({ inputs: { x: small.x, filter: small.filter }, attrs: a, backend }) as TensorInfo;
+    expect(Array.from(ours.dataSync())).toEqual(Array.from(backend.readSync(stock.dataId) as Float32Array));
+    backend.disposeData(stock.dataId);
+
+    const wide = conv(1, 32);
+    const out = fusedConv2D.run(heap, wide, a) as TensorInfo;
+    expect(out.shape).toEqual([2, 6, 6, 8]);
+    backend.disposeData(out.dataId);
+    tf.dispose([ours, ...Object.values(small), ...Object.values(wide)]);
+  });
+});

@@ -100,6 +100,11 @@ async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
  * explicit choice that cannot load throws an {@link InputError} saying why and how to fix it.
  * The wasm binaries load from the installed package, with no network access.
  *
+ * When it initializes 'wasm' itself, it removes the two process listeners that emscripten's
+ * module adds at that moment ('uncaughtException' rethrowing every error, 'unhandledRejection'
+ * throwing); listeners anyone else added are left alone. If wasm was initialized before (e.g. by
+ * `tf.ready()`), emscripten's listeners stay, as in stock TF.js.
+ *
  * @param name - 'auto' | 'cuda' | 'tensorflow' | 'wasm' | 'cpu'; default 'auto'.
  * @example
  * const backend = await useBackend('auto'); // 'wasm' on a machine without tfjs-node

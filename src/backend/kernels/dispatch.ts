@@ -21,14 +21,15 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  * kernels against stock"), which times both on shapes from VGG, ResNet, MobileNetV2/V3 and
  * EfficientNet at batch 1 and 32; the rule is that ours must never be slower than stock.
  *
- * - 'cpu': never. The stock cpu convs are scalar JavaScript; ours were 14–50× faster on every
- *   shape measured.
- * - 'wasm', depthwise: always (the stock kernel is as fast; ours is not registered there).
+ * - 'cpu': never. The stock cpu convs are scalar JavaScript; ours took 0.003–0.41× their time on
+ *   every shape measured.
+ * - 'wasm', depthwise: always (ours is not registered there: 1.1–2.4× slower on 3×3 and strided
+ *   filters, though faster on 5×5 stride-1 ones).
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
  *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels and ≥ 8 output pixels
- *   (0.7–0.95× stock's time). Every larger filter (3×3 at 56×56×64 … 7×7×512 and the 3-channel
- *   stems: 1.2–2.8× slower), strided 1×1s (1.6–1.7×), 16 input channels (up to 1.15×) and
- *   matrix-vector products of 1–2 pixels (up to 1.8×) stay on XNNPACK's kernel.
+ *   (0.49–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7× slower, the 1- and
+ *   3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input channels (up to 1.23×)
+ *   and matrix-vector products of 1–2 pixels (up to 1.8×) stay on XNNPACK's kernel.
  *
  * @example
  * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs

@@ -162,14 +162,16 @@ function cases(): Case[] {
   return list;
 }
 
+const CONV_KERNELS = ['Conv2D', 'FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2D'];
+
 /**
  * Our kernel without the dispatch rule: for convs the shared forward itself (also where it is not
  * registered, e.g. depthwise on wasm, to show why), else the SIMD kernel's `run`.
  */
 function rawOurs(kernelName: string, backend: Backend, heap: Heap): Impl | null {
   const simd = SIMD_KERNELS.find((k) => k.kernelName === kernelName && (!k.backends || k.backends.includes(backend)));
-  if (kernelName === 'Conv2D' || kernelName === 'FusedConv2D' || kernelName === 'DepthwiseConv2dNative' || kernelName === 'FusedDepthwiseConv2D') {
-    const depthwise = kernelName.includes('epthwise');
+  if (CONV_KERNELS.includes(kernelName)) {
+    const depthwise = kernelName.includes('Depthwise');
     return (inputs, attrs) => {
       const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
       const out = convForward(heap, x, filter, attrs as never, depthwise, bias, attrs.activation as string | undefined);
@@ -185,8 +187,8 @@ function rawOurs(kernelName: string, backend: Backend, heap: Heap): Impl | null 
     };
   }
   // Identity and Cast on wasm are whole KernelConfigs, with no separate raw form.
-  if (stockKernel(kernelName, backend) && tf.getKernel(kernelName, backend) !== stockKernel(kernelName, backend)) {
-    const registered = tf.getKernel(kernelName, backend)!;
+  const registered = tf.getKernel(kernelName, backend);
+  if (registered && stockKernel(kernelName, backend)) {
     return (inputs, attrs) => registered.kernelFunc({ inputs, attrs, backend: tf.backend() }) as TensorInfo;
   }
   return null;
@@ -226,7 +228,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-function maxAbsDiff(backend: KernelBackend, a: TensorInfo, b: TensorInfo): number {
+/** The largest |a − b| / (1 + |b|) over the elements. */
+function relativeDiff(backend: KernelBackend, a: TensorInfo, b: TensorInfo): number {
   const va = backend.readSync(a.dataId) as Float32Array;
   const vb = backend.readSync(b.dataId) as Float32Array;
   let worst = 0;
@@ -272,7 +275,7 @@ for (const backendName of values.backends.split(',') as Backend[]) {
     let maxRelDiff = 0;
     if (oursRuns) {
       const [a, b] = [impls.ours(), impls.stock()] as TensorInfo[];
-      maxRelDiff = maxAbsDiff(backend, a!, b!);
+      maxRelDiff = relativeDiff(backend, a!, b!);
       dispose(backend, [a!, b!]);
     }
     // Warm-up, and the number of calls that makes a sample last ≥ 20 ms.

@@ -107,6 +107,10 @@ function cases(): Case[] {
     list.push(conv('FusedConv2D', 'ResNet-50', batch, 56, 256, 64, 1));
     list.push(conv('FusedConv2D', 'ResNet-50', batch, 14, 1024, 256, 1));
     list.push(conv('FusedConv2D', 'ResNet-50', batch, 56, 256, 512, 1, 2));
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 14, 256, 1024, 1));
+    list.push(conv('FusedConv2D', 'ResNet-50', batch, 7, 512, 2048, 1));
+    // A 1×1 head to 3 channels (RGB output of an image-to-image model).
+    list.push(conv('FusedConv2D', 'RGB head', batch, 56, 64, 3, 1));
     // MobileNetV3 / EfficientNet-B0 5×5 depthwise stages.
     for (const [size, c, s] of [[56, 72, 2], [28, 240, 1], [14, 672, 1], [7, 1152, 1]] as const) {
       for (const kernel of ['DepthwiseConv2dNative', 'FusedDepthwiseConv2D'] as const) {

@@ -17,11 +17,11 @@ describe('preferStockConv', () => {
     expect(preferStockConv('cpu', shape([1, 9, 9, 8]), shape([3, 3, 8, 1]), attrs(1), true)).toBe(false);
   });
 
-  it('on wasm runs ours only for 1×1 stride-1 unpadded convs with ≥ 32 input channels and ≥ 8 pixels', () => {
+  it('on wasm runs ours only for unaliased 1×1 stride-1 unpadded convs with ≥ 32 input channels and ≥ 8 pixels', () => {
     const wasm = (x: number[], f: number[], a = attrs(1)) => preferStockConv('wasm', shape(x), shape(f), a, false);
-    expect(wasm([1, 10, 10, 64], [1, 1, 64, 17])).toBe(false);
-    expect(wasm([3, 2, 2, 32], [1, 1, 32, 5], attrs(1, 'valid'))).toBe(false);
-    expect(wasm([3, 2, 2, 32], [1, 1, 32, 5], attrs(1, [[0, 0], [0, 0], [0, 0], [0, 0]]))).toBe(false);
+    expect(wasm([1, 10, 10, 64], [1, 1, 64, 20])).toBe(false);
+    expect(wasm([3, 2, 2, 32], [1, 1, 32, 12], attrs(1, 'valid'))).toBe(false);
+    expect(wasm([3, 2, 2, 32], [1, 1, 32, 12], attrs(1, [[0, 0], [0, 0], [0, 0], [0, 0]]))).toBe(false);
     // Other shape classes go to XNNPACK.
     expect(wasm([1, 10, 10, 64], [3, 3, 64, 64])).toBe(true);
     expect(wasm([1, 10, 10, 64], [1, 3, 64, 64])).toBe(true);
@@ -29,6 +29,13 @@ describe('preferStockConv', () => {
     expect(wasm([1, 10, 10, 64], [1, 1, 64, 64], attrs(1, 1))).toBe(true);
     expect(wasm([1, 10, 10, 16], [1, 1, 16, 64])).toBe(true);
     expect(wasm([7, 1, 1, 1280], [1, 1, 1280, 1000])).toBe(true);
+    // Output channels that leave scalar columns, or whose weight rows alias in the cache.
+    expect(wasm([1, 56, 56, 64], [1, 1, 64, 3])).toBe(true);
+    expect(wasm([1, 7, 7, 128], [1, 1, 128, 1024])).toBe(true);
+    expect(wasm([1, 7, 7, 2048], [1, 1, 2048, 256])).toBe(true);
+    expect(wasm([1, 7, 7, 1024], [1, 1, 1024, 256])).toBe(false);
+    expect(wasm([1, 7, 7, 1024], [1, 1, 1024, 1000])).toBe(false);
+    expect(wasm([1, 7, 7, 320], [1, 1, 320, 1280])).toBe(false);
     expect(preferStockConv('wasm', shape([1, 9, 9, 8]), shape([3, 3, 8, 1]), attrs(1), true)).toBe(true);
   });
 

@@ -4,6 +4,16 @@ import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, TensorInfo } from '@tenso
 const MIN_GEMM_CHANNELS = 32;
 /** Output pixels (N·H·W rows of the product) from which it does; below, it is a matrix-vector product. */
 const MIN_GEMM_ROWS = 8;
+/**
+ * The product reads a block of weight columns down all input channels, one row every Co floats.
+ * When Co has a large power-of-two factor, those rows land in few cache sets and evict each other:
+ * from this power of two, or this product of it and the input channels, XNNPACK's packed weights win.
+ */
+const MAX_ALIASED_STRIDE = 512;
+const MAX_ALIASED_FOOTPRINT = 2 ** 19;
+
+/** The largest power of two that divides `n` (n > 0). */
+const powerOfTwoFactor = (n: number) => n & -n;
 
 const pair = (v: number | [number, number] | null | undefined): [number, number] =>
   v == null ? [1, 1] : typeof v === 'number' ? [v, v] : v;
@@ -26,10 +36,13 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  * - 'wasm', depthwise: always (ours is not registered there: 1.1–2.4× slower on 3×3 and strided
  *   filters, though faster on 5×5 stride-1 ones).
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
- *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels and ≥ 8 output pixels
- *   (0.49–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7× slower, the 1- and
- *   3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input channels (up to 1.23×)
- *   and matrix-vector products of 1–2 pixels (up to 1.8×) stay on XNNPACK's kernel.
+ *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
+ *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
+ *   P · input channels < 2^19 (0.49–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7×
+ *   slower, the 1- and 3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input
+ *   channels (up to 1.23×), matrix-vector products of 1–2 pixels (up to 1.8×), 3 output channels
+ *   (1.5×) and cache-aliased weights (1024 or 2048 output channels: 1.4–2.1×; 2048 → 256: 1.3×)
+ *   stay on XNNPACK's kernel.
  *
  * @example
  * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs
@@ -39,9 +52,13 @@ export function preferStockConv(
 ): boolean {
   if (backend === 'cpu') return false;
   if (depthwise) return true;
-  const [kh, kw] = filter.shape;
+  const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
   const [sh, sw] = pair(attrs.strides);
   if (kh !== 1 || kw !== 1 || sh !== 1 || sw !== 1 || !unpadded(attrs.pad)) return true;
   const [n = 0, h = 0, w = 0, channels = 0] = x.shape;
-  return channels < MIN_GEMM_CHANNELS || n * h * w < MIN_GEMM_ROWS;
+  if (channels < MIN_GEMM_CHANNELS || n * h * w < MIN_GEMM_ROWS) return true;
+  // Output channels beyond a multiple of 4 are computed one scalar column at a time.
+  if (outChannels % 4 !== 0) return true;
+  const stride = powerOfTwoFactor(outChannels);
+  return stride > MAX_ALIASED_STRIDE || stride * channels >= MAX_ALIASED_FOOTPRINT;
 }

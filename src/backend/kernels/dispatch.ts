@@ -10,7 +10,7 @@ const MIN_GEMM_ROWS = 8;
  * from this power of two, or this product of it and the input channels, XNNPACK's packed weights win.
  */
 const MAX_ALIASED_STRIDE = 512;
-const MAX_ALIASED_FOOTPRINT = 2 ** 19;
+const MAX_ALIASED_FOOTPRINT = 2 ** 18;
 
 /** The largest power of two that divides `n` (n > 0). */
 const powerOfTwoFactor = (n: number) => n & -n;
@@ -38,11 +38,11 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
  *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
  *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
- *   P · input channels < 2^19 (0.49–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7×
+ *   P · input channels < 2^18 (0.75–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7×
  *   slower, the 1- and 3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input
  *   channels (up to 1.23×), matrix-vector products of 1–2 pixels (up to 1.8×), 3 output channels
- *   (1.5×) and cache-aliased weights (1024 or 2048 output channels: 1.4–2.1×; 2048 → 256: 1.3×)
- *   stay on XNNPACK's kernel.
+ *   (1.6×) and cache-aliased weights (1024 or 2048 output channels: 1.25–2.1×; 2048 → 256: 1.3×;
+ *   at P · input channels = 2^18, e.g. 512 → 512, about even) stay on XNNPACK's kernel.
  *
  * @example
  * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs

@@ -7,10 +7,17 @@ const MIN_GEMM_ROWS = 8;
 /**
  * The product reads a block of weight columns down all input channels, one row every Co floats.
  * When Co has a large power-of-two factor, those rows land in few cache sets and evict each other:
- * from this power of two, or this product of it and the input channels, XNNPACK's packed weights win.
+ * above this power of two, or from this product of it and the input channels, XNNPACK's packed
+ * weights win.
  */
 const MAX_ALIASED_STRIDE = 512;
 const MAX_ALIASED_FOOTPRINT = 2 ** 18;
+
+/**
+ * Weights (input × output channels) beyond which they no longer stay in cache from one block of
+ * rows to the next: our product does not tile them, XNNPACK's does (0.84–1.18× beyond it).
+ */
+const MAX_GEMM_WEIGHTS = 2 ** 19;
 
 /** The largest power of two that divides `n` (n > 0). */
 const powerOfTwoFactor = (n: number) => n & -n;
@@ -38,11 +45,12 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
  *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
  *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
- *   P · input channels < 2^18 (0.75–0.98× stock's time). Every larger filter (3×3 convs 1.4–2.7×
+ *   P · input channels < 2^18, and at most 2^19 weights (0.5–0.95× stock's time). Every larger filter (3×3 convs 1.4–2.7×
  *   slower, the 1- and 3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input
  *   channels (up to 1.23×), matrix-vector products of 1–2 pixels (up to 1.8×), 3 output channels
  *   (1.6×) and cache-aliased weights (1024 or 2048 output channels: 1.25–2.1×; 2048 → 256: 1.3×;
- *   at P · input channels = 2^18, e.g. 512 → 512, about even) stay on XNNPACK's kernel.
+ *   at P · input channels = 2^18, e.g. 512 → 512, about even) and larger weight matrices (a
+ *   1024 → 1000 classifier: 0.77–1.0×, up to 1.18× at 1536 → 1000) stay on XNNPACK's kernel.
  *
  * @example
  * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs
@@ -58,7 +66,7 @@ export function preferStockConv(
   const [n = 0, h = 0, w = 0, channels = 0] = x.shape;
   if (channels < MIN_GEMM_CHANNELS || n * h * w < MIN_GEMM_ROWS) return true;
   // Output channels beyond a multiple of 4 are computed one scalar column at a time.
-  if (outChannels % 4 !== 0) return true;
+  if (outChannels % 4 !== 0 || channels * outChannels > MAX_GEMM_WEIGHTS) return true;
   const stride = powerOfTwoFactor(outChannels);
   return stride > MAX_ALIASED_STRIDE || stride * channels >= MAX_ALIASED_FOOTPRINT;
 }

@@ -1,10 +1,11 @@
 /**
  * Every forward kernel this library overrides against the stock TF.js kernel it replaced:
- * `npm run bench:kernels [-- --backends wasm,cpu --reps 7 --filter Conv2D --cpu-batch32]`.
+ * `npm run bench:kernels [-- --backends wasm,cpu --reps 9 --filter Conv2D --cpu-batch32]`.
  *
  * Shapes come from common models other than MobileNetV2 (VGG/ResNet 3×3 convs with as many
- * channels out as in, a 1×1 classifier conv at 7×7×1024 → 1000, MobileNetV3/EfficientNet 5×5
- * depthwise convs), at batch 1 and 32, plus MobileNetV2's own shapes for contrast.
+ * channels out as in, a 1×1 classifier conv at 7×7×1024 → 1000, ResNet-50's 1×1 convs,
+ * MobileNetV3/EfficientNet 5×5 depthwise convs), at batch 1 and 32, plus MobileNetV2's own shapes
+ * for contrast.
  *
  * Per case and backend, three functions run interleaved in one process, so that load on a
  * shared machine hits them alike: `stock` (TF.js's kernel), `ours` (this library's kernel called
@@ -13,8 +14,10 @@
  * A sample repeats the call until it lasts ≥ 20 ms; after a warm-up, `--reps` rounds take one
  * sample of each. Times are medians over the rounds. Ratios compare each kernel's fastest round:
  * other jobs on a shared machine only ever add time, so the minimum is the least disturbed
- * estimate (`pairedRatio`, the median of per-round ratios, is in the JSON lines too). `dispatched` says which kernel the registered one chose; a fallback counts as
- * equal to stock. One JSON line per case, then a Markdown table for the README.
+ * estimate (`pairedRatio`, the median of per-round ratios, is in the JSON lines too).
+ * `dispatched` says which kernel the registered one chose; a fallback counts as equal to stock.
+ * One JSON line per case, then a Markdown table and a line naming any case where dispatch still
+ * runs ours although it is more than 5% slower.
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';

@@ -3,14 +3,13 @@
  *
  * One JSON line per configuration: the seed MNIST model at batch 64 (train via `model.fit` with
  * stock Adam and metrics ['accuracy'], and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
- * batch 8). When PyTorch is installed, the reference script runs in the same process tree with
+ * batch 8). When PyTorch is installed, scripts/torch_bench.py runs in the same process tree with
  * OMP_NUM_THREADS=2 (`--torch-threads`), and a last line gives each backend's ratios to it. Peak RSS is the
  * process's peak so far (configurations run in sequence).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
@@ -124,10 +123,10 @@ for (const backend of values.backends.split(',') as ('wasm' | 'cpu')[]) {
   }
 }
 
-const script = resolve(process.cwd(), '../shared/reference/torch_reference.py');
-const hasTorch = !values['no-torch'] && existsSync(script) && spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0;
+const script = fileURLToPath(new URL('../scripts/torch_bench.py', import.meta.url));
+const hasTorch = !values['no-torch'] && spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision']).status === 0;
 if (hasTorch) {
-  const run = spawnSync('/usr/bin/python3', [script, 'bench'], {
+  const run = spawnSync('/usr/bin/python3', [script, '--batch', String(BATCH)], {
     env: { ...process.env, OMP_NUM_THREADS: values['torch-threads'] },
     encoding: 'utf8',
   });
@@ -141,5 +140,5 @@ if (hasTorch) {
     });
   }
 } else {
-  emit({ pytorch: 'skipped', reason: !values['no-torch'] ? 'no torch for /usr/bin/python3 or no ../shared/reference' : '--no-torch' });
+  emit({ pytorch: 'skipped', reason: !values['no-torch'] ? 'no torch and torchvision for /usr/bin/python3' : '--no-torch' });
 }

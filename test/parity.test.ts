@@ -14,6 +14,7 @@ import { tf } from '../src/tf.js';
 import { loadTorchWeights } from '../src/weights/loadTorchWeights.js';
 import { torchKeyMap } from '../src/weights/torchKeys.js';
 import { buildFixtureModel, fixturePath, fixtures, readIO, readTrainStep } from './fixtures/fixtures.js';
+import { PYTHON, itWithTorch } from './fixtures/torch.js';
 import { writeTorchCheckCases } from './fixtures/torchCheck.js';
 
 const errors: string[] = [];
@@ -90,15 +91,9 @@ describe('training-mode BatchNorm against PyTorch (cpu)', () => {
 });
 
 // The other direction: PyTorch itself loads what saveTorchWeights wrote, with strict=True, and
-// reproduces our logits. Needs Debian's PyTorch; skipped where it is not installed (CI).
-const PYTHON = '/usr/bin/python3';
-const hasTorch =
-  spawnSync(PYTHON, ['-c', 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("torchvision")))'], {
-    stdio: 'ignore',
-  }).status === 0;
-
+// reproduces our logits. Needs Debian's PyTorch: skipped without it, except in CI, where it fails.
 describe('PyTorch loads files written by saveTorchWeights', () => {
-  it.skipIf(!hasTorch)('load_state_dict(strict=True) accepts them and reproduces the logits', async () => {
+  itWithTorch('load_state_dict(strict=True) accepts them and reproduces the logits', async () => {
     await tf.setBackend('cpu');
     const dir = await mkdtemp(path.join(tmpdir(), 'torch-check-'));
     const names = await writeTorchCheckCases(dir);

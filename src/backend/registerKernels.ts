@@ -90,9 +90,13 @@ const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
 let registered = false;
 
 /**
- * Registers this library's kernels on 'wasm' and 'cpu', its gradients for FusedBatchNorm, Relu,
- * Relu6, Minimum, Mean and Square, and a one-kernel step for every `tf.AdamOptimizer`, globally,
- * so that plain `model.fit()` uses them. Idempotent; tf.ts calls it on import.
+ * The opt-in (importing the package already did it): registers this library's kernels on 'wasm'
+ * and 'cpu' in place of TF.js's, its gradients for FusedBatchNorm, Relu, Relu6, Minimum, Mean and
+ * Square (which hand back to TF.js's own on backends without its kernels), and a one-kernel step
+ * for every `tf.AdamOptimizer`, for the whole process, so that plain `model.fit()` uses them. Each
+ * kernel falls back to the stock one for inputs it does not cover or is not faster on (see the
+ * README, "What importing this package changes"). Idempotent; tf.ts calls it on import. Takes no
+ * arguments, returns nothing.
  *
  * @example
  * restoreStockKernels(); // measure stock TF.js
@@ -140,8 +144,12 @@ export function registerKernels(): void {
 }
 
 /**
- * Puts TF.js's own kernels and gradients back (for tests and benchmarks that need the stock
- * behaviour as a reference); {@link registerKernels} installs this library's again.
+ * The opt-out: puts back every kernel, gradient and `AdamOptimizer.applyGradients` that
+ * {@link registerKernels} replaced, so that the process runs stock TF.js (for other models that
+ * must get stock behaviour, or as a reference in tests and benchmarks). Models built by this
+ * library keep working, with TF.js's kernels (on 'cpu', training then takes seconds per batch;
+ * stock 'wasm' cannot run the conv gradients). Idempotent; {@link registerKernels} installs this
+ * library's kernels again. Takes no arguments, returns nothing.
  *
  * @example
  * restoreStockKernels();

@@ -18,20 +18,37 @@ const NATIVE = {
   },
 } as const;
 
-// Taken when this module loads, before any backend initializes: the emscripten wasm module adds
-// process listeners that rethrow every uncaught error and print its minified source with it.
-const listenersBefore = {
-  uncaughtException: new Set(process.listeners('uncaughtException')),
-  unhandledRejection: new Set(process.listeners('unhandledRejection')),
-};
+type Listener = (...args: unknown[]) => void;
+const CRASH_EVENTS: readonly (string | symbol)[] = ['uncaughtException', 'unhandledRejection'];
 
-function removeEmscriptenListeners(): void {
-  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
-    const listeners = process.listeners(event as 'uncaughtException') as ((...args: unknown[]) => void)[];
-    for (const listener of listeners) {
-      const rethrows = /ExitStatus|throw reason/.test(String(listener));
-      if (rethrows && !listenersBefore[event].has(listener as never)) process.removeListener(event, listener);
-    }
+/**
+ * Runs `init` and then removes the process listeners that emscripten's glue code in
+ * tfjs-backend-wasm added while it ran: an 'uncaughtException' listener that rethrows every error
+ * (printing the module's minified source with it) and an 'unhandledRejection' listener that
+ * throws the reason. They outlive the backend and would fire on the user's own errors.
+ *
+ * Node announces each listener with 'newListener' before adding it, so the listeners are taken
+ * by reference as they are added, and only those whose registering call runs inside the
+ * tfjs-backend-wasm package (its stack frames): a handler that user code adds meanwhile, or had
+ * added before, is never touched. A bundle that inlines tfjs-backend-wasm under another file name
+ * keeps emscripten's listeners, which is stock TF.js behaviour.
+ */
+async function withoutEmscriptenListeners<T>(init: () => Promise<T>): Promise<T> {
+  const added: [string | symbol, Listener][] = [];
+  const note = (event: string | symbol, listener: Listener) => {
+    if (!CRASH_EVENTS.includes(event)) return;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 64;
+    const stack = new Error().stack ?? '';
+    Error.stackTraceLimit = limit;
+    if (/[\\/]tfjs-backend-wasm[\\/]/.test(stack)) added.push([event, listener]);
+  };
+  process.on('newListener', note);
+  try {
+    return await init();
+  } finally {
+    process.removeListener('newListener', note);
+    for (const [event, listener] of added) process.removeListener(event, listener);
   }
 }
 
@@ -59,10 +76,12 @@ async function loadNative(name: 'cuda' | 'tensorflow'): Promise<string | null> {
 
 async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
   silenceNodeBanner();
-  const ok = await tf.setBackend(name);
-  if (name === 'wasm') removeEmscriptenListeners();
-  if (ok) await tf.ready();
-  return ok;
+  const init = async () => {
+    const ok = await tf.setBackend(name);
+    if (ok) await tf.ready();
+    return ok;
+  };
+  return name === 'wasm' ? withoutEmscriptenListeners(init) : init();
 }
 
 /**
@@ -75,6 +94,11 @@ async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
  *
  * In a web page (the package's browser build) the choices are `webgl`, `wasm` and `cpu`, and
  * `auto` takes the first of `wasm`, `webgl`, `cpu` that starts.
+ *
+ * When it initializes 'wasm' itself in Node, it removes the two process listeners that
+ * emscripten's module adds at that moment ('uncaughtException' rethrowing every error,
+ * 'unhandledRejection' throwing); listeners anyone else added are left alone. If wasm was
+ * initialized before (e.g. by `tf.ready()`), emscripten's listeners stay, as in stock TF.js.
  *
  * @param name - 'auto' | 'cuda' | 'tensorflow' | 'webgl' | 'wasm' | 'cpu'; default 'auto'.
  * @example

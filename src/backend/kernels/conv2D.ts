@@ -3,9 +3,9 @@ import { convForward } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
 
 /**
- * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm too,
- * where it beat the stock (XNNPACK) kernel in interleaved runs of MobileNetV2-MNIST at batch 64
- * (inference ~10%, a training step ~2%).
+ * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm only
+ * the shapes where that beats the stock (XNNPACK) kernel run here; convForward asks
+ * dispatch.ts's preferStockConv which, after validating the input, and the stock kernel runs the rest.
  */
 export const conv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs> = {
   kernelName: 'Conv2D',

@@ -2,6 +2,7 @@ import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, TensorInfo } from '@tenso
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import { applyBiasActivation, supportsBiasActivation } from './biasActivation.js';
+import { preferStockConv } from './dispatch.js';
 import { convInfo, float32 } from './validate.js';
 
 /**
@@ -23,6 +24,12 @@ export function undilated(dilations: unknown): boolean {
   return dilations == null || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
 }
 
+/** Options of {@link convForward}. */
+export interface ConvForwardOptions {
+  /** Apply {@link preferStockConv} (stock runs where it is faster). Default true; the kernel benchmark turns it off. */
+  dispatch?: boolean;
+}
+
 /**
  * The forward pass shared by Conv2D and DepthwiseConv2dNative and their fused forms: the SIMD
  * conv, then the fused bias and activation in place. Returns null (stock kernel runs) for NCHW,
@@ -30,12 +37,15 @@ export function undilated(dilations: unknown): boolean {
  */
 export function convForward(
   heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,
-  bias?: TensorInfo, activation?: string,
+  bias?: TensorInfo, activation?: string, { dispatch = true }: ConvForwardOptions = {},
 ): TensorInfo | null {
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
   if (dataFormat === 'NCHW' || !float32(x, filter, bias)) return null;
+  // Validation first: convInfo rejects input that the stock wasm kernel would run out of bounds
+  // on, so the speed rule below must never hand such input to stock.
   const info = convInfo(heap, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
   if (info === null || !supportsBiasActivation(bias, activation, info.outShape)) return null;
+  if (dispatch && preferStockConv(heap.backend, x, filter, attrs, depthwise, bias, activation)) return null;
   const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
     const dims = convDims(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);
     if (depthwise) k.depthwise_conv2d(xPtr!, wPtr!, yPtr!, ...dims);

@@ -4,7 +4,8 @@ import type { SimdKernel } from './simdKernel.js';
 
 /**
  * Depthwise conv forward (NHWC), one vector pass over the channels per tap. 'cpu' only: on wasm
- * the stock kernel was as fast or faster in interleaved runs.
+ * the stock kernel was as fast or faster in interleaved runs ({@link preferStockConv} would send
+ * every depthwise conv there to stock as well).
  */
 export const depthwiseConv2dNative: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, DepthwiseConv2dNativeAttrs> = {
   kernelName: 'DepthwiseConv2dNative',

@@ -1,0 +1,107 @@
+import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** Input channels from which our 1×1 matrix product beats XNNPACK's on wasm. */
+const MIN_GEMM_CHANNELS = 32;
+/** Output pixels (N·H·W rows of the product) from which it does; below, it is a matrix-vector product. */
+const MIN_GEMM_ROWS = 8;
+/**
+ * The product reads a block of weight columns down all input channels, one row every Co floats.
+ * When Co has a large power-of-two factor, those rows land in few cache sets and evict each other:
+ * above this power of two, or from this product of it and the input channels, XNNPACK's packed
+ * weights win.
+ */
+const MAX_ALIASED_STRIDE = 512;
+const MAX_ALIASED_FOOTPRINT = 2 ** 18;
+
+/**
+ * Weights (input × output channels) beyond which they no longer stay in cache from one block of
+ * rows to the next: our product does not tile them, XNNPACK's does (0.84–1.18× beyond it).
+ */
+const MAX_GEMM_WEIGHTS = 2 ** 19;
+
+/** The largest power of two that divides `n` (n > 0). */
+const powerOfTwoFactor = (n: number) => n & -n;
+
+const pair = (v: number | [number, number] | null | undefined): [number, number] =>
+  v == null ? [1, 1] : typeof v === 'number' ? [v, v] : v;
+
+/** Activations that the stock wasm FusedConv2D applies itself. */
+const STOCK_WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
+
+/**
+ * Whether the stock wasm conv gives stock cpu's numbers for this geometry, bias and activation.
+ * XNNPACK's TensorFlow-'same' padding goes wrong where TensorFlow's total pad, (out − 1)·s +
+ * (k − 1)·d + 1 − in, is negative along an axis of a filter larger than 1×1 (e.g. x [1,8,5,6],
+ * a 1×2 filter, strides [2,3]: off by up to 10); TensorFlow clamps it to 0.
+ */
+function stockComputesCorrectly(
+  x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, bias: TensorInfo | null | undefined,
+  activation: string | undefined,
+): boolean {
+  const { pad } = attrs;
+  if (pad !== 'same' && pad !== 'valid') return false;
+  const [, h = 0, w = 0] = x.shape;
+  const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
+  if (pad === 'same' && (kh > 1 || kw > 1)) {
+    const strides = pair(attrs.strides);
+    const dilations = pair(attrs.dilations);
+    const negative = [[h, kh], [w, kw]].some(([size, k], i) => {
+      const out = Math.ceil(size! / strides[i]!);
+      return (out - 1) * strides[i]! + (k! - 1) * dilations[i]! + 1 - size! < 0;
+    });
+    if (negative) return false;
+  }
+  if (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== outChannels)) return false;
+  return activation === undefined || STOCK_WASM_ACTIVATIONS.has(activation);
+}
+
+/** True when a conv pads nothing: a 1×1 filter under 'same' or 'valid', or explicit zero pads. */
+function unpadded(pad: Conv2DAttrs['pad']): boolean {
+  if (pad === 'same' || pad === 'valid') return true;
+  if (typeof pad === 'number') return pad === 0;
+  return pad.every(([before, after]) => before === 0 && after === 0);
+}
+
+/**
+ * Whether a forward conv (or depthwise conv) should run on the stock TF.js kernel rather than
+ * this library's, on `backend`. The classes come from `npm run bench:kernels` (README, "Forward
+ * kernels against stock"), which times both on shapes from VGG, ResNet, MobileNetV2/V3 and
+ * EfficientNet at batch 1 and 32; the rule is that ours must never be slower than stock.
+ *
+ * - 'cpu': never. The stock cpu convs are scalar JavaScript; ours took 0.003–0.41× their time on
+ *   every shape measured.
+ * - 'wasm', depthwise: always (ours is not registered there: 1.1–2.4× slower on 3×3 and strided
+ *   filters, though faster on 5×5 stride-1 ones).
+ * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
+ *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
+ *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
+ *   P · input channels < 2^18, and at most 2^19 weights (0.5–0.95× stock's time). Every larger filter (3×3 convs 1.4–2.7×
+ *   slower, the 1- and 3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input
+ *   channels (up to 1.23×), matrix-vector products of 1–2 pixels (up to 1.8×), 3 output channels
+ *   (1.6×) and cache-aliased weights (1024 or 2048 output channels: 1.25–2.1×; 2048 → 256: 1.3×;
+ *   at P · input channels = 2^18, e.g. 512 → 512, about even) and larger weight matrices (a
+ *   1024 → 1000 classifier: 0.77–1.0×, up to 1.18× at 1536 → 1000) stay on XNNPACK's kernel.
+ *
+ * @example
+ * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs
+ */
+export function preferStockConv(
+  backend: 'wasm' | 'cpu', x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,
+  bias?: TensorInfo | null, activation?: string,
+): boolean {
+  if (backend === 'cpu') return false;
+  if (depthwise) return true;
+  // Speed never outranks numbers: the stock wasm FusedConv2D takes only rank-1 biases, and its
+  // results for explicit pads and for the activations it does not fuse natively were wrong in the
+  // randomized differential tests (test/fuzz) and in tfjs-core's own specs. Those stay ours.
+  if (!stockComputesCorrectly(x, filter, attrs, bias, activation)) return false;
+  const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
+  const [sh, sw] = pair(attrs.strides);
+  if (kh !== 1 || kw !== 1 || sh !== 1 || sw !== 1 || !unpadded(attrs.pad)) return true;
+  const [n = 0, h = 0, w = 0, channels = 0] = x.shape;
+  if (channels < MIN_GEMM_CHANNELS || n * h * w < MIN_GEMM_ROWS) return true;
+  // Output channels beyond a multiple of 4 are computed one scalar column at a time.
+  if (outChannels % 4 !== 0 || channels * outChannels > MAX_GEMM_WEIGHTS) return true;
+  const stride = powerOfTwoFactor(outChannels);
+  return stride > MAX_ALIASED_STRIDE || stride * channels >= MAX_ALIASED_FOOTPRINT;
+}

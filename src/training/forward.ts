@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { batchNormTraining, isChannelsLastBatchNorm, isRelu6Activation, relu6KeepingOutput, trainingOpsAvailable } from './trainingOps.js';
 
 /** The parts of tfjs-layers' functional graph that a forward pass walks (public fields of `Container`, untyped in its .d.ts). */
 interface GraphNode {
@@ -45,7 +46,19 @@ export function canApply(model: tf.LayersModel): boolean {
   });
 }
 
-function run(graph: Graph, inputs: tf.Tensor[], options: Required<ApplyOptions>): tf.Tensor[] {
+type Options = Required<ApplyOptions> & { leanOps: boolean };
+
+function callLayer(layer: tf.layers.Layer, args: tf.Tensor[], node: GraphNode, training: boolean, options: Options): tf.Tensor[] {
+  const inner = graphOf(layer);
+  if (inner !== null) return run(inner, args, { ...options, training });
+  if (training && options.leanOps && args.length === 1) {
+    if (isRelu6Activation(layer)) return [relu6KeepingOutput(args[0]!)];
+    if (isChannelsLastBatchNorm(layer, args[0]!.rank)) return [batchNormTraining(layer, args[0]!)];
+  }
+  return [layer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training })].flat() as tf.Tensor[];
+}
+
+function run(graph: Graph, inputs: tf.Tensor[], options: Options): tf.Tensor[] {
   const values = new Map<number, tf.Tensor>();
   const pending = new Map<number, number>();
   const nodes = Object.keys(graph.nodesByDepth).map(Number).sort((a, b) => b - a).flatMap((d) => graph.nodesByDepth[d]!);
@@ -63,10 +76,7 @@ function run(graph: Graph, inputs: tf.Tensor[], options: Required<ApplyOptions>)
     });
     const frozenBn = options.freezeBatchNormStats && !layer.trainable && layer.getClassName() === 'BatchNormalization';
     const training = options.training && !frozenBn;
-    const inner = graphOf(layer);
-    const outputs = inner !== null
-      ? run(inner, args, { ...options, training })
-      : [layer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training })].flat() as tf.Tensor[];
+    const outputs = callLayer(layer, args, node, training, options);
     node.outputTensors.forEach((t, i) => values.set(t.id, outputs[i]!));
     // Unlike tfjs-layers' executor, this frees intermediates in training too: the gradient tape
     // holds its own references to what each gradient needs, so an activation that no gradient
@@ -94,14 +104,18 @@ function run(graph: Graph, inputs: tf.Tensor[], options: Required<ApplyOptions>)
  * Runs `model` on `x` like `model.apply(x, { training })`, with two differences that matter for
  * training: intermediate activations are released as soon as their last consumer has run
  * (tfjs-layers does this only in inference), and frozen BatchNormalization layers run in
- * inference mode without patching their `call`. Stock layers only; the model is unchanged.
+ * inference mode without patching their `call`. On wasm and cpu, training-mode ReLU6 and
+ * BatchNormalization run as the ops of `trainingOps.ts`, which keep fewer tensors for the
+ * gradient. Stock layers only; the model is unchanged.
  * Models with masking fall back to `model.apply` (see {@link canApply}).
  *
  * @example
  * const logits = applyModel(model, x, { training: true }) as tf.Tensor2D;
  */
 export function applyModel(model: tf.LayersModel, x: tf.Tensor, options: ApplyOptions = {}): tf.Tensor {
-  const resolved = { training: options.training ?? false, freezeBatchNormStats: options.freezeBatchNormStats ?? true };
+  const resolved = {
+    training: options.training ?? false, freezeBatchNormStats: options.freezeBatchNormStats ?? true, leanOps: trainingOpsAvailable(),
+  };
   const graph = graphOf(model);
   if (graph === null || graph.inputs.length !== 1 || graph.outputs.length !== 1 || !canApply(model)) {
     return model.apply(x, { training: resolved.training }) as tf.Tensor;

@@ -5,12 +5,12 @@ import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
 import { datasetMetadata } from './metadata.js';
 import { MetricsLog } from './metricsLog.js';
 import { writePlots } from './plots.js';
 import { deriveSeed, permutation, seededRandom } from './random.js';
 import { constantLr, type LrSchedule } from './schedules.js';
+import { trainingStep } from './step.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
 export type OptimizerName = 'adam' | 'sgd';
@@ -113,27 +113,6 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
-function frozenBatchNormLayers(layers: tf.layers.Layer[]): tf.layers.Layer[] {
-  return layers.flatMap((layer) => {
-    const inner = (layer as Partial<tf.LayersModel>).layers;
-    if (inner) return frozenBatchNormLayers(inner);
-    return layer.getClassName() === 'BatchNormalization' && !layer.trainable ? [layer] : [];
-  });
-}
-
-/** Makes frozen BN layers ignore `training: true`; returns the undo. */
-function forceInference(layers: tf.layers.Layer[]): () => void {
-  type Call = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
-  const patched = layers as unknown as { call: Call }[];
-  for (const layer of patched) {
-    const call = layer.call;
-    layer.call = (inputs, kwargs) => call.call(layer, inputs, { ...kwargs, training: false });
-  }
-  return () => {
-    for (const layer of patched) delete (layer as Partial<{ call: Call }>).call;
-  };
-}
-
 async function runCallbacks<K extends keyof TrainCallbacks>(
   list: TrainCallbacks[], name: K, ...args: Parameters<NonNullable<TrainCallbacks[K]>>
 ): Promise<unknown[]> {
@@ -208,9 +187,8 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     await optimizer.setWeights(resume.optimizerWeights);
     tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
   }
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (vars.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
-  const restoreBatchNorm = (options.freezeBatchNormStats ?? true) ? forceInference(frozenBatchNormLayers(model.layers)) : () => {};
+  if (model.trainableWeights.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
+  const stepOptions = { labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats ?? true };
 
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
@@ -221,23 +199,18 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   let stoppedEarly = false;
 
   const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
-    let correct: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.apply(batch.x, { training: true }) as tf.Tensor2D;
-      correct = tf.keep(countCorrect(batch.y, logits));
-      return sparseSoftmaxCrossEntropy(batch.y, logits, labelSmoothing);
-    }, vars);
+    const result = trainingStep(model, batch.x, batch.y, stepOptions);
     try {
-      const [loss, right] = await Promise.all([value.data(), correct!.data()]);
+      const [loss, right] = await Promise.all([result.loss.data(), result.correct.data()]);
       if (!Number.isFinite(loss[0])) {
         throw new NonFiniteLossError(`training loss became ${loss[0]} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
           + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
       }
       setLearningRate(optimizer, learningRate);
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(result.grads);
       return [loss[0], right[0]];
     } finally {
-      tf.dispose([value, ...(correct ? [correct] : []), ...Object.values(grads)]);
+      result.dispose();
     }
   };
 
@@ -341,7 +314,6 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     failure = error;
     throw error;
   } finally {
-    restoreBatchNorm();
     optimizer.dispose();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }

@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import { batchNormTraining, isChannelsLastBatchNorm, isRelu6Activation, relu6KeepingOutput, trainingOpsAvailable } from './trainingOps.js';
+import { batchNormTraining, isChannelsLastBatchNorm, isPlainConv2D, isRelu6Activation, plainConv2D, relu6KeepingOutput, trainingOpsAvailable } from './trainingOps.js';
 
 /** The parts of tfjs-layers' functional graph that a forward pass walks (public fields of `Container`, untyped in its .d.ts). */
 interface GraphNode {
@@ -54,6 +54,7 @@ function callLayer(layer: tf.layers.Layer, args: tf.Tensor[], node: GraphNode, t
   if (training && options.leanOps && args.length === 1) {
     if (isRelu6Activation(layer)) return [relu6KeepingOutput(args[0]!)];
     if (isChannelsLastBatchNorm(layer, args[0]!.rank)) return [batchNormTraining(layer, args[0]!)];
+    if (isPlainConv2D(layer) && args[0]!.rank === 4) return [plainConv2D(layer, args[0]!)];
   }
   return [layer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training })].flat() as tf.Tensor[];
 }

@@ -16,6 +16,10 @@ import { tf } from '../tf.js';
  *   x − mean and its square, two more full-size copies, only to route the gradient of the
  *   variance; here one gradient covers the statistics and keeps only x.
  *
+ * - A Conv2D layer runs `fused.conv2d`, a customGrad whose backward keeps its dy to the end of
+ *   the pass (only registered gradients release early, see releaseEarly.ts); without bias and
+ *   activation it is the plain Conv2D kernel, whose registered gradient does release.
+ *
  * So a conv unit keeps its conv output and its activation, as in PyTorch.
  */
 
@@ -117,4 +121,27 @@ export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tens
 /** Whether `layer` is an `Activation` layer with ReLU6. */
 export function isRelu6Activation(layer: tf.layers.Layer): boolean {
   return layer.getClassName() === 'Activation' && (layer.getConfig() as { activation?: unknown }).activation === 'relu6';
+}
+
+/** What a Conv2D layer exposes (public fields in tfjs-layers, untyped). */
+interface ConvLayer {
+  kernel: tf.LayerVariable;
+  bias?: tf.LayerVariable | null;
+  strides: [number, number];
+  padding: string;
+  dilationRate: [number, number];
+  dataFormat: string;
+}
+
+/** Whether `layer` is a channels-last 2D convolution without bias and activation. */
+export function isPlainConv2D(layer: tf.layers.Layer): boolean {
+  if (layer.getClassName() !== 'Conv2D') return false;
+  const conv = layer as unknown as ConvLayer;
+  return conv.bias == null && conv.dataFormat === 'channelsLast' && (layer.getConfig() as { activation?: unknown }).activation === 'linear';
+}
+
+/** Such a layer's call through the Conv2D kernel (the same arithmetic as the fused kernel without bias). */
+export function plainConv2D(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
+  const conv = layer as unknown as ConvLayer;
+  return tf.conv2d(x as tf.Tensor4D, conv.kernel.read() as tf.Tensor4D, conv.strides, conv.padding === 'same' ? 'same' : 'valid', 'NHWC', conv.dilationRate);
 }

@@ -10,7 +10,8 @@ import { MetricsLog } from './metricsLog.js';
 import { writePlots } from './plots.js';
 import { deriveSeed, permutation, seededRandom } from './random.js';
 import { constantLr, type LrSchedule } from './schedules.js';
-import { trainingStep } from './step.js';
+import { type StepResult, trainingStep } from './step.js';
+import { checkStepFits, explainAbort } from './memory.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
 export type OptimizerName = 'adam' | 'sgd';
@@ -169,6 +170,8 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   if (numClasses !== data.classNames.length) {
     throw new InputError(`model outputs ${numClasses} classes but the dataset has ${data.classNames.length} (${received(data.classNames)})`);
   }
+  if (model.trainableWeights.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
+  checkStepFits(model, batchSize);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const logger = options.logger ?? silentLogger;
   const out = options.out;
@@ -187,7 +190,6 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     await optimizer.setWeights(resume.optimizerWeights);
     tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
   }
-  if (model.trainableWeights.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
   const stepOptions = { labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats ?? true };
 
   const info: TrainBeginInfo = {
@@ -199,7 +201,12 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   let stoppedEarly = false;
 
   const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
-    const result = trainingStep(model, batch.x, batch.y, stepOptions);
+    let result: StepResult;
+    try {
+      result = trainingStep(model, batch.x, batch.y, stepOptions);
+    } catch (error) {
+      throw explainAbort(error, model, batchSize);
+    }
     try {
       const [loss, right] = await Promise.all([result.loss.data(), result.correct.data()]);
       if (!Number.isFinite(loss[0])) {

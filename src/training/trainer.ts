@@ -11,10 +11,14 @@ import { writePlots } from './plots.js';
 import { deriveSeed, permutation, seededRandom } from './random.js';
 import { constantLr, type LrSchedule } from './schedules.js';
 import { type StepResult, trainingStep } from './step.js';
-import { checkStepFits, explainAbort } from './memory.js';
+import { createOptimizer, type OptimizerName, setLearningRate } from './optimizer.js';
+
+export type { OptimizerName } from './optimizer.js';
+import { checkStepFits, estimateStepBytes, explainAbort } from './memory.js';
+import { ReplicaPool } from '../parallel/pool.js';
+import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
-export type OptimizerName = 'adam' | 'sgd';
 
 /** Options of {@link train}. Every field is optional; the defaults are the seed's recipe. */
 export interface TrainOptions {
@@ -70,6 +74,14 @@ export interface TrainOptions {
   freezeBatchNormStats?: boolean;
   /** Warnings (e.g. plots that could not be drawn). Default silent. */
   logger?: Logger;
+  /**
+   * Data-parallel ranks: this thread plus `workers - 1` worker threads, each with its own TF.js
+   * engine and wasm heap and a replica of the model. Every step splits the batch across them,
+   * averages their gradients and applies the same update everywhere (PyTorch DDP's scheme), so the
+   * batch size and learning rate mean what they mean on one thread. BatchNorm uses per-replica
+   * batch statistics. 'auto' uses every core. Default 1 (this thread only).
+   */
+  workers?: WorkersOption;
 }
 
 export interface TrainResult {
@@ -95,23 +107,6 @@ export class NonFiniteLossError extends Error {
 function checkInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
   return value;
-}
-
-function createOptimizer(name: OptimizerName): tf.Optimizer {
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(1e-3, 0.9 /* beta1 */, 0.999 /* beta2 */, 1e-8 /* epsilon, PyTorch's */);
-    case 'sgd':
-      return tf.train.momentum(1e-2, 0.9 /* momentum */);
-    default:
-      throw new InputError(`optimizer must be 'adam' or 'sgd'; received \`optimizer=${received(name)}\``);
-  }
-}
-
-// TF.js optimizers read their rate from this field at every step but offer no setter for it
-// (SGD aside), so schedules write it directly.
-function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 
 async function runCallbacks<K extends keyof TrainCallbacks>(
@@ -171,7 +166,9 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     throw new InputError(`model outputs ${numClasses} classes but the dataset has ${data.classNames.length} (${received(data.classNames)})`);
   }
   if (model.trainableWeights.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
-  checkStepFits(model, batchSize);
+  const workers = resolveWorkers(options.workers);
+  if (workers > batchSize) throw new InputError(`workers must be at most batchSize (${batchSize}) so that every worker gets rows; received \`workers=${workers}\``);
+  checkStepFits(model, batchSize, workers);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const logger = options.logger ?? silentLogger;
   const out = options.out;
@@ -195,12 +192,25 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
     validationExamples: validation?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
+    workers, replicaBytes: estimateStepBytes(model, Math.ceil(batchSize / workers)),
   };
+  let pool: ReplicaPool | null = null;
   let trainImages = 0;
   let trainSeconds = 0;
   let stoppedEarly = false;
 
+  const nonFinite = (loss: number, learningRate: number, where: string) => new NonFiniteLossError(
+    `training loss became ${loss} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
+    + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
+
   const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
+    if (pool) {
+      const { loss, correct } = await pool.forwardBackward(batch, where);
+      // Checked before any rank applies anything: every replica skips this step together.
+      if (!Number.isFinite(loss)) throw nonFinite(loss, learningRate, where);
+      pool.apply(learningRate);
+      return [loss, correct];
+    }
     let result: StepResult;
     try {
       result = trainingStep(model, batch.x, batch.y, stepOptions);
@@ -209,10 +219,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     }
     try {
       const [loss, right] = await Promise.all([result.loss.data(), result.correct.data()]);
-      if (!Number.isFinite(loss[0])) {
-        throw new NonFiniteLossError(`training loss became ${loss[0]} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
-          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
-      }
+      if (!Number.isFinite(loss[0])) throw nonFinite(loss[0]!, learningRate, where);
       setLearningRate(optimizer, learningRate);
       optimizer.applyGradients(result.grads);
       return [loss[0], right[0]];
@@ -223,6 +230,9 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
 
   let failure: unknown;
   try {
+    if (workers > 1) {
+      pool = await ReplicaPool.start(model, optimizer, { ranks: workers, optimizer: optimizerName, ...stepOptions });
+    }
     await runCallbacks(callbacks, 'onTrainBegin', info);
     for (let epoch = initialEpoch + 1; epoch <= epochs && !stoppedEarly; epoch++) {
       await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
@@ -321,6 +331,10 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     failure = error;
     throw error;
   } finally {
+    if (pool) {
+      if (failure === undefined) await pool.close();
+      else await pool.terminate();
+    }
     optimizer.dispose();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }

@@ -1,0 +1,260 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Batch } from '../data/dataset.js';
+import { tf } from '../tf.js';
+import { explainAbort, OutOfMemoryError } from '../training/memory.js';
+import { type OptimizerName, setLearningRate } from '../training/optimizer.js';
+import { trainingStep } from '../training/step.js';
+import { allocateGradients, combineGradients, gradientSize, readGradients, writeGradients } from './gradients.js';
+import type { FromReplica, SharedGradients, ToReplica } from './protocol.js';
+
+/** A replica's worker thread failed, threw or exited; the message names which and where. */
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+}
+
+/**
+ * A new replica thread. The published package runs dist/worker.js next to its bundle; from
+ * TypeScript sources (tests, tsx) the thread first registers tsx's loader, then imports
+ * worker.ts (a worker's `execArgv` does not carry `--import` loaders into its first import).
+ */
+function spawnWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
+  const tsx = path.dirname(createRequire(here).resolve('tsx/package.json'));
+  const api = pathToFileURL(path.join(tsx, 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./worker.ts', here).href;
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+}
+
+/** Options of {@link ReplicaPool.start}. */
+export interface PoolOptions {
+  /** Ranks in all, the caller's thread (rank 0) included; at least 2. */
+  ranks: number;
+  optimizer: OptimizerName;
+  labelSmoothing: number;
+  freezeBatchNormStats: boolean;
+}
+
+/** One rank's worker and the replies it has sent that nobody has taken yet. */
+class Replica {
+  private replies: FromReplica[] = [];
+  private waiting: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | null = null;
+  failure: Error | null = null;
+  exited = false;
+
+  constructor(readonly worker: Worker, readonly rank: number, ranks: number) {
+    worker.on('message', (message: FromReplica) => {
+      if (message.type === 'error') {
+        this.fail(message.name === 'OutOfMemoryError'
+          ? new OutOfMemoryError(message.message)
+          : new WorkerError(`worker ${rank} of ${ranks - 1} failed: ${message.name}: ${message.message}`));
+        return;
+      }
+      if (this.waiting) {
+        this.waiting.resolve(message);
+        this.waiting = null;
+      } else this.replies.push(message);
+    });
+    worker.on('error', (error) => this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} crashed: ${error.message.split('\n')[0]}`)));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} exited unexpectedly (exit code ${code})`));
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.waiting?.reject(this.failure);
+    this.waiting = null;
+  }
+
+  post(message: ToReplica): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(message);
+  }
+
+  /** The next reply, or the worker's failure. */
+  next(): Promise<FromReplica> {
+    const queued = this.replies.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+}
+
+/** What a step of the whole pool measured, before anything is applied. */
+export interface PoolStep {
+  /** Mean loss over the batch. */
+  loss: number;
+  /** Correct rows over the batch. */
+  correct: number;
+  /** Live tensors in each worker after its step (leak checks). */
+  workerTensors: number[];
+}
+
+const rowsOf = (n: number, ranks: number) =>
+  Array.from({ length: ranks }, (_, r) => Math.floor(((r + 1) * n) / ranks) - Math.floor((r * n) / ranks));
+
+/**
+ * Data-parallel replicas of a model in worker threads, with the caller's thread as rank 0 (its
+ * model is the one that is evaluated and saved). Each step splits the batch into contiguous
+ * shards, every rank computes the gradient of its shard's mean loss, rank 0 combines them
+ * weighted by rows in rank order through shared memory, and every rank applies the same
+ * combined gradient with its own optimizer: PyTorch DDP's scheme, so replicas stay
+ * bit-identical and the step equals one over the whole batch (BatchNorm aside, whose batch
+ * statistics are per shard, as in DDP without SyncBatchNorm).
+ */
+export class ReplicaPool {
+  private step = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly optimizer: tf.Optimizer,
+    private readonly replicas: Replica[],
+    private readonly shared: SharedGradients,
+    private readonly options: PoolOptions,
+    /** Live tensors in each worker before its model was built. */
+    readonly baseTensors: number[],
+  ) {}
+
+  /**
+   * Starts `options.ranks - 1` workers, each with a copy of `model` (topology, weights,
+   * trainable flags) and of `optimizer`'s state, on the current backend.
+   */
+  static async start(model: tf.LayersModel, optimizer: tf.Optimizer, options: PoolOptions): Promise<ReplicaPool> {
+    const shared = allocateGradients(gradientSize(model.trainableWeights), options.ranks);
+    const topology = JSON.stringify(model.toJSON(null, false));
+    const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+    const state = await optimizer.getWeights();
+    const optimizerState = state.length === 0 ? null : state.map(({ name, tensor }) => ({
+      name, values: tensor.dataSync() as Float32Array, shape: tensor.shape,
+    }));
+    // getWeights adds a fresh iterations scalar, which is ours.
+    tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
+    const replicas: Replica[] = [];
+    try {
+      for (let rank = 1; rank < options.ranks; rank++) {
+        const worker = spawnWorker();
+        const replica = new Replica(worker, rank, options.ranks);
+        replicas.push(replica);
+        replica.post({
+          type: 'init', rank, backend: tf.getBackend(), topology, weights,
+          trainable: model.layers.map((l) => l.trainable), optimizer: options.optimizer, optimizerState,
+          labelSmoothing: options.labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats, shared,
+        });
+      }
+      const ready = await Promise.all(replicas.map((r) => r.next()));
+      return new ReplicaPool(model, optimizer, replicas, shared, options, ready.map((m) => (m.type === 'ready' ? m.baseTensors : -1)));
+    } catch (error) {
+      await Promise.all(replicas.map((r) => r.worker.terminate()));
+      throw error;
+    }
+  }
+
+  /**
+   * Runs forward and backward on every rank and combines the gradients; nothing is applied
+   * until {@link apply}, so a non-finite loss can stop every replica first.
+   */
+  async forwardBackward(batch: Batch, where: string): Promise<PoolStep> {
+    const step = ++this.step;
+    const n = batch.y.shape[0];
+    const rows = rowsOf(n, this.options.ranks);
+    const [xs, ys] = await Promise.all([batch.x.data() as Promise<Float32Array>, batch.y.data() as Promise<Int32Array>]);
+    const perRow = batch.x.size / n;
+    let start = rows[0]!;
+    this.replicas.forEach((replica, i) => {
+      const count = rows[i + 1]!;
+      replica.post({
+        type: 'step', step, shape: [count, ...batch.x.shape.slice(1)],
+        x: xs.slice(start * perRow, (start + count) * perRow), y: ys.slice(start, start + count),
+      });
+      start += count;
+    });
+
+    let loss0 = 0;
+    let correct0 = 0;
+    const x0 = tf.slice(batch.x, 0, rows[0]!);
+    const y0 = tf.slice(batch.y, 0, rows[0]!);
+    try {
+      let result;
+      try {
+        result = trainingStep(this.model, x0, y0, { labelSmoothing: this.options.labelSmoothing, freezeBatchNormStats: this.options.freezeBatchNormStats });
+      } catch (error) {
+        throw explainAbort(error, this.model, n, this.options.ranks);
+      }
+      try {
+        const [l, c] = await Promise.all([result.loss.data(), result.correct.data()]);
+        [loss0, correct0] = [l[0]!, c[0]!];
+        writeGradients(this.shared, 0, this.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), step);
+      } finally {
+        result.dispose();
+      }
+    } finally {
+      tf.dispose([x0, y0]);
+    }
+
+    const replies = await Promise.all(this.replicas.map((r) => r.next())).catch((error: Error) => {
+      throw error instanceof WorkerError ? new WorkerError(`${error.message} at ${where}`) : error;
+    });
+    let loss = loss0 * rows[0]!;
+    let correct = correct0;
+    const workerTensors: number[] = [];
+    for (const reply of replies) {
+      if (reply.type !== 'stepped' || reply.step !== step) throw new WorkerError(`a worker answered ${reply.type} to step ${step} at ${where}`);
+      loss += reply.loss * reply.rows;
+      correct += reply.correct;
+      workerTensors.push(reply.numTensors);
+    }
+    combineGradients(this.shared, rows, step);
+    return { loss: loss / n, correct, workerTensors };
+  }
+
+  /** Applies the combined gradient of the last {@link forwardBackward} on every rank. */
+  apply(learningRate: number): void {
+    for (const replica of this.replicas) replica.post({ type: 'apply', learningRate });
+    const grads = readGradients(this.shared, this.model.trainableWeights);
+    setLearningRate(this.optimizer, learningRate);
+    this.optimizer.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+
+  /** Every weight of rank `rank`'s model (`model.weights` order), to check that replicas agree. */
+  async weightsOf(rank: number): Promise<Float32Array[]> {
+    const replica = this.replicas[rank - 1]!;
+    replica.post({ type: 'weights' });
+    const reply = await replica.next();
+    if (reply.type !== 'weights') throw new WorkerError(`worker ${rank} answered ${reply.type} to a weights request`);
+    return reply.values;
+  }
+
+  /** Live tensors in each worker after disposing its model: its `baseTensors` when nothing leaked. */
+  async close(): Promise<number[]> {
+    if (this.closed) return [];
+    this.closed = true;
+    try {
+      const alive = this.replicas.filter((r) => !r.failure);
+      for (const replica of alive) replica.post({ type: 'close' });
+      const replies = await Promise.all(alive.map((r) => r.next()));
+      return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
+    } finally {
+      await this.terminate();
+    }
+  }
+
+  /** Stops every worker at once (after a failure or an interrupt). */
+  async terminate(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+  }
+
+  /** The worker threads (for tests that make one fail). */
+  get workers(): readonly Worker[] {
+    return this.replicas.map((r) => r.worker);
+  }
+}

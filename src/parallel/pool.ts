@@ -22,11 +22,13 @@ export class WorkerError extends Error {
  */
 function spawnWorker(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
+  // Workers inherit Node's flags; --input-type (of `node -e`) is refused for a file entry.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { execArgv });
   const tsx = path.dirname(createRequire(here).resolve('tsx/package.json'));
   const api = pathToFileURL(path.join(tsx, 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, execArgv });
 }
 
 /** Options of {@link ReplicaPool.start}. */

@@ -1,35 +1,14 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Batch } from '../data/dataset.js';
 import { tf } from '../tf.js';
-import { explainAbort, OutOfMemoryError } from '../training/memory.js';
+import { explainAbort } from '../training/memory.js';
 import { type OptimizerName, setLearningRate } from '../training/optimizer.js';
 import { trainingStep } from '../training/step.js';
 import { allocateGradients, combineGradients, gradientSize, readGradients, writeGradients } from './gradients.js';
-import type { FromReplica, SharedGradients, ToReplica } from './protocol.js';
+import type { SharedGradients } from './protocol.js';
+import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
 
-/** A replica's worker thread failed, threw or exited; the message names which and where. */
-export class WorkerError extends Error {
-  override name = 'WorkerError';
-}
-
-/**
- * A new replica thread. The published package runs dist/worker.js next to its bundle; from
- * TypeScript sources (tests, tsx) the thread first registers tsx's loader, then imports
- * worker.ts (a worker's `execArgv` does not carry `--import` loaders into its first import).
- */
-function spawnWorker(): Worker {
-  const here = import.meta.url;
-  // Workers inherit Node's flags; --input-type (of `node -e`) is refused for a file entry.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { execArgv });
-  const tsx = path.dirname(createRequire(here).resolve('tsx/package.json'));
-  const api = pathToFileURL(path.join(tsx, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, execArgv });
-}
+export { WorkerError } from './thread.js';
 
 /** Options of {@link ReplicaPool.start}. */
 export interface PoolOptions {
@@ -38,55 +17,6 @@ export interface PoolOptions {
   optimizer: OptimizerName;
   labelSmoothing: number;
   freezeBatchNormStats: boolean;
-}
-
-/** One rank's worker and the replies it has sent that nobody has taken yet. */
-class Replica {
-  private replies: FromReplica[] = [];
-  private waiting: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | null = null;
-  failure: Error | null = null;
-  exited = false;
-
-  constructor(readonly worker: Worker, readonly rank: number, ranks: number) {
-    worker.on('message', (message: FromReplica) => {
-      if (message.type === 'error') {
-        this.fail(message.name === 'OutOfMemoryError'
-          ? new OutOfMemoryError(message.message)
-          : new WorkerError(`worker ${rank} of ${ranks - 1} failed: ${message.name}: ${message.message}`));
-        return;
-      }
-      if (this.waiting) {
-        this.waiting.resolve(message);
-        this.waiting = null;
-      } else this.replies.push(message);
-    });
-    worker.on('error', (error) => this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} crashed: ${error.message.split('\n')[0]}`)));
-    worker.on('exit', (code) => {
-      this.exited = true;
-      this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} exited unexpectedly (exit code ${code})`));
-    });
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    this.waiting?.reject(this.failure);
-    this.waiting = null;
-  }
-
-  post(message: ToReplica): void {
-    if (this.failure) throw this.failure;
-    this.worker.postMessage(message);
-  }
-
-  /** The next reply, or the worker's failure. */
-  next(): Promise<FromReplica> {
-    const queued = this.replies.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-  }
 }
 
 /** What a step of the whole pool measured, before anything is applied. */
@@ -131,8 +61,7 @@ export class ReplicaPool {
    */
   static async start(model: tf.LayersModel, optimizer: tf.Optimizer, options: PoolOptions): Promise<ReplicaPool> {
     const shared = allocateGradients(gradientSize(model.trainableWeights), options.ranks);
-    const topology = JSON.stringify(model.toJSON(null, false));
-    const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+    const payload = modelPayload(model);
     const state = await optimizer.getWeights();
     const optimizerState = state.length === 0 ? null : state.map(({ name, tensor }) => ({
       name, values: tensor.dataSync() as Float32Array, shape: tensor.shape,
@@ -146,8 +75,7 @@ export class ReplicaPool {
         const replica = new Replica(worker, rank, options.ranks);
         replicas.push(replica);
         replica.post({
-          type: 'init', rank, backend: tf.getBackend(), topology, weights,
-          trainable: model.layers.map((l) => l.trainable), optimizer: options.optimizer, optimizerState,
+          type: 'init', rank, ...payload, optimizer: options.optimizer, optimizerState,
           labelSmoothing: options.labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats, shared,
         });
       }

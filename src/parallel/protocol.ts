@@ -24,12 +24,22 @@ export interface InitMessage {
   weights: Float32Array[];
   /** Per layer (`model.layers` order): trainable or not. */
   trainable: boolean[];
-  optimizer: 'adam' | 'sgd';
+  /** Null for an inference-only replica. */
+  optimizer: 'adam' | 'sgd' | null;
   /** The optimizer's state, when resuming: values in `optimizer.getWeights()` order. */
   optimizerState: { name: string; values: Float32Array; shape: number[] }[] | null;
   labelSmoothing: number;
   freezeBatchNormStats: boolean;
-  shared: SharedGradients;
+  /** Null for an inference-only replica. */
+  shared: SharedGradients | null;
+}
+
+/** Runs the model in inference mode on a batch. */
+export interface PredictMessage {
+  type: 'predict';
+  id: number;
+  x: Float32Array;
+  shape: number[];
 }
 
 export interface StepMessage {
@@ -55,12 +65,19 @@ export interface WeightsMessage {
   type: 'weights';
 }
 
-export type ToReplica = InitMessage | StepMessage | ApplyMessage | CloseMessage | WeightsMessage;
+export type ToReplica = InitMessage | StepMessage | ApplyMessage | CloseMessage | WeightsMessage | PredictMessage;
 
 export interface ReadyReply {
   type: 'ready';
   /** Live tensors before building the model: what is left after `close` when nothing leaked. */
   baseTensors: number;
+}
+
+export interface PredictReply {
+  type: 'predicted';
+  id: number;
+  logits: Float32Array;
+  shape: number[];
 }
 
 export interface WeightsReply {
@@ -88,4 +105,4 @@ export interface ErrorReply {
   message: string;
 }
 
-export type FromReplica = ReadyReply | StepReply | ClosedReply | ErrorReply | WeightsReply;
+export type FromReplica = ReadyReply | StepReply | ClosedReply | ErrorReply | WeightsReply | PredictReply;

@@ -14,7 +14,7 @@ export interface Port {
 
 interface Replica {
   model: tf.LayersModel;
-  optimizer: tf.Optimizer;
+  optimizer: tf.Optimizer | null;
   init: InitMessage;
   batchSize: number;
 }
@@ -27,8 +27,8 @@ async function build(init: InitMessage): Promise<Replica> {
   model.layers.forEach((layer, i) => {
     layer.trainable = init.trainable[i]!;
   });
-  const optimizer = createOptimizer(init.optimizer);
-  if (init.optimizerState) {
+  const optimizer = init.optimizer === null ? null : createOptimizer(init.optimizer);
+  if (optimizer && init.optimizerState) {
     const state = init.optimizerState.map(({ name, values, shape }) => ({ name, tensor: tf.tensor(values, shape) }));
     await optimizer.setWeights(state);
     tf.dispose(state.map((s) => s.tensor));
@@ -59,6 +59,13 @@ export function serveReplica(port: Port): void {
         port.postMessage({ type: 'ready', baseTensors });
         return;
       }
+      case 'predict': {
+        const logits = tf.tidy(() => replica!.model.predict(tf.tensor(message.x, message.shape), { batchSize: message.shape[0] }) as tf.Tensor);
+        const values = (await logits.data()) as Float32Array;
+        port.postMessage({ type: 'predicted', id: message.id, logits: values, shape: logits.shape });
+        logits.dispose();
+        return;
+      }
       case 'weights':
         port.postMessage({ type: 'weights', values: replica!.model.weights.map((w) => w.read().dataSync() as Float32Array) });
         return;
@@ -68,7 +75,7 @@ export function serveReplica(port: Port): void {
         // The fault tests end a worker mid-epoch this way, as a crash would.
         if (Number(process.env.MOBILENETV2_TEST_EXIT_AT_STEP) === message.step && r.init.rank === 1) process.exit(3);
         if (rows === 0) {
-          writeGradients(r.init.shared, r.init.rank, null, message.step);
+          writeGradients(r.init.shared!, r.init.rank, null, message.step);
           port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors });
           return;
         }
@@ -83,7 +90,7 @@ export function serveReplica(port: Port): void {
           }
           try {
             const [loss, correct] = await Promise.all([result.loss.data(), result.correct.data()]);
-            writeGradients(r.init.shared, r.init.rank, r.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), message.step);
+            writeGradients(r.init.shared!, r.init.rank, r.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), message.step);
             port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors });
           } finally {
             result.dispose();
@@ -95,15 +102,15 @@ export function serveReplica(port: Port): void {
       }
       case 'apply': {
         const r = replica!;
-        const grads = readGradients(r.init.shared, r.model.trainableWeights);
-        setLearningRate(r.optimizer, message.learningRate);
-        r.optimizer.applyGradients(grads);
+        const grads = readGradients(r.init.shared!, r.model.trainableWeights);
+        setLearningRate(r.optimizer!, message.learningRate);
+        r.optimizer!.applyGradients(grads);
         tf.dispose(Object.values(grads));
         return;
       }
       case 'close': {
         if (replica) {
-          replica.optimizer.dispose();
+          replica.optimizer?.dispose();
           replica.model.dispose();
         }
         port.postMessage({ type: 'closed', numTensors: tf.memory().numTensors });

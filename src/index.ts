@@ -36,6 +36,10 @@ export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
 export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './training/evaluate.js';
+export { predictBatches, type PredictBatchesOptions } from './parallel/inference.js';
+export { resolveWorkers, type WorkersOption } from './parallel/workers.js';
+export { WorkerError } from './parallel/thread.js';
+export { OutOfMemoryError, estimateStepBytes } from './training/memory.js';
 export { sparseSoftmaxCrossEntropy, countCorrect } from './training/losses.js';
 export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions, type CosineOptions } from './training/schedules.js';
 export { saveCheckpoint, loadCheckpoint, type Checkpoint, type TrainerState } from './training/checkpoint.js';

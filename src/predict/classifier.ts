@@ -4,6 +4,8 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
+import { InferencePool, ranksFor } from '../parallel/inference.js';
+import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -37,6 +39,11 @@ export interface ClassifyOptions {
   batchSize?: number;
   /** How images of another aspect ratio are fitted. Default 'cover'. */
   fit?: ResizeFit;
+  /**
+   * Ranks for the forward passes: this thread plus worker threads with copies of the model
+   * ('auto': one per core), used only with at least 4 batches per rank. Default 'auto'.
+   */
+  workers?: WorkersOption;
 }
 
 /**
@@ -81,9 +88,7 @@ export async function classifyImages(classifier: Classifier, files: readonly str
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const k = Math.min(topK, classNames.length);
   const size = inputShape[0] * inputShape[1] * inputShape[2];
-  const predictions: Prediction[] = [];
-  for (let start = 0; start < files.length; start += batchSize) {
-    const chunk = files.slice(start, start + batchSize);
+  const decode = async (chunk: readonly string[]): Promise<tf.Tensor4D> => {
     const pixels = new Float32Array(chunk.length * size);
     await Promise.all(chunk.map(async (file, i) => {
       let image: Uint8Array;
@@ -96,21 +101,39 @@ export async function classifyImages(classifier: Classifier, files: readonly str
       }
       for (let j = 0; j < size; j++) pixels[i * size + j] = image[j] / 255;
     }));
-    const [values, indices] = tf.tidy(() => {
-      const x = tf.tensor4d(pixels, [chunk.length, ...inputShape]).sub(tf.tensor1d(mean)).div(tf.tensor1d(std));
-      const probabilities = tf.softmax(model.apply(x, { training: false }) as tf.Tensor2D);
-      const { values: v, indices: i } = tf.topk(probabilities, k);
-      return [v, i];
-    });
-    const [p, idx] = await Promise.all([values.data(), indices.data()]);
-    tf.dispose([values, indices]);
-    chunk.forEach((file, i) => {
-      const top = Array.from({ length: k }, (_, j) => {
-        const index = idx[i * k + j];
-        return { className: classNames[index], index, probability: p[i * k + j] };
-      });
-      predictions.push({ file, top });
-    });
+    return tf.tidy(() => tf.tensor4d(pixels, [chunk.length, ...inputShape]).sub(tf.tensor1d(mean)).div(tf.tensor1d(std)) as tf.Tensor4D);
+  };
+  const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
+  const ranks = ranksFor(chunks.length, resolveWorkers(options.workers ?? 'auto'));
+  const predictions: Prediction[] = [];
+  const pool = ranks > 1 ? await InferencePool.start(model, ranks) : null;
+  try {
+    for (let round = 0; round < chunks.length; round += ranks) {
+      const group = chunks.slice(round, round + ranks);
+      const xs: tf.Tensor4D[] = [];
+      try {
+        for (const chunk of group) xs.push(await decode(chunk));
+        const logits = pool ? await pool.predict(xs) : xs.map((x) => tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor));
+        const tops = logits.map((l) => tf.tidy(() => tf.topk(tf.softmax(l as tf.Tensor2D), k)));
+        tf.dispose(logits);
+        for (const [c, chunk] of group.entries()) {
+          const { values, indices } = tops[c]!;
+          const [p, idx] = await Promise.all([values.data(), indices.data()]);
+          chunk.forEach((file, i) => {
+            const top = Array.from({ length: k }, (_, j) => {
+              const index = idx[i * k + j];
+              return { className: classNames[index], index, probability: p[i * k + j] };
+            });
+            predictions.push({ file, top });
+          });
+        }
+        tf.dispose(tops.flatMap((t) => [t.values, t.indices]));
+      } finally {
+        tf.dispose(xs);
+      }
+    }
+  } finally {
+    await pool?.close();
   }
   return predictions;
 }

@@ -1,13 +1,14 @@
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
 import { classifyImages, loadClassifier } from '../../predict/classifier.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
 
 const FLAGS: FlagSpecs = {
   ...MODEL_FLAG,
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
+  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
   ...COMMON_FLAGS,
 };
 
@@ -38,7 +39,7 @@ Example:
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
     const classifier = await loadClassifier(dir);
     try {
-      const predictions = await classifyImages(classifier, positionals, { topK, batchSize });
+      const predictions = await classifyImages(classifier, positionals, { topK, batchSize, workers: workersFlag(flags) ?? 'auto' });
       if (flags.json) {
         io.stdout.write(`${JSON.stringify(predictions)}\n`);
       } else {

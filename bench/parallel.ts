@@ -48,7 +48,7 @@ export function runParallelBench(workersOption: string, torchThreads?: number, t
   for (const config of CONFIGS) {
     const key = `${config.model === 'mnist' ? 'mnist' : `a${config.alpha}@${config.size}`} b${config.batch} ${config.mode}`;
     const lines: Line[] = [];
-    const counts = config.mode === 'train' ? [1, workers] : [1];
+    const counts = [1, workers];
     for (const w of counts) {
       const load = loadavg()[0]!;
       const line = runJson(process.execPath, ['--import', 'tsx', 'bench/parallelCase.ts', ...flags(config), '--workers', String(w)]);

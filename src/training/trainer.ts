@@ -1,24 +1,20 @@
 import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
-import { fileSystem } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { tf } from '../tf.js';
-import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
-import { evaluate } from './evaluate.js';
-import { datasetMetadata } from './metadata.js';
-import { MetricsLog } from './metricsLog.js';
-import { writePlots } from './plots.js';
-import { deriveSeed, permutation, seededRandom } from './random.js';
-import { constantLr, type LrSchedule } from './schedules.js';
-import { type StepResult, trainingStep } from './step.js';
-import { createOptimizer, type OptimizerName, setLearningRate } from './optimizer.js';
-
-export type { OptimizerName } from './optimizer.js';
-import { checkStepFits, estimateStepBytes, explainAbort } from './memory.js';
-import { ReplicaPool } from '../parallel/pool.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
+import { tf } from '../tf.js';
+import type { Checkpoint } from './checkpoint.js';
+import { evaluate } from './evaluate.js';
+import { checkStepFits, estimateStepBytes } from './memory.js';
+import { createOptimizer, type OptimizerName } from './optimizer.js';
+import { deriveSeed, permutation, seededRandom } from './random.js';
+import { type RunState, runOutputs } from './runOutputs.js';
+import { constantLr, type LrSchedule } from './schedules.js';
+import { createStepper, NonFiniteLossError, type Stepper } from './stepper.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
+export type { OptimizerName } from './optimizer.js';
+export { NonFiniteLossError } from './stepper.js';
 
 /** Options of {@link train}. Every field is optional; the defaults are the seed's recipe. */
 export interface TrainOptions {
@@ -99,11 +95,6 @@ export interface TrainResult {
   seed: number;
 }
 
-/** Thrown when the training loss becomes NaN or infinite; nothing from that step is applied or saved. */
-export class NonFiniteLossError extends Error {
-  override name = 'NonFiniteLossError';
-}
-
 function checkInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
   return value;
@@ -170,177 +161,157 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   if (workers > batchSize) throw new InputError(`workers must be at most batchSize (${batchSize}) so that every worker gets rows; received \`workers=${workers}\``);
   checkStepFits(model, batchSize, workers);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
-  const logger = options.logger ?? silentLogger;
   const out = options.out;
-  const validation = options.validationData;
 
   const stepsPerEpoch = Math.ceil(data.length / batchSize);
-  const totalSteps = stepsPerEpoch * epochs;
   const initialEpoch = state?.epoch ?? 0;
-  let globalStep = state?.globalStep ?? 0;
-  const history: EpochMetrics[] = [...(state?.history ?? [])];
-  let best: EpochMetrics | null = state?.best ?? null;
-  const log = out ? await MetricsLog.open(out, initialEpoch) : null;
-
+  const run: RunState = {
+    epochs, seed, batchSize, optimizerName,
+    globalStep: state?.globalStep ?? 0, history: [...(state?.history ?? [])], best: state?.best ?? null,
+  };
   const optimizer = createOptimizer(optimizerName);
   if (resume) {
     await optimizer.setWeights(resume.optimizerWeights);
     tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
   }
-  const stepOptions = { labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats ?? true };
-
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
-    validationExamples: validation?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
+    validationExamples: options.validationData?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
     workers, replicaBytes: estimateStepBytes(model, Math.ceil(batchSize / workers)),
   };
-  let pool: ReplicaPool | null = null;
-  let trainImages = 0;
-  let trainSeconds = 0;
-  let stoppedEarly = false;
+  const stopped = (where: string) => `${where}; training stopped${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`;
 
-  const nonFinite = (loss: number, learningRate: number, where: string) => new NonFiniteLossError(
-    `training loss became ${loss} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
-    + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
-
-  const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
-    if (pool) {
-      const { loss, correct } = await pool.forwardBackward(batch, where);
-      // Checked before any rank applies anything: every replica skips this step together.
-      if (!Number.isFinite(loss)) throw nonFinite(loss, learningRate, where);
-      pool.apply(learningRate);
-      return [loss, correct];
-    }
-    let result: StepResult;
-    try {
-      result = trainingStep(model, batch.x, batch.y, stepOptions);
-    } catch (error) {
-      throw explainAbort(error, model, batchSize);
-    }
-    try {
-      const [loss, right] = await Promise.all([result.loss.data(), result.correct.data()]);
-      if (!Number.isFinite(loss[0])) throw nonFinite(loss[0]!, learningRate, where);
-      setLearningRate(optimizer, learningRate);
-      optimizer.applyGradients(result.grads);
-      return [loss[0], right[0]];
-    } finally {
-      result.dispose();
-    }
-  };
-
+  let stepper: Stepper | null = null;
   let failure: unknown;
+  let result: Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'> = { stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0 };
   try {
-    if (workers > 1) {
-      pool = await ReplicaPool.start(model, optimizer, { ranks: workers, optimizer: optimizerName, ...stepOptions });
-    }
-    await runCallbacks(callbacks, 'onTrainBegin', info);
-    for (let epoch = initialEpoch + 1; epoch <= epochs && !stoppedEarly; epoch++) {
-      await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
-      const order = (options.shuffle ?? true)
-        ? permutation(data.length, seededRandom(deriveSeed(seed, epoch, 1 /* shuffle */)))
-        : Int32Array.from({ length: data.length }, (_, i) => i);
-      const batchOptions = { augment: options.augment ?? false, random: seededRandom(deriveSeed(seed, epoch, 2 /* augment */)) };
-      const load = (s: number) => data.batch(order.subarray(s * batchSize, Math.min((s + 1) * batchSize, data.length)), batchOptions);
-
-      const started = performance.now();
-      let sums = { loss: 0, correct: 0, seen: 0 };
-      let window = { loss: 0, correct: 0, seen: 0, steps: 0 };
-      let learningRate = schedule(globalStep, totalSteps);
-      let pending: Promise<Batch> | null = load(0);
-      try {
-        for (let s = 0; s < stepsPerEpoch; s++) {
-          const batch = await pending!;
-          pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
-          const n = batch.y.shape[0];
-          learningRate = schedule(globalStep, totalSteps);
-          let loss: number;
-          let right: number;
-          try {
-            [loss, right] = await step(batch, learningRate, `epoch ${epoch}, step ${s + 1}`);
-          } finally {
-            disposeBatch(batch);
-          }
-          globalStep++;
-          sums = { loss: sums.loss + loss * n, correct: sums.correct + right, seen: sums.seen + n };
-          window = { loss: window.loss + loss * n, correct: window.correct + right, seen: window.seen + n, steps: window.steps + 1 };
-          const elapsed = (performance.now() - started) / 1000;
-          const metrics: StepMetrics = {
-            epoch, step: s + 1, stepsPerEpoch, globalStep, learningRate,
-            loss: sums.loss / sums.seen, accuracy: sums.correct / sums.seen,
-            imagesPerSec: sums.seen / elapsed, etaSeconds: ((data.length - sums.seen) * elapsed) / sums.seen,
-          };
-          await runCallbacks(callbacks, 'onBatchEnd', metrics);
-          if ((s + 1) % logEvery === 0 || s + 1 === stepsPerEpoch) {
-            const logged = { ...metrics, loss: window.loss / window.seen, accuracy: window.correct / window.seen };
-            await log?.append({ type: 'step', ...logged });
-            await runCallbacks(callbacks, 'onLog', logged);
-            window = { loss: 0, correct: 0, seen: 0, steps: 0 };
-          }
-        }
-      } finally {
-        if (pending) await pending.then(disposeBatch, () => {});
-      }
-      const epochSeconds = (performance.now() - started) / 1000;
-      trainImages += sums.seen;
-      trainSeconds += epochSeconds;
-
-      const evalStarted = performance.now();
-      const val = validation ? await evaluate(model, validation, { batchSize: evalBatchSize }) : undefined;
-      if (val && !Number.isFinite(val.loss)) {
-        throw new NonFiniteLossError(`validation loss became ${val.loss} after epoch ${epoch}; training stopped`
-          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
-      }
-      const score = val ? val.accuracy : sums.correct / sums.seen;
-      const bestScore = best ? (best.valAccuracy ?? best.trainAccuracy) : -Infinity;
-      const metrics: EpochMetrics = {
-        epoch,
-        trainLoss: sums.loss / sums.seen,
-        trainAccuracy: sums.correct / sums.seen,
-        ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
-        trainSeconds: epochSeconds,
-        evalSeconds: (performance.now() - evalStarted) / 1000,
-        trainImages: sums.seen,
-        trainImagesPerSec: sums.seen / epochSeconds,
-        learningRate,
-        best: score > bestScore,
-      };
-      history.push(metrics);
-      if (metrics.best) best = metrics;
-
-      if (out) {
-        model.setUserDefinedMetadata(datasetMetadata(data, {
-          ...options.metadata, epoch, epochs,
-          ...(val && { valAccuracy: val.accuracy, valLoss: val.loss }),
-          trainAccuracy: metrics.trainAccuracy, trainLoss: metrics.trainLoss, seed,
-        }));
-        if (metrics.best) await model.save(fileSystem(out));
-        await saveCheckpoint(out, model, optimizer, {
-          epoch, epochs, globalStep, seed, batchSize, history, best, optimizerName, ...(options.config && { config: options.config }),
-        });
-        await log!.append({ type: 'epoch', ...metrics });
-        if (options.plots ?? true) {
-          await writePlots(out, log!.all, { validationLabel: options.validationLabel }).catch((error: Error) => {
-            logger.warn(`could not draw plots in ${out}: ${error.message}`);
-          });
-        }
-      }
-      const answers = await runCallbacks(callbacks, 'onEpochEnd', metrics);
-      if (answers.includes('stop')) stoppedEarly = true;
-    }
+    const list = [
+      ...(out ? [await runOutputs(out, {
+        model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
+        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger,
+      })] : []),
+      ...callbacks,
+    ];
+    stepper = await createStepper(model, optimizer, {
+      workers, batchSize, optimizerName, labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats ?? true,
+      nonFinite: (loss, lr, where) => new NonFiniteLossError(stopped(`training loss became ${loss} at ${where} (learning rate ${lr.toPrecision(3)})`)),
+    });
+    result = await runEpochs({
+      model, data, stepper, run, info, schedule, callbacks: list, logEvery, evalBatchSize,
+      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped,
+    });
   } catch (error) {
     failure = error;
     throw error;
   } finally {
-    if (pool) {
-      if (failure === undefined) await pool.close();
-      else await pool.terminate();
-    }
+    await stepper?.close(failure !== undefined);
     optimizer.dispose();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }
-  return {
-    history, best, epochs: history.length, stoppedEarly, seed,
-    trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, trainSeconds,
-  };
+  return { history: run.history, best: run.best, epochs: run.history.length, seed, ...result };
+}
+
+/** What {@link runEpochs} runs. */
+interface Loop {
+  model: tf.LayersModel;
+  data: Dataset;
+  stepper: Stepper;
+  run: RunState;
+  info: TrainBeginInfo;
+  schedule: LrSchedule;
+  callbacks: TrainCallbacks[];
+  logEvery: number;
+  evalBatchSize: number;
+  shuffle: boolean;
+  augment: boolean;
+  validation?: Dataset;
+  stopped(where: string): string;
+}
+
+/**
+ * The training loop, Keras `fit`'s shape: epochs of steps, each epoch shuffled and augmented
+ * from its own seed stream, the next batch loading while the current one trains; the
+ * validation pass closes each epoch; everything else (progress, logs, checkpoints, plots,
+ * early stopping) is a callback.
+ */
+async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'>> {
+  const { data, stepper, run, info, callbacks } = loop;
+  const { batchSize, stepsPerEpoch } = info;
+  const totalSteps = stepsPerEpoch * run.epochs;
+  let trainImages = 0;
+  let trainSeconds = 0;
+  let stoppedEarly = false;
+  await runCallbacks(callbacks, 'onTrainBegin', info);
+  for (let epoch = info.initialEpoch + 1; epoch <= run.epochs && !stoppedEarly; epoch++) {
+    await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
+    const order = loop.shuffle
+      ? permutation(data.length, seededRandom(deriveSeed(run.seed, epoch, 1 /* shuffle */)))
+      : Int32Array.from({ length: data.length }, (_, i) => i);
+    const batchOptions = { augment: loop.augment, random: seededRandom(deriveSeed(run.seed, epoch, 2 /* augment */)) };
+    const load = (s: number) => data.batch(order.subarray(s * batchSize, Math.min((s + 1) * batchSize, data.length)), batchOptions);
+
+    const started = performance.now();
+    let sums = { loss: 0, correct: 0, seen: 0 };
+    let window = { loss: 0, correct: 0, seen: 0 };
+    let learningRate = loop.schedule(run.globalStep, totalSteps);
+    let pending: Promise<Batch> | null = load(0);
+    try {
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const batch = await pending!;
+        pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
+        const n = batch.y.shape[0];
+        learningRate = loop.schedule(run.globalStep, totalSteps);
+        let loss: number;
+        let right: number;
+        try {
+          [loss, right] = await stepper.step(batch, learningRate, `epoch ${epoch}, step ${s + 1}`);
+        } finally {
+          disposeBatch(batch);
+        }
+        run.globalStep++;
+        sums = { loss: sums.loss + loss * n, correct: sums.correct + right, seen: sums.seen + n };
+        window = { loss: window.loss + loss * n, correct: window.correct + right, seen: window.seen + n };
+        const elapsed = (performance.now() - started) / 1000;
+        const metrics: StepMetrics = {
+          epoch, step: s + 1, stepsPerEpoch, globalStep: run.globalStep, learningRate,
+          loss: sums.loss / sums.seen, accuracy: sums.correct / sums.seen,
+          imagesPerSec: sums.seen / elapsed, etaSeconds: ((data.length - sums.seen) * elapsed) / sums.seen,
+        };
+        await runCallbacks(callbacks, 'onBatchEnd', metrics);
+        if ((s + 1) % loop.logEvery === 0 || s + 1 === stepsPerEpoch) {
+          await runCallbacks(callbacks, 'onLog', { ...metrics, loss: window.loss / window.seen, accuracy: window.correct / window.seen });
+          window = { loss: 0, correct: 0, seen: 0 };
+        }
+      }
+    } finally {
+      if (pending) await pending.then(disposeBatch, () => {});
+    }
+    const epochSeconds = (performance.now() - started) / 1000;
+    trainImages += sums.seen;
+    trainSeconds += epochSeconds;
+
+    const evalStarted = performance.now();
+    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize }) : undefined;
+    if (val && !Number.isFinite(val.loss)) throw new NonFiniteLossError(loop.stopped(`validation loss became ${val.loss} after epoch ${epoch}`));
+    const score = val ? val.accuracy : sums.correct / sums.seen;
+    const bestScore = run.best ? (run.best.valAccuracy ?? run.best.trainAccuracy) : -Infinity;
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: sums.loss / sums.seen,
+      trainAccuracy: sums.correct / sums.seen,
+      ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
+      trainSeconds: epochSeconds,
+      evalSeconds: (performance.now() - evalStarted) / 1000,
+      trainImages: sums.seen,
+      trainImagesPerSec: sums.seen / epochSeconds,
+      learningRate,
+      best: score > bestScore,
+    };
+    run.history.push(metrics);
+    if (metrics.best) run.best = metrics;
+    const answers = await runCallbacks(callbacks, 'onEpochEnd', metrics);
+    if (answers.includes('stop')) stoppedEarly = true;
+  }
+  return { stoppedEarly, trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, trainSeconds };
 }
 

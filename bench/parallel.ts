@@ -13,10 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
-interface Config { model: 'mnist' | 'imagenet'; alpha: number; size: number; batch: number; mode: 'train' | 'infer'; steps: number; images?: number }
+interface Config { model: 'mnist' | 'imagenet'; alpha: number; size: number; batch: number; mode: 'train' | 'infer'; steps: number; warmup?: number; images?: number }
 
 const CONFIGS: Config[] = [
-  { model: 'mnist', alpha: 1, size: 28, batch: 64, mode: 'train', steps: 30 },
+  { model: 'mnist', alpha: 1, size: 28, batch: 64, mode: 'train', steps: 40, warmup: 6 },
   { model: 'mnist', alpha: 1, size: 28, batch: 256, mode: 'infer', steps: 1, images: 10_000 },
   { model: 'imagenet', alpha: 1, size: 224, batch: 16, mode: 'train', steps: 4 },
   { model: 'imagenet', alpha: 1, size: 224, batch: 32, mode: 'train', steps: 3 },
@@ -38,7 +38,8 @@ function runJson(command: string, args: string[]): Line {
 }
 
 const flags = (c: Config) => ['--model', c.model, '--alpha', String(c.alpha), '--size', String(c.size), '--batch', String(c.batch),
-  '--mode', c.mode, '--steps', String(c.steps), ...(c.images ? ['--images', String(c.images)] : [])];
+  '--mode', c.mode, '--steps', String(c.steps), ...(c.images ? ['--images', String(c.images)] : []),
+  ...(c.warmup ? ['--warmup', String(c.warmup)] : [])];
 
 /** Runs every configuration with 1 and `workers` workers and PyTorch with `torchThreads` threads; prints JSON lines. */
 export function runParallelBench(workersOption: string, torchThreads?: number, torch = true): void {

@@ -57,7 +57,13 @@ describe('predictBatches', () => {
     // No worker: far below the ~1 s a worker needs to start.
     expect(performance.now() - started).toBeLessThan(500);
     expect(out.shape).toEqual([3, 10]);
-    tf.dispose([out, images]);
+    // 'auto' times the first batch: 15 more of a small model are not worth a worker.
+    const many = tf.randomNormal([64, 28, 28, 1]);
+    const cheap = performance.now();
+    const all = await predictBatches(model, many, { batchSize: 4, workers: 'auto' });
+    expect(performance.now() - cheap).toBeLessThan(500);
+    expect(all.shape).toEqual([64, 10]);
+    tf.dispose([out, images, many, all]);
     model.dispose();
   });
 });

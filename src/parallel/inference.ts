@@ -15,6 +15,26 @@ export function ranksFor(batches: number, workers: number): number {
 }
 
 /**
+ * Seconds a worker thread takes to start: load TF.js, its wasm module, this library's kernels
+ * and a copy of the model (measured 1-2 s; more from TypeScript sources, which tsx compiles).
+ */
+const WORKER_START_SECONDS = 2;
+
+/**
+ * After the first batch ran on this thread in `secondsPerBatch`: a pool of `ranks`, or null.
+ * With `workers: 'auto'` only when the batches left would take this thread more than twice a
+ * worker's start-up, so cheap models (MNIST at 3,000 img/s) stay on one thread for a
+ * 10k-image pass; an explicit worker count is taken as asked.
+ */
+export async function poolWorthStarting(
+  model: tf.LayersModel, ranks: number, workers: WorkersOption | undefined, secondsPerBatch: number, batchesLeft: number,
+): Promise<InferencePool | null> {
+  if (ranks < 2 || batchesLeft === 0) return null;
+  if (workers === 'auto' && secondsPerBatch * batchesLeft < 2 * WORKER_START_SECONDS) return null;
+  return InferencePool.start(model, ranks);
+}
+
+/**
  * Inference replicas of a model in worker threads, with this thread as rank 0. Batches are
  * spread round-robin; each replica holds the model's current weights (BatchNorm moving
  * statistics included), so outputs equal this thread's.
@@ -93,8 +113,9 @@ export interface PredictBatchesOptions {
   batchSize?: number;
   /**
    * Ranks: this thread plus `workers - 1` worker threads, each with a copy of the model; 'auto'
-   * is one per core. Fewer are used when there are fewer than 4 batches per rank (starting a
-   * worker costs about a second), so a handful of images never starts one. Default 'auto'.
+   * is one per core, and starts workers only when, timed on the first batch, the rest would
+   * take this thread more than twice a worker's start-up. Either way workers need at least 4
+   * batches each, so a handful of images never starts one. Default 'auto'.
    */
   workers?: WorkersOption;
 }
@@ -113,18 +134,23 @@ export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, o
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const n = images.shape[0] ?? 0;
   const batches = Math.ceil(n / batchSize);
-  const ranks = ranksFor(batches, resolveWorkers(options.workers ?? 'auto'));
-  if (ranks === 1) return tf.tidy(() => model.predict(images, { batchSize }) as tf.Tensor);
-  const pool = await InferencePool.start(model, ranks);
+  const allowed = ranksFor(batches, resolveWorkers(options.workers ?? 'auto'));
+  if (allowed === 1) return tf.tidy(() => model.predict(images, { batchSize }) as tf.Tensor);
   const outputs: tf.Tensor[] = [];
+  let pool: InferencePool | null = null;
   try {
-    for (let start = 0; start < n; start += batchSize * ranks) {
+    const started = performance.now();
+    outputs.push(tf.tidy(() => model.predict(tf.slice(images, 0, Math.min(batchSize, n)), { batchSize }) as tf.Tensor));
+    await outputs[0]!.data();
+    pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, batches - 1);
+    const ranks = pool?.ranks ?? 1;
+    for (let start = batchSize; start < n; start += batchSize * ranks) {
       const round = Array.from({ length: Math.min(ranks, Math.ceil((n - start) / batchSize)) }, (_, r) => {
         const from = start + r * batchSize;
         return tf.slice(images, from, Math.min(batchSize, n - from));
       });
       try {
-        outputs.push(...(await pool.predict(round)));
+        outputs.push(...(pool ? await pool.predict(round) : round.map((x) => tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor))));
       } finally {
         tf.dispose(round);
       }
@@ -132,6 +158,6 @@ export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, o
     return tf.concat(outputs, 0);
   } finally {
     tf.dispose(outputs);
-    await pool.close();
+    await pool?.close();
   }
 }

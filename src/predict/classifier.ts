@@ -4,7 +4,7 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { InferencePool, ranksFor } from '../parallel/inference.js';
+import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import { readModelMetadata } from '../training/metadata.js';
 
@@ -41,7 +41,8 @@ export interface ClassifyOptions {
   fit?: ResizeFit;
   /**
    * Ranks for the forward passes: this thread plus worker threads with copies of the model
-   * ('auto': one per core), used only with at least 4 batches per rank. Default 'auto'.
+   * ('auto': one per core, when the work pays for their start-up; see `predictBatches`).
+   * Default 'auto'.
    */
   workers?: WorkersOption;
 }
@@ -104,12 +105,13 @@ export async function classifyImages(classifier: Classifier, files: readonly str
     return tf.tidy(() => tf.tensor4d(pixels, [chunk.length, ...inputShape]).sub(tf.tensor1d(mean)).div(tf.tensor1d(std)) as tf.Tensor4D);
   };
   const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
-  const ranks = ranksFor(chunks.length, resolveWorkers(options.workers ?? 'auto'));
+  const allowed = ranksFor(chunks.length, resolveWorkers(options.workers ?? 'auto'));
   const predictions: Prediction[] = [];
-  const pool = ranks > 1 ? await InferencePool.start(model, ranks) : null;
+  let pool: InferencePool | null = null;
   try {
-    for (let round = 0; round < chunks.length; round += ranks) {
-      const group = chunks.slice(round, round + ranks);
+    for (let next = 0; next < chunks.length;) {
+      const group = chunks.slice(next, next + (pool?.ranks ?? 1));
+      const started = performance.now();
       const xs: tf.Tensor4D[] = [];
       try {
         for (const chunk of group) xs.push(await decode(chunk));
@@ -130,6 +132,11 @@ export async function classifyImages(classifier: Classifier, files: readonly str
         tf.dispose(tops.flatMap((t) => [t.values, t.indices]));
       } finally {
         tf.dispose(xs);
+      }
+      next += group.length;
+      // The first batch runs alone and decides whether worker threads pay off.
+      if (next === 1 && allowed > 1) {
+        pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, chunks.length - 1);
       }
     }
   } finally {

@@ -2,7 +2,7 @@ import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
-import { InferencePool, ranksFor } from '../parallel/inference.js';
+import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 
 /** Options of {@link evaluate}. */
@@ -15,8 +15,8 @@ export interface EvaluateOptions {
   confusion?: boolean;
   /**
    * Ranks for the forward passes: this thread plus `workers - 1` worker threads with copies of
-   * the model ('auto': one per core), used only when there are at least 4 batches per rank.
-   * Default 1.
+   * the model ('auto': one per core), started only when, timed on the first batch, the rest
+   * would take this thread more than twice a worker's start-up (see `predictBatches`). Default 1.
    */
   workers?: WorkersOption;
 }
@@ -68,16 +68,24 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   };
 
   const starts = Array.from({ length: Math.ceil(count / batchSize) }, (_, i) => i * batchSize);
-  const ranks = ranksFor(starts.length, resolveWorkers(options.workers));
-  const pool = ranks > 1 ? await InferencePool.start(model, ranks) : null;
+  const allowed = ranksFor(starts.length, resolveWorkers(options.workers));
+  let pool: InferencePool | null = null;
+  let ranks = 1;
+  let next = 0;
   // Rounds of one batch per rank; the next round's batches load while this one runs.
-  const load = (round: number) => Promise.all(starts.slice(round * ranks, (round + 1) * ranks).map((s) => data.batch(indices(s))));
-  const rounds = Math.ceil(starts.length / ranks);
-  let pending: Promise<Batch[]> | null = rounds > 0 ? load(0) : null;
+  const take = () => {
+    const group = starts.slice(next, next + ranks);
+    next += group.length;
+    return Promise.all(group.map((s) => data.batch(indices(s))));
+  };
+  let pending: Promise<Batch[]> | null = starts.length > 0 ? take() : null;
   try {
-    for (let round = 0; round < rounds; round++) {
-      const batches = await pending!;
-      pending = round + 1 < rounds ? load(round + 1) : null;
+    while (pending) {
+      const batches = await pending;
+      // With workers allowed, the first batch runs alone and decides whether they pay off.
+      const probe = allowed > 1 && next === 1;
+      pending = !probe && next < starts.length ? take() : null;
+      const started = performance.now();
       try {
         const logits = pool
           ? await pool.predict(batches.map((b) => b.x))
@@ -89,6 +97,11 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
         }
       } finally {
         tf.dispose(batches.flatMap((b) => [b.x, b.y]));
+      }
+      if (probe) {
+        pool = await poolWorthStarting(model, allowed, options.workers, (performance.now() - started) / 1000, starts.length - next);
+        ranks = pool?.ranks ?? 1;
+        pending = next < starts.length ? take() : null;
       }
     }
   } finally {

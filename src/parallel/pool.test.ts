@@ -67,7 +67,7 @@ describe('ReplicaPool', () => {
         const result = await pool.forwardBackward(batch, `step ${s + 1}`);
         pool.apply(1e-3);
         expect(result.loss).toBeCloseTo(loss1, 5);
-        tensors.push(result.workerTensors);
+        tensors.push([...result.workerTensors, ...result.workerBytes]);
         tf.dispose([batch.x, batch.y]);
       }
       const mine = parallel.weights.map((w) => w.read().dataSync() as Float32Array);

@@ -25,8 +25,9 @@ export interface PoolStep {
   loss: number;
   /** Correct rows over the batch. */
   correct: number;
-  /** Live tensors in each worker after its step (leak checks). */
+  /** Live tensors and their bytes in each worker after its step (leak checks). */
   workerTensors: number[];
+  workerBytes: number[];
 }
 
 const rowsOf = (n: number, ranks: number) =>
@@ -135,14 +136,16 @@ export class ReplicaPool {
     let loss = loss0 * rows[0]!;
     let correct = correct0;
     const workerTensors: number[] = [];
+    const workerBytes: number[] = [];
     for (const reply of replies) {
       if (reply.type !== 'stepped' || reply.step !== step) throw new WorkerError(`a worker answered ${reply.type} to step ${step} at ${where}`);
       loss += reply.loss * reply.rows;
       correct += reply.correct;
       workerTensors.push(reply.numTensors);
+      workerBytes.push(reply.numBytes);
     }
     combineGradients(this.shared, rows, step);
-    return { loss: loss / n, correct, workerTensors };
+    return { loss: loss / n, correct, workerTensors, workerBytes };
   }
 
   /** Applies the combined gradient of the last {@link forwardBackward} on every rank. */

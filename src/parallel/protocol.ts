@@ -92,6 +92,8 @@ export interface StepReply {
   loss: number;
   correct: number;
   numTensors: number;
+  /** Bytes of live tensors in the worker's engine after the step (leak checks). */
+  numBytes: number;
 }
 
 export interface ClosedReply {

@@ -76,7 +76,7 @@ export function serveReplica(port: Port): void {
         if (Number(process.env.MOBILENETV2_TEST_EXIT_AT_STEP) === message.step && r.init.rank === 1) process.exit(3);
         if (rows === 0) {
           writeGradients(r.init.shared!, r.init.rank, null, message.step);
-          port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors });
+          port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
           return;
         }
         const x = tf.tensor(message.x, message.shape);
@@ -91,7 +91,7 @@ export function serveReplica(port: Port): void {
           try {
             const [loss, correct] = await Promise.all([result.loss.data(), result.correct.data()]);
             writeGradients(r.init.shared!, r.init.rank, r.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), message.step);
-            port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors });
+            port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
           } finally {
             result.dispose();
           }

@@ -291,7 +291,9 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     trainSeconds += epochSeconds;
 
     const evalStarted = performance.now();
-    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize }) : undefined;
+    // A multi-worker run may evaluate on every core too, when the validation set is worth it.
+    const evalWorkers = info.workers > 1 ? 'auto' : 1;
+    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers }) : undefined;
     if (val && !Number.isFinite(val.loss)) throw new NonFiniteLossError(loop.stopped(`validation loss became ${val.loss} after epoch ${epoch}`));
     const score = val ? val.accuracy : sums.correct / sums.seen;
     const bestScore = run.best ? (run.best.valAccuracy ?? run.best.trainAccuracy) : -Infinity;

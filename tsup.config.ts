@@ -20,7 +20,8 @@ const browserSwaps: Plugin = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+    // worker: the entry of data-parallel replica threads, loaded next to the bundle (src/parallel/pool.ts).
+    entry: { index: 'src/index.ts', cli: 'src/cli/main.ts', worker: 'src/parallel/worker.ts' },
     format: ['esm', 'cjs'],
     dts: { entry: { index: 'src/index.ts' } },
     target: 'node20',

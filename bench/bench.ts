@@ -6,6 +6,8 @@
  * batch 8). When PyTorch is installed, scripts/torch_bench.py runs in the same process tree with
  * OMP_NUM_THREADS=2 (`--torch-threads`), and a last line gives each backend's ratios to it. Peak RSS is the
  * process's peak so far (configurations run in sequence).
+ *
+ * `--workers N|auto` runs the data-parallel benchmark instead (bench/parallel.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { train } from '../src/training/trainer.js';
+import { runParallelBench } from './parallel.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,8 +29,15 @@ const { values } = parseArgs({
     // The issue's reference is 2 threads; on a loaded 2-core machine PyTorch's OpenMP threads
     // wait on each other (measured: 16-26 img/s instead of ~450), and 1 thread is the fairer check.
     'torch-threads': { type: 'string', default: '2' },
+    // The data-parallel axis (bench/parallel.ts): 1 worker, N workers and PyTorch on N threads.
+    workers: { type: 'string' },
   },
 });
+
+if (values.workers !== undefined) {
+  runParallelBench(values.workers, undefined, !values['no-torch']);
+  process.exit(0);
+}
 
 const BATCH = 64;
 const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);

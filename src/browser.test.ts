@@ -41,6 +41,11 @@ describe('Node-only functions in a page', () => {
     await rejects(writePlots('runs/x'), "writePlots('runs/x') needs Node");
     const { writeConfusionMatrix } = await import('./finetune/confusion.browser.js');
     await rejects(writeConfusionMatrix('runs/x'), "writeConfusionMatrix('runs/x') needs Node");
+    const { resolveWorkers } = await import('./parallel/workers.browser.js');
+    expect(resolveWorkers('auto')).toBe(1);
+    expect(() => resolveWorkers(2)).toThrow("workers: 2 needs Node (a web page has no file system); pass workers: 1 or 'auto'");
+    const { spawnWorker } = await import('./parallel/thread.browser.js');
+    expect(() => spawnWorker()).toThrow('data-parallel worker threads needs Node');
     const { writeBytes } = await import('./io/bytes.browser.js');
     await rejects(writeBytes('w.safetensors'), 'w.safetensors: a web page cannot write files');
   });

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNormGradConfig } from './gradients/batchNormGrad.js';
 import { meanGradConfig } from './gradients/meanGrad.js';
 import { minimumGradConfig } from './gradients/minimumGrad.js';
+import { installReleaseEarly, restoreGradients } from './gradients/releaseEarly.js';
 import { relu6GradConfig } from './gradients/relu6Grad.js';
 import { reluGradConfig } from './gradients/reluGrad.js';
 import { squareGradConfig } from './gradients/squareGrad.js';
@@ -140,6 +141,7 @@ export function registerKernels(): void {
     stockGradients.set(kernelName, stock);
     if (stock) tf.registerGradient(config(stock));
   }
+  installReleaseEarly(new Set(SIMD_BACKENDS.flatMap((b) => tf.getKernelsForBackend(b).map((k) => k.kernelName))));
   installFusedAdam();
 }
 
@@ -158,6 +160,7 @@ export function registerKernels(): void {
 export function restoreStockKernels(): void {
   if (!registered) return;
   registered = false;
+  restoreGradients();
   for (const [key, stock] of stockKernels) {
     const cut = key.indexOf('_');
     const backendName = key.slice(0, cut);

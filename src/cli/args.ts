@@ -97,6 +97,22 @@ export function choiceFlag<T extends string>(flags: FlagValues, name: string, al
   return v as T;
 }
 
+/** `--workers` as 'auto' or an integer >= 1, or undefined when absent. */
+export function workersFlag(flags: FlagValues): number | 'auto' | undefined {
+  const v = str(flags, 'workers');
+  if (v === 'auto') return 'auto';
+  if (v !== undefined && !/^\s*\d+\s*$/.test(v)) throw new InputError(`--workers must be 'auto' or an integer >= 1; received ${JSON.stringify(v)}`);
+  return intFlag(flags, 'workers', 1);
+}
+
+/** The `--workers` flag of the training commands. */
+export const WORKERS_FLAG = {
+  workers: {
+    type: 'string', value: 'N|auto',
+    help: "data-parallel training threads, each with its own replica (default 1; auto: one per core)",
+  },
+} as const;
+
 /** `--name` as a non-empty string, or undefined when absent. */
 export function stringFlag(flags: FlagValues, name: string): string | undefined {
   const v = str(flags, name);

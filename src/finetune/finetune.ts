@@ -7,6 +7,7 @@ import type { Checkpoint, TrainerState } from '../training/checkpoint.js';
 import { evaluate } from '../training/evaluate.js';
 import { writeConfusionMatrix } from './confusion.js';
 import { copyWeightsByName, freezeFeatures } from './model.js';
+import type { WorkersOption } from '../parallel/workers.js';
 import { type OptimizerName, train, type TrainResult } from '../training/trainer.js';
 import type { EpochMetrics, TrainCallbacks } from '../training/types.js';
 
@@ -51,6 +52,8 @@ export interface FineTuneOptions {
   seed?: number;
   /** Extra `userDefinedMetadata` for saved models (e.g. where the weights came from). */
   metadata?: Record<string, unknown>;
+  /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`). Default 1. */
+  workers?: WorkersOption;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
 }
@@ -179,6 +182,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
       const result = await train(model, data, {
         epochs: firstEpoch - 1 + stage.epochs,
         batchSize, optimizer, seed,
+        workers: options.workers,
         learningRate: stage.learningRate,
         labelSmoothing: options.labelSmoothing,
         augment: options.augment ?? true,

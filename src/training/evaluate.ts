@@ -2,6 +2,8 @@ import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
+import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
+import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -11,6 +13,12 @@ export interface EvaluateOptions {
   limit?: number;
   /** Also return the confusion matrix. Default false. */
   confusion?: boolean;
+  /**
+   * Ranks for the forward passes: this thread plus `workers - 1` worker threads with copies of
+   * the model ('auto': one per core), started only when, timed on the first batch, the rest
+   * would take this thread more than twice a worker's start-up (see `predictBatches`). Default 1.
+   */
+  workers?: WorkersOption;
 }
 
 export interface EvaluateResult {
@@ -42,33 +50,63 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
 
   let lossSum = 0;
   let correct = 0;
-  let pending: Promise<Batch> | null = count > 0 ? data.batch(indices(0)) : null;
+  const tally = async (batch: Batch, logits: tf.Tensor2D) => {
+    const [stats, predicted] = tf.tidy(() => {
+      const n = batch.y.shape[0];
+      const sums = tf.stack([sparseSoftmaxCrossEntropy(batch.y, logits).mul(n), countCorrect(batch.y, logits)]);
+      return [sums, confusion ? tf.argMax(logits, 1) : null] as const;
+    });
+    const [lossTotal, right] = await stats.data();
+    stats.dispose();
+    lossSum += lossTotal;
+    correct += right;
+    if (confusion && predicted) {
+      const [p, y] = await Promise.all([predicted.data(), batch.y.data()]);
+      predicted.dispose();
+      for (let i = 0; i < p.length; i++) confusion[y[i]][p[i]]++;
+    }
+  };
+
+  const starts = Array.from({ length: Math.ceil(count / batchSize) }, (_, i) => i * batchSize);
+  const allowed = ranksFor(starts.length, resolveWorkers(options.workers));
+  let pool: InferencePool | null = null;
+  let ranks = 1;
+  let next = 0;
+  // Rounds of one batch per rank; the next round's batches load while this one runs.
+  const take = () => {
+    const group = starts.slice(next, next + ranks);
+    next += group.length;
+    return Promise.all(group.map((s) => data.batch(indices(s))));
+  };
+  let pending: Promise<Batch[]> | null = starts.length > 0 ? take() : null;
   try {
-    for (let start = 0; start < count; start += batchSize) {
-      const batch = await pending!;
-      pending = start + batchSize < count ? data.batch(indices(start + batchSize)) : null;
+    while (pending) {
+      const batches = await pending;
+      // With workers allowed, the first batch runs alone and decides whether they pay off.
+      const probe = allowed > 1 && next === 1;
+      pending = !probe && next < starts.length ? take() : null;
+      const started = performance.now();
       try {
-        const [stats, predicted] = tf.tidy(() => {
-          const logits = model.apply(batch.x, { training: false }) as tf.Tensor2D;
-          const n = batch.y.shape[0];
-          const sums = tf.stack([sparseSoftmaxCrossEntropy(batch.y, logits).mul(n), countCorrect(batch.y, logits)]);
-          return [sums, confusion ? tf.argMax(logits, 1) : null] as const;
-        });
-        const [lossTotal, right] = await stats.data();
-        stats.dispose();
-        lossSum += lossTotal;
-        correct += right;
-        if (confusion && predicted) {
-          const [p, y] = await Promise.all([predicted.data(), batch.y.data()]);
-          predicted.dispose();
-          for (let i = 0; i < p.length; i++) confusion[y[i]][p[i]]++;
+        const logits = pool
+          ? await pool.predict(batches.map((b) => b.x))
+          : batches.map((b) => tf.tidy(() => model.apply(b.x, { training: false }) as tf.Tensor));
+        try {
+          for (let i = 0; i < batches.length; i++) await tally(batches[i]!, logits[i] as tf.Tensor2D);
+        } finally {
+          tf.dispose(logits);
         }
       } finally {
-        tf.dispose([batch.x, batch.y]);
+        tf.dispose(batches.flatMap((b) => [b.x, b.y]));
+      }
+      if (probe) {
+        pool = await poolWorthStarting(model, allowed, options.workers, (performance.now() - started) / 1000, starts.length - next);
+        ranks = pool?.ranks ?? 1;
+        pending = next < starts.length ? take() : null;
       }
     }
   } finally {
-    if (pending) await pending.then((b) => tf.dispose([b.x, b.y]), () => {});
+    if (pending) await pending.then((bs) => tf.dispose(bs.flatMap((b) => [b.x, b.y])), () => {});
+    await pool?.close();
   }
   return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, correct, count, ...(confusion && { confusion }) };
 }

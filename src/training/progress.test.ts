@@ -5,6 +5,7 @@ import type { EpochMetrics, StepMetrics, TrainBeginInfo } from './types.js';
 
 const begin: TrainBeginInfo = {
   epochs: 2, initialEpoch: 0, stepsPerEpoch: 10, batchSize: 64, trainExamples: 640, validationExamples: 100, seed: 1, backend: 'wasm',
+  workers: 1, replicaBytes: 0,
 };
 const step: StepMetrics = {
   epoch: 1, step: 5, stepsPerEpoch: 10, globalStep: 5, loss: 0.5, accuracy: 0.9, learningRate: 1e-3, imagesPerSec: 123.4, etaSeconds: 75,

@@ -62,6 +62,10 @@ export function progressReporter(options: ProgressOptions = {}): TrainCallbacks 
       const resumed = begin.initialEpoch ? `, resuming after epoch ${begin.initialEpoch}` : '';
       logger.info(`training on ${begin.backend}, ${begin.trainExamples} examples (${begin.stepsPerEpoch} steps of ${begin.batchSize}), `
         + `${label} ${begin.validationExamples}, ${begin.epochs} epochs, seed ${begin.seed}${resumed}${begin.out ? `, out ${begin.out}` : ''}`);
+      if (begin.workers > 1) {
+        logger.info(`${begin.workers} workers (this thread and ${begin.workers - 1} worker threads): up to ${Math.ceil(begin.batchSize / begin.workers)} `
+          + `images per step each, about ${(begin.replicaBytes / 2 ** 30).toFixed(2)} GB of memory per replica`);
+      }
     },
     onEpochBegin(epoch, begin) {
       if (mode !== 'bar') return;

@@ -5,6 +5,7 @@ import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
+import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
 import type { EpochMetrics, TrainCallbacks } from './types.js';
 
@@ -36,6 +37,8 @@ export interface TrainMnistOptions {
   resume?: string;
   /** Steps between metrics.jsonl lines. Default 50. */
   logEvery?: number;
+  /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`); not kept on resume. Default 1. */
+  workers?: WorkersOption;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
 }
@@ -135,6 +138,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
       validationData: testData,
       validationLabel: 'test',
       logEvery: options.logEvery,
+      workers: options.workers,
       out,
       metadata: { recipe: recipe.name, alpha: config.alpha, trainedOn: 'MNIST', library: 'mobilenetv2-tfjs' },
       config: { ...config },

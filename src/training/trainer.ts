@@ -1,19 +1,20 @@
 import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
-import { fileSystem } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import { tf } from '../tf.js';
-import { type Checkpoint, saveCheckpoint } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
 import { evaluate } from './evaluate.js';
-import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
-import { datasetMetadata } from './metadata.js';
-import { MetricsLog } from './metricsLog.js';
-import { writePlots } from './plots.js';
+import { checkStepFits, estimateStepBytes } from './memory.js';
+import { createOptimizer, type OptimizerName } from './optimizer.js';
 import { deriveSeed, permutation, seededRandom } from './random.js';
+import { type RunState, runOutputs } from './runOutputs.js';
 import { constantLr, type LrSchedule } from './schedules.js';
+import { createStepper, NonFiniteLossError, type Stepper } from './stepper.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
-export type OptimizerName = 'adam' | 'sgd';
+export type { OptimizerName } from './optimizer.js';
+export { NonFiniteLossError } from './stepper.js';
 
 /** Options of {@link train}. Every field is optional; the defaults are the seed's recipe. */
 export interface TrainOptions {
@@ -69,6 +70,14 @@ export interface TrainOptions {
   freezeBatchNormStats?: boolean;
   /** Warnings (e.g. plots that could not be drawn). Default silent. */
   logger?: Logger;
+  /**
+   * Data-parallel ranks: this thread plus `workers - 1` worker threads, each with its own TF.js
+   * engine and wasm heap and a replica of the model. Every step splits the batch across them,
+   * averages their gradients and applies the same update everywhere (PyTorch DDP's scheme), so the
+   * batch size and learning rate mean what they mean on one thread. BatchNorm uses per-replica
+   * batch statistics. 'auto' uses every core. Default 1 (this thread only).
+   */
+  workers?: WorkersOption;
 }
 
 export interface TrainResult {
@@ -86,52 +95,9 @@ export interface TrainResult {
   seed: number;
 }
 
-/** Thrown when the training loss becomes NaN or infinite; nothing from that step is applied or saved. */
-export class NonFiniteLossError extends Error {
-  override name = 'NonFiniteLossError';
-}
-
 function checkInt(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
   return value;
-}
-
-function createOptimizer(name: OptimizerName): tf.Optimizer {
-  switch (name) {
-    case 'adam':
-      return tf.train.adam(1e-3, 0.9 /* beta1 */, 0.999 /* beta2 */, 1e-8 /* epsilon, PyTorch's */);
-    case 'sgd':
-      return tf.train.momentum(1e-2, 0.9 /* momentum */);
-    default:
-      throw new InputError(`optimizer must be 'adam' or 'sgd'; received \`optimizer=${received(name)}\``);
-  }
-}
-
-// TF.js optimizers read their rate from this field at every step but offer no setter for it
-// (SGD aside), so schedules write it directly.
-function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = lr;
-}
-
-function frozenBatchNormLayers(layers: tf.layers.Layer[]): tf.layers.Layer[] {
-  return layers.flatMap((layer) => {
-    const inner = (layer as Partial<tf.LayersModel>).layers;
-    if (inner) return frozenBatchNormLayers(inner);
-    return layer.getClassName() === 'BatchNormalization' && !layer.trainable ? [layer] : [];
-  });
-}
-
-/** Makes frozen BN layers ignore `training: true`; returns the undo. */
-function forceInference(layers: tf.layers.Layer[]): () => void {
-  type Call = (inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
-  const patched = layers as unknown as { call: Call }[];
-  for (const layer of patched) {
-    const call = layer.call;
-    layer.call = (inputs, kwargs) => call.call(layer, inputs, { ...kwargs, training: false });
-  }
-  return () => {
-    for (const layer of patched) delete (layer as Partial<{ call: Call }>).call;
-  };
 }
 
 async function runCallbacks<K extends keyof TrainCallbacks>(
@@ -190,164 +156,164 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   if (numClasses !== data.classNames.length) {
     throw new InputError(`model outputs ${numClasses} classes but the dataset has ${data.classNames.length} (${received(data.classNames)})`);
   }
+  if (model.trainableWeights.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
+  const workers = resolveWorkers(options.workers);
+  if (workers > batchSize) throw new InputError(`workers must be at most batchSize (${batchSize}) so that every worker gets rows; received \`workers=${workers}\``);
+  checkStepFits(model, batchSize, workers);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
-  const logger = options.logger ?? silentLogger;
   const out = options.out;
-  const validation = options.validationData;
 
   const stepsPerEpoch = Math.ceil(data.length / batchSize);
-  const totalSteps = stepsPerEpoch * epochs;
   const initialEpoch = state?.epoch ?? 0;
-  let globalStep = state?.globalStep ?? 0;
-  const history: EpochMetrics[] = [...(state?.history ?? [])];
-  let best: EpochMetrics | null = state?.best ?? null;
-  const log = out ? await MetricsLog.open(out, initialEpoch) : null;
-
+  const run: RunState = {
+    epochs, seed, batchSize, optimizerName,
+    globalStep: state?.globalStep ?? 0, history: [...(state?.history ?? [])], best: state?.best ?? null,
+  };
   const optimizer = createOptimizer(optimizerName);
   if (resume) {
     await optimizer.setWeights(resume.optimizerWeights);
     tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
   }
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  if (vars.length === 0) throw new InputError('model has no trainable weights; unfreeze at least one layer');
-  const restoreBatchNorm = (options.freezeBatchNormStats ?? true) ? forceInference(frozenBatchNormLayers(model.layers)) : () => {};
-
   const info: TrainBeginInfo = {
     epochs, initialEpoch, stepsPerEpoch, batchSize, trainExamples: data.length,
-    validationExamples: validation?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
+    validationExamples: options.validationData?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
+    workers, replicaBytes: estimateStepBytes(model, Math.ceil(batchSize / workers)),
   };
-  let trainImages = 0;
-  let trainSeconds = 0;
-  let stoppedEarly = false;
+  const stopped = (where: string) => `${where}; training stopped${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`;
 
-  const step = async (batch: Batch, learningRate: number, where: string): Promise<[number, number]> => {
-    let correct: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.apply(batch.x, { training: true }) as tf.Tensor2D;
-      correct = tf.keep(countCorrect(batch.y, logits));
-      return sparseSoftmaxCrossEntropy(batch.y, logits, labelSmoothing);
-    }, vars);
-    try {
-      const [loss, right] = await Promise.all([value.data(), correct!.data()]);
-      if (!Number.isFinite(loss[0])) {
-        throw new NonFiniteLossError(`training loss became ${loss[0]} at ${where} (learning rate ${learningRate.toPrecision(3)}); training stopped`
-          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
-      }
-      setLearningRate(optimizer, learningRate);
-      optimizer.applyGradients(grads);
-      return [loss[0], right[0]];
-    } finally {
-      tf.dispose([value, ...(correct ? [correct] : []), ...Object.values(grads)]);
-    }
-  };
-
+  let stepper: Stepper | null = null;
   let failure: unknown;
+  let result: Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'> = { stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0 };
   try {
-    await runCallbacks(callbacks, 'onTrainBegin', info);
-    for (let epoch = initialEpoch + 1; epoch <= epochs && !stoppedEarly; epoch++) {
-      await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
-      const order = (options.shuffle ?? true)
-        ? permutation(data.length, seededRandom(deriveSeed(seed, epoch, 1 /* shuffle */)))
-        : Int32Array.from({ length: data.length }, (_, i) => i);
-      const batchOptions = { augment: options.augment ?? false, random: seededRandom(deriveSeed(seed, epoch, 2 /* augment */)) };
-      const load = (s: number) => data.batch(order.subarray(s * batchSize, Math.min((s + 1) * batchSize, data.length)), batchOptions);
-
-      const started = performance.now();
-      let sums = { loss: 0, correct: 0, seen: 0 };
-      let window = { loss: 0, correct: 0, seen: 0, steps: 0 };
-      let learningRate = schedule(globalStep, totalSteps);
-      let pending: Promise<Batch> | null = load(0);
-      try {
-        for (let s = 0; s < stepsPerEpoch; s++) {
-          const batch = await pending!;
-          pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
-          const n = batch.y.shape[0];
-          learningRate = schedule(globalStep, totalSteps);
-          let loss: number;
-          let right: number;
-          try {
-            [loss, right] = await step(batch, learningRate, `epoch ${epoch}, step ${s + 1}`);
-          } finally {
-            disposeBatch(batch);
-          }
-          globalStep++;
-          sums = { loss: sums.loss + loss * n, correct: sums.correct + right, seen: sums.seen + n };
-          window = { loss: window.loss + loss * n, correct: window.correct + right, seen: window.seen + n, steps: window.steps + 1 };
-          const elapsed = (performance.now() - started) / 1000;
-          const metrics: StepMetrics = {
-            epoch, step: s + 1, stepsPerEpoch, globalStep, learningRate,
-            loss: sums.loss / sums.seen, accuracy: sums.correct / sums.seen,
-            imagesPerSec: sums.seen / elapsed, etaSeconds: ((data.length - sums.seen) * elapsed) / sums.seen,
-          };
-          await runCallbacks(callbacks, 'onBatchEnd', metrics);
-          if ((s + 1) % logEvery === 0 || s + 1 === stepsPerEpoch) {
-            const logged = { ...metrics, loss: window.loss / window.seen, accuracy: window.correct / window.seen };
-            await log?.append({ type: 'step', ...logged });
-            await runCallbacks(callbacks, 'onLog', logged);
-            window = { loss: 0, correct: 0, seen: 0, steps: 0 };
-          }
-        }
-      } finally {
-        if (pending) await pending.then(disposeBatch, () => {});
-      }
-      const epochSeconds = (performance.now() - started) / 1000;
-      trainImages += sums.seen;
-      trainSeconds += epochSeconds;
-
-      const evalStarted = performance.now();
-      const val = validation ? await evaluate(model, validation, { batchSize: evalBatchSize }) : undefined;
-      if (val && !Number.isFinite(val.loss)) {
-        throw new NonFiniteLossError(`validation loss became ${val.loss} after epoch ${epoch}; training stopped`
-          + `${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`);
-      }
-      const score = val ? val.accuracy : sums.correct / sums.seen;
-      const bestScore = best ? (best.valAccuracy ?? best.trainAccuracy) : -Infinity;
-      const metrics: EpochMetrics = {
-        epoch,
-        trainLoss: sums.loss / sums.seen,
-        trainAccuracy: sums.correct / sums.seen,
-        ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
-        trainSeconds: epochSeconds,
-        evalSeconds: (performance.now() - evalStarted) / 1000,
-        trainImages: sums.seen,
-        trainImagesPerSec: sums.seen / epochSeconds,
-        learningRate,
-        best: score > bestScore,
-      };
-      history.push(metrics);
-      if (metrics.best) best = metrics;
-
-      if (out) {
-        model.setUserDefinedMetadata(datasetMetadata(data, {
-          ...options.metadata, epoch, epochs,
-          ...(val && { valAccuracy: val.accuracy, valLoss: val.loss }),
-          trainAccuracy: metrics.trainAccuracy, trainLoss: metrics.trainLoss, seed,
-        }));
-        if (metrics.best) await model.save(fileSystem(out));
-        await saveCheckpoint(out, model, optimizer, {
-          epoch, epochs, globalStep, seed, batchSize, history, best, optimizerName, ...(options.config && { config: options.config }),
-        });
-        await log!.append({ type: 'epoch', ...metrics });
-        if (options.plots ?? true) {
-          await writePlots(out, log!.all, { validationLabel: options.validationLabel }).catch((error: Error) => {
-            logger.warn(`could not draw plots in ${out}: ${error.message}`);
-          });
-        }
-      }
-      const answers = await runCallbacks(callbacks, 'onEpochEnd', metrics);
-      if (answers.includes('stop')) stoppedEarly = true;
-    }
+    const list = [
+      ...(out ? [await runOutputs(out, {
+        model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
+        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger,
+      })] : []),
+      ...callbacks,
+    ];
+    stepper = await createStepper(model, optimizer, {
+      workers, batchSize, optimizerName, labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats ?? true,
+      nonFinite: (loss, lr, where) => new NonFiniteLossError(stopped(`training loss became ${loss} at ${where} (learning rate ${lr.toPrecision(3)})`)),
+    });
+    result = await runEpochs({
+      model, data, stepper, run, info, schedule, callbacks: list, logEvery, evalBatchSize,
+      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped,
+    });
   } catch (error) {
     failure = error;
     throw error;
   } finally {
-    restoreBatchNorm();
+    await stepper?.close(failure !== undefined);
     optimizer.dispose();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }
-  return {
-    history, best, epochs: history.length, stoppedEarly, seed,
-    trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, trainSeconds,
-  };
+  return { history: run.history, best: run.best, epochs: run.history.length, seed, ...result };
+}
+
+/** What {@link runEpochs} runs. */
+interface Loop {
+  model: tf.LayersModel;
+  data: Dataset;
+  stepper: Stepper;
+  run: RunState;
+  info: TrainBeginInfo;
+  schedule: LrSchedule;
+  callbacks: TrainCallbacks[];
+  logEvery: number;
+  evalBatchSize: number;
+  shuffle: boolean;
+  augment: boolean;
+  validation?: Dataset;
+  stopped(where: string): string;
+}
+
+/**
+ * The training loop, Keras `fit`'s shape: epochs of steps, each epoch shuffled and augmented
+ * from its own seed stream, the next batch loading while the current one trains; the
+ * validation pass closes each epoch; everything else (progress, logs, checkpoints, plots,
+ * early stopping) is a callback.
+ */
+async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'>> {
+  const { data, stepper, run, info, callbacks } = loop;
+  const { batchSize, stepsPerEpoch } = info;
+  const totalSteps = stepsPerEpoch * run.epochs;
+  let trainImages = 0;
+  let trainSeconds = 0;
+  let stoppedEarly = false;
+  await runCallbacks(callbacks, 'onTrainBegin', info);
+  for (let epoch = info.initialEpoch + 1; epoch <= run.epochs && !stoppedEarly; epoch++) {
+    await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
+    const order = loop.shuffle
+      ? permutation(data.length, seededRandom(deriveSeed(run.seed, epoch, 1 /* shuffle */)))
+      : Int32Array.from({ length: data.length }, (_, i) => i);
+    const batchOptions = { augment: loop.augment, random: seededRandom(deriveSeed(run.seed, epoch, 2 /* augment */)) };
+    const load = (s: number) => data.batch(order.subarray(s * batchSize, Math.min((s + 1) * batchSize, data.length)), batchOptions);
+
+    const started = performance.now();
+    let sums = { loss: 0, correct: 0, seen: 0 };
+    let window = { loss: 0, correct: 0, seen: 0 };
+    let learningRate = loop.schedule(run.globalStep, totalSteps);
+    let pending: Promise<Batch> | null = load(0);
+    try {
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const batch = await pending!;
+        pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
+        const n = batch.y.shape[0];
+        learningRate = loop.schedule(run.globalStep, totalSteps);
+        let loss: number;
+        let right: number;
+        try {
+          [loss, right] = await stepper.step(batch, learningRate, `epoch ${epoch}, step ${s + 1}`);
+        } finally {
+          disposeBatch(batch);
+        }
+        run.globalStep++;
+        sums = { loss: sums.loss + loss * n, correct: sums.correct + right, seen: sums.seen + n };
+        window = { loss: window.loss + loss * n, correct: window.correct + right, seen: window.seen + n };
+        const elapsed = (performance.now() - started) / 1000;
+        const metrics: StepMetrics = {
+          epoch, step: s + 1, stepsPerEpoch, globalStep: run.globalStep, learningRate,
+          loss: sums.loss / sums.seen, accuracy: sums.correct / sums.seen,
+          imagesPerSec: sums.seen / elapsed, etaSeconds: ((data.length - sums.seen) * elapsed) / sums.seen,
+        };
+        await runCallbacks(callbacks, 'onBatchEnd', metrics);
+        if ((s + 1) % loop.logEvery === 0 || s + 1 === stepsPerEpoch) {
+          await runCallbacks(callbacks, 'onLog', { ...metrics, loss: window.loss / window.seen, accuracy: window.correct / window.seen });
+          window = { loss: 0, correct: 0, seen: 0 };
+        }
+      }
+    } finally {
+      if (pending) await pending.then(disposeBatch, () => {});
+    }
+    const epochSeconds = (performance.now() - started) / 1000;
+    trainImages += sums.seen;
+    trainSeconds += epochSeconds;
+
+    const evalStarted = performance.now();
+    // A multi-worker run may evaluate on every core too, when the validation set is worth it.
+    const evalWorkers = info.workers > 1 ? 'auto' : 1;
+    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers }) : undefined;
+    if (val && !Number.isFinite(val.loss)) throw new NonFiniteLossError(loop.stopped(`validation loss became ${val.loss} after epoch ${epoch}`));
+    const score = val ? val.accuracy : sums.correct / sums.seen;
+    const bestScore = run.best ? (run.best.valAccuracy ?? run.best.trainAccuracy) : -Infinity;
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: sums.loss / sums.seen,
+      trainAccuracy: sums.correct / sums.seen,
+      ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
+      trainSeconds: epochSeconds,
+      evalSeconds: (performance.now() - evalStarted) / 1000,
+      trainImages: sums.seen,
+      trainImagesPerSec: sums.seen / epochSeconds,
+      learningRate,
+      best: score > bestScore,
+    };
+    run.history.push(metrics);
+    if (metrics.best) run.best = metrics;
+    const answers = await runCallbacks(callbacks, 'onEpochEnd', metrics);
+    if (answers.includes('stop')) stoppedEarly = true;
+  }
+  return { stoppedEarly, trainImagesPerSec: trainSeconds > 0 ? trainImages / trainSeconds : 0, trainSeconds };
 }
 

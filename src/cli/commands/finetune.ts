@@ -3,7 +3,7 @@ import type { AugmentOptions } from '../../data/augment.js';
 import { InputError } from '../../errors.js';
 import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { downloadBar } from '../downloadBar.js';
 
@@ -35,6 +35,7 @@ const FLAGS: FlagSpecs = {
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
+  ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
 
@@ -111,6 +112,7 @@ Examples:
       newHead: flags['new-head'] === true,
       augment,
       cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
+      workers: workersFlag(flags),
     };
     if (options.freezeFeatures && options.unfreezeAfter !== undefined) {
       throw new InputError('--freeze-features and --unfreeze-after exclude each other: the first never unfreezes');

@@ -7,7 +7,7 @@ import { isPretrainedName } from '../../pretrained/weights.js';
 import { type Classifier, classifierOf, classifyImages, embedImages, loadClassifier } from '../../predict/classifier.js';
 import { encodeNpy } from '../../predict/npy.js';
 import { downloadBar } from '../downloadBar.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command, CliIO } from '../command.js';
 
 const FLAGS: FlagSpecs = {
@@ -19,6 +19,7 @@ const FLAGS: FlagSpecs = {
   features: { type: 'string', value: 'FILE', help: 'also write the pooled features (embeddings) of every image: FILE.npy ([images, channels] float32) or FILE.jsonl' },
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
+  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
   ...COMMON_FLAGS,
 };
 
@@ -88,7 +89,7 @@ Examples:
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
     const classifier = await openClassifier(model, weights, io);
     try {
-      const predictions = await classifyImages(classifier, positionals, { topK, batchSize });
+      const predictions = await classifyImages(classifier, positionals, { topK, batchSize, workers: workersFlag(flags) ?? 'auto' });
       if (features !== undefined) {
         const embedded = await embedImages(classifier, positionals, { batchSize });
         await writeFeatures(features, positionals, embedded.features, embedded.dim);

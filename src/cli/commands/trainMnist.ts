@@ -2,7 +2,7 @@ import { useBackend } from '../../backend/useBackend.js';
 import { progressReporter } from '../../training/progress.js';
 import { RECIPES, type RecipeName } from '../../training/recipes.js';
 import { trainMnist } from '../../training/trainMnist.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag } from '../args.js';
+import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
 
 const FLAGS: FlagSpecs = {
@@ -20,6 +20,7 @@ const FLAGS: FlagSpecs = {
   resume: { type: 'string', value: 'DIR', help: 'continue the run in DIR (model, optimizer state and epoch count from DIR/last)' },
   'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise)' },
+  ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
 
@@ -61,6 +62,7 @@ Examples:
       seed: intFlag(flags, 'seed', 0),
       resume: stringFlag(flags, 'resume'),
       logEvery: intFlag(flags, 'log-every', 1),
+      workers: workersFlag(flags),
     };
     const backendName = choiceFlag(flags, 'backend', BACKENDS) ?? 'auto';
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinyModel } from '../../test/tinyModel.js';
+import type { Batch, Dataset } from '../data/dataset.js';
+import { mobileNetV2 } from '../models/mobilenetv2.js';
+import { tf } from '../tf.js';
+import { evaluate } from '../training/evaluate.js';
+import { predictBatches, ranksFor } from './inference.js';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+});
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+function randomDigits(length: number): Dataset {
+  const labels = Int32Array.from({ length }, (_, i) => (i * 3) % 10);
+  return {
+    length, classNames: Array.from({ length: 10 }, (_, i) => String(i)), inputShape: [28, 28, 1], mean: [0], std: [1],
+    labels: () => labels,
+    batch: async (indices): Promise<Batch> => ({
+      x: tf.tidy(() => tf.stack(Array.from(indices, (i) => tf.randomNormal([28, 28, 1], 0, 1, 'float32', i)))) as tf.Tensor4D,
+      y: tf.tensor1d(Array.from(indices, (i) => labels[i]!), 'int32'),
+    }),
+  };
+}
+
+describe('ranksFor', () => {
+  it('starts no worker for a few batches and at most one rank per 4 batches', () => {
+    expect(ranksFor(1, 8)).toBe(1);
+    expect(ranksFor(7, 2)).toBe(1);
+    expect(ranksFor(8, 2)).toBe(2);
+    expect(ranksFor(100, 3)).toBe(3);
+  });
+});
+
+describe('predictBatches', () => {
+  it('equals model.predict with workers, for RGB MobileNetV2 at 96 px, and leaks nothing', async () => {
+    const model = mobileNetV2({ alpha: 0.35, inputShape: [96, 96, 3], numClasses: 7, seed: 3 });
+    const images = tf.randomNormal([37, 96, 96, 3], 0, 1, 'float32', 4);
+    const before = tf.memory().numTensors;
+    const ours = await predictBatches(model, images, { batchSize: 4, workers: 2 });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const expected = model.predict(images, { batchSize: 4 }) as tf.Tensor;
+    expect(ours.shape).toEqual([37, 7]);
+    const diff = tf.max(tf.abs(tf.sub(ours, expected))).dataSync()[0]!;
+    expect(diff).toBeLessThan(1e-5);
+    tf.dispose([ours, expected, images]);
+    model.dispose();
+  }, 60_000);
+
+  it('runs 3 images on this thread', async () => {
+    const model = tinyModel(1);
+    const images = tf.randomNormal([3, 28, 28, 1]);
+    const started = performance.now();
+    const out = await predictBatches(model, images, { workers: 4 });
+    // No worker: far below the ~1 s a worker needs to start.
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(out.shape).toEqual([3, 10]);
+    // 'auto' times the first batch: 15 more of a small model are not worth a worker.
+    const many = tf.randomNormal([64, 28, 28, 1]);
+    const cheap = performance.now();
+    const all = await predictBatches(model, many, { batchSize: 4, workers: 'auto' });
+    expect(performance.now() - cheap).toBeLessThan(500);
+    expect(all.shape).toEqual([64, 10]);
+    tf.dispose([out, images, many, all]);
+    model.dispose();
+  });
+});
+
+describe('evaluate with workers', () => {
+  it('gives the single-thread loss, accuracy and confusion matrix', async () => {
+    const model = tinyModel(2);
+    const data = randomDigits(300);
+    const before = tf.memory().numTensors;
+    const one = await evaluate(model, data, { batchSize: 32, confusion: true });
+    const two = await evaluate(model, data, { batchSize: 32, confusion: true, workers: 2 });
+    expect(two.count).toBe(300);
+    // Worker and main thread run the same kernels; model.predict and model.apply may order a few float sums differently.
+    expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-4 * one.loss);
+    expect(two.accuracy).toBe(one.accuracy);
+    expect(two.confusion).toEqual(one.confusion);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  }, 60_000);
+});

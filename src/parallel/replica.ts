@@ -1,0 +1,126 @@
+import { useBackend, type BackendName } from '../backend/useBackend.js';
+import { tf } from '../tf.js';
+import { explainAbort } from '../training/memory.js';
+import { createOptimizer, setLearningRate } from '../training/optimizer.js';
+import { trainingStep } from '../training/step.js';
+import { readGradients, writeGradients } from './gradients.js';
+import type { FromReplica, InitMessage, ToReplica } from './protocol.js';
+
+/** The end of a message channel a replica talks through (a worker's `parentPort`). */
+export interface Port {
+  on(event: 'message', listener: (message: ToReplica) => void): void;
+  postMessage(message: FromReplica): void;
+}
+
+interface Replica {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer | null;
+  init: InitMessage;
+  batchSize: number;
+}
+
+async function build(init: InitMessage): Promise<Replica> {
+  const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(init.topology) as tf.io.ModelJSON['modelTopology'] });
+  const weights = model.weights.map((w, i) => tf.tensor(init.weights[i]!, w.shape as number[]));
+  model.setWeights(weights);
+  tf.dispose(weights);
+  model.layers.forEach((layer, i) => {
+    layer.trainable = init.trainable[i]!;
+  });
+  const optimizer = init.optimizer === null ? null : createOptimizer(init.optimizer);
+  if (optimizer && init.optimizerState) {
+    const state = init.optimizerState.map(({ name, values, shape }) => ({ name, tensor: tf.tensor(values, shape) }));
+    await optimizer.setWeights(state);
+    tf.dispose(state.map((s) => s.tensor));
+  }
+  return { model, optimizer, init, batchSize: 0 };
+}
+
+/**
+ * Serves one data-parallel replica on `port`: builds the model from the coordinator's topology
+ * and weights, then for every `step` computes the gradient of its rows into its shared slot, and
+ * for every `apply` steps its optimizer with the combined gradient, exactly as the coordinator
+ * does, so that every replica's weights stay bit-identical to rank 0's. Errors go back as one
+ * message; the coordinator decides what to do.
+ */
+export function serveReplica(port: Port): void {
+  let replica: Replica | null = null;
+  let queue = Promise.resolve();
+  const fail = (error: unknown) => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    port.postMessage({ type: 'error', name: e.name, message: e.message.split('\n')[0]! });
+  };
+  const handle = async (message: ToReplica): Promise<void> => {
+    switch (message.type) {
+      case 'init': {
+        await useBackend(message.backend as BackendName);
+        const baseTensors = tf.memory().numTensors;
+        replica = await build(message);
+        port.postMessage({ type: 'ready', baseTensors });
+        return;
+      }
+      case 'predict': {
+        const logits = tf.tidy(() => replica!.model.predict(tf.tensor(message.x, message.shape), { batchSize: message.shape[0] }) as tf.Tensor);
+        const values = (await logits.data()) as Float32Array;
+        port.postMessage({ type: 'predicted', id: message.id, logits: values, shape: logits.shape });
+        logits.dispose();
+        return;
+      }
+      case 'weights':
+        port.postMessage({ type: 'weights', values: replica!.model.weights.map((w) => w.read().dataSync() as Float32Array) });
+        return;
+      case 'step': {
+        const r = replica!;
+        const rows = message.shape[0]!;
+        // The fault tests end a worker mid-epoch this way, as a crash would.
+        if (Number(process.env.MOBILENETV2_TEST_EXIT_AT_STEP) === message.step && r.init.rank === 1) process.exit(3);
+        if (rows === 0) {
+          writeGradients(r.init.shared!, r.init.rank, null, message.step);
+          port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
+          return;
+        }
+        const x = tf.tensor(message.x, message.shape);
+        const y = tf.tensor1d(message.y, 'int32');
+        try {
+          let result;
+          try {
+            result = trainingStep(r.model, x, y, { labelSmoothing: r.init.labelSmoothing, freezeBatchNormStats: r.init.freezeBatchNormStats });
+          } catch (error) {
+            throw explainAbort(error, r.model, rows);
+          }
+          try {
+            const [loss, correct] = await Promise.all([result.loss.data(), result.correct.data()]);
+            writeGradients(r.init.shared!, r.init.rank, r.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), message.step);
+            port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
+          } finally {
+            result.dispose();
+          }
+        } finally {
+          tf.dispose([x, y]);
+        }
+        return;
+      }
+      case 'apply': {
+        const r = replica!;
+        const grads = readGradients(r.init.shared!, r.model.trainableWeights);
+        setLearningRate(r.optimizer!, message.learningRate);
+        r.optimizer!.applyGradients(grads);
+        tf.dispose(Object.values(grads));
+        return;
+      }
+      case 'close': {
+        if (replica) {
+          replica.optimizer?.dispose();
+          replica.model.dispose();
+        }
+        port.postMessage({ type: 'closed', numTensors: tf.memory().numTensors });
+        return;
+      }
+    }
+  };
+  // Messages are handled one at a time, in order: a step's gradient is written before the
+  // apply that reads the combined one.
+  port.on('message', (message) => {
+    queue = queue.then(() => handle(message)).catch(fail);
+  });
+}

@@ -1,0 +1,87 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { tf } from '../tf.js';
+import { OutOfMemoryError } from '../training/memory.js';
+import type { FromReplica, InitMessage, ToReplica } from './protocol.js';
+
+/** A replica's worker thread failed, threw or exited; the message names which and where. */
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+}
+
+/**
+ * A new replica thread. The published package runs dist/worker.js next to its bundle; from
+ * TypeScript sources (tests, tsx) the thread first registers tsx's loader, then imports
+ * worker.ts (a worker's `execArgv` does not carry `--import` loaders into its first import).
+ */
+export function spawnWorker(): Worker {
+  const here = import.meta.url;
+  // Workers inherit Node's flags; --input-type (of `node -e`) is refused for a file entry.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { execArgv });
+  const tsx = path.dirname(createRequire(here).resolve('tsx/package.json'));
+  const api = pathToFileURL(path.join(tsx, 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./worker.ts', here).href;
+  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, execArgv });
+}
+
+/** One rank's worker and the replies it has sent that nobody has taken yet. */
+export class Replica {
+  private replies: FromReplica[] = [];
+  private waiting: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | null = null;
+  failure: Error | null = null;
+  exited = false;
+
+  constructor(readonly worker: Worker, readonly rank: number, ranks: number) {
+    worker.on('message', (message: FromReplica) => {
+      if (message.type === 'error') {
+        this.fail(message.name === 'OutOfMemoryError'
+          ? new OutOfMemoryError(message.message)
+          : new WorkerError(`worker ${rank} of ${ranks - 1} failed: ${message.name}: ${message.message}`));
+        return;
+      }
+      if (this.waiting) {
+        this.waiting.resolve(message);
+        this.waiting = null;
+      } else this.replies.push(message);
+    });
+    worker.on('error', (error) => this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} crashed: ${error.message.split('\n')[0]}`)));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      this.fail(new WorkerError(`worker ${rank} of ${ranks - 1} exited unexpectedly (exit code ${code})`));
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.waiting?.reject(this.failure);
+    this.waiting = null;
+  }
+
+  post(message: ToReplica): void {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage(message);
+  }
+
+  /** The next reply, or the worker's failure. */
+  next(): Promise<FromReplica> {
+    const queued = this.replies.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+}
+
+/** What every replica's init carries of `model`: its topology, weights and trainable flags. */
+export function modelPayload(model: tf.LayersModel): Pick<InitMessage, 'topology' | 'weights' | 'trainable' | 'backend'> {
+  return {
+    backend: tf.getBackend(),
+    topology: JSON.stringify(model.toJSON(null, false)),
+    weights: model.weights.map((w) => w.read().dataSync() as Float32Array),
+    trainable: model.layers.map((l) => l.trainable),
+  };
+}

@@ -17,6 +17,8 @@ Every file is written by PyTorch itself, `torch.save(model.state_dict(), path)`,
   strides, expanded stride 0, shared storage) and every dtype a state_dict holds, with the values
   PyTorch sees, flattened in logical order.
 - `checkpoint_{zip,legacy}.pth`: {"epoch", "state_dict": {weight (an nn.Parameter), bias}, "note"}.
+- `checkpoint_legacy_p{3,4}.pth`: the same checkpoint in the legacy format with `pickle_protocol=3`
+  and `4` (protocol 4 opens every pickle with a FRAME opcode before the magic number).
 - `hostile_{os_system,eval}_{zip,legacy}.pth`: pickles that call os.system / builtins.eval when
   unpickled by a general unpickler (the command is `true`, harmless even then).
 - `no_data_pkl.pth`: a stored zip with tensor records but no data.pkl.
@@ -112,6 +114,10 @@ def generate(out):
         linear.bias.copy_(torch.tensor([0.5, -0.5]))
     save_both({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
               out, "checkpoint_{fmt}.pth")
+    for protocol in (3, 4):
+        torch.save({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
+                   os.path.join(out, f"checkpoint_legacy_p{protocol}.pth"), pickle_protocol=protocol,
+                   _use_new_zipfile_serialization=False)
 
     save_both({"x": Hostile(os.system, "true")}, out, "hostile_os_system_{fmt}.pth")
     save_both({"x": Hostile(eval, "1 + 1")}, out, "hostile_eval_{fmt}.pth")

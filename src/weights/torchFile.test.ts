@@ -55,6 +55,15 @@ describe('parseTorchFile', () => {
     expect(Array.from(decodeFloat32(tensors.get('bias')!, 'bias'))).toEqual([0.5, -0.5]);
   });
 
+  it.each(['p3', 'p4'])('reads a legacy file saved with pickle_protocol=%s (torch.save(..., pickle_protocol=N))', (protocol) => {
+    const bytes = read(`checkpoint_legacy_${protocol}.pth`);
+    expect(isTorchFile(bytes)).toBe(true);
+    const { tensors, metadata } = parseStateDict(bytes);
+    expect(metadata.format).toBe('pytorch-legacy');
+    expect(Array.from(decodeFloat32(tensors.get('weight')!, 'weight'))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(Array.from(decodeFloat32(tensors.get('bias')!, 'bias'))).toEqual([0.5, -0.5]);
+  });
+
   it.each(['zip', 'legacy'])('refuses a pickle that calls os.system or eval, naming the global (%s)', (format) => {
     for (const [name, global] of [['os_system', 'posix.system'], ['eval', 'builtins.eval']]) {
       const file = `hostile_${name}_${format}.pth`;

@@ -38,8 +38,12 @@ class TensorRef {
 
 /** The bytes start a torch.save file: a zip archive (torch >= 1.6) or the legacy pickle sequence. */
 export function isTorchFile(bytes: Uint8Array): boolean {
-  // Legacy files open with PROTO 2 and the magic number as LONG1 (0x8a, 10 bytes).
-  return isZip(bytes) || (bytes[0] === 0x80 && bytes[1] === 0x02 && bytes[2] === 0x8a && bytes[3] === 0x0a);
+  // Legacy files open with PROTO n (2 by default; torch.save's pickle_protocol allows up to 5) and
+  // the magic number as LONG1 (0x8a, 10 bytes); protocols >= 4 put a FRAME (0x95, 8-byte length) between.
+  if (isZip(bytes)) return true;
+  if (bytes[0] !== 0x80 || bytes[1] < 2 || bytes[1] > 5) return false;
+  const at = bytes[1] >= 4 && bytes[2] === 0x95 ? 11 : 2;
+  return bytes[at] === 0x8a && bytes[at + 1] === 0x0a;
 }
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

@@ -60,7 +60,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors bytes'
   // mix-up worth naming. Checked only once parsing fails, as a valid header length can start so too.
   const notSafetensors = (what: string): never => {
     if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || (bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5)) {
-      fail("not a safetensors file: it looks like a torch.save() .pt/.pth file; convert it in Python with safetensors.torch.save_file(torch.load(path), 'out.safetensors')");
+      fail('not a safetensors file: it looks like a torch.save() .pt/.pth file (a zip archive or a pickle); read it with loadTorchWeights() or parseStateDict(), which take both formats');
     }
     return fail(what);
   };

@@ -81,8 +81,19 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
   const path = options.file ?? (await pretrainedFile(spec, options)).path;
   const model = mobileNetV2({ inputShape: [h, w, 3], includeTop, pooling, numClasses: 1000 });
   try {
-    const result = await loadTorchWeights(model, path, { strict: includeTop });
-    if (result.missing.length) throw new InputError(`${path}: missing ${result.missing[0]}; not torchvision's MobileNetV2 weights`);
+    // Loaded leniently, then checked here: without the top the file's classifier is expected to be
+    // left over, but anything else that does not fit (another width, table or input channels)
+    // must fail, not leave those layers at their random initialization.
+    const result = await loadTorchWeights(model, path, { strict: false });
+    const extra = result.unexpected.filter((key) => includeTop || !key.startsWith('classifier.'));
+    const [mismatch] = result.mismatched;
+    const problem = mismatch
+      ? `${mismatch.key} has shape [${mismatch.received.join(', ')}], the model needs [${mismatch.expected.join(', ')}]`
+      : result.missing.length ? `${result.missing[0]} is missing` : extra.length ? `${extra[0]} is not a key of the model` : undefined;
+    if (problem !== undefined) {
+      const count = result.mismatched.length + result.missing.length + extra.length;
+      throw new InputError(`${path}: not torchvision's ImageNet MobileNetV2 weights (α = 1, 1,000 classes): ${problem}${count > 1 ? ` (and ${count - 1} more)` : ''}; load other MobileNetV2 weights with mobileNetV2(options) and loadTorchWeights, or fine-tune from them (finetune --weights FILE)`);
+    }
     const { classNames, ...transform } = pretrainedMetadata(spec, [h, w]);
     // Without the classifier the outputs are features, not classes.
     model.setUserDefinedMetadata(includeTop ? { classNames, ...transform } : transform);

@@ -65,7 +65,14 @@ export async function startDemoServer(options: DemoServerOptions = {}): Promise<
   const bundle = await bundleDemo();
   const isolated = options.isolated ?? true;
   const server = http.createServer(async (request, response) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    let pathname: string;
+    try {
+      pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      // A malformed %-escape would otherwise throw in this async handler and end the process.
+      response.writeHead(400, { 'Content-Type': 'text/plain' }).end('malformed URL');
+      return;
+    }
     const name = pathname === '/' ? '/index.html' : pathname;
     const headers: Record<string, string> = { 'Content-Type': TYPES[path.extname(name)] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
     if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });

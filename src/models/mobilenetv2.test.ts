@@ -169,6 +169,8 @@ describe('option validation', () => {
     [{ dropout: 1 }, 'dropout must be a number in [0, 1); received `dropout=1`'],
     [{ pooling: 'sum' }, "pooling must be one of 'avg', 'max', 'none'; received `pooling=\"sum\"`"],
     [{ numClass: 10 }, /unknown mobileNetV2 option 'numClass'/],
+    // Keras' spelling (weights='imagenet') points at the function that loads them.
+    [{ weights: 'imagenet' }, /unknown mobileNetV2 option 'weights'.*pretrainedMobileNetV2\(\{ weights: 'imagenet' \}\)/],
     [{ batchNorm: { epsilon: 0 } }, 'batchNorm.epsilon must be a finite number > 0; received `batchNorm.epsilon=0`'],
   ])('%j', (options, message) => {
     expect(() => mobileNetV2(options as never)).toThrow(message);

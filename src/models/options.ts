@@ -111,6 +111,9 @@ export function checkBatchNorm(value: BatchNormOptions | undefined): Required<Ba
 /** Rejects option names that do not exist, so a typo (`numClass`) is not silently ignored. */
 export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) fail(`unknown ${what} option '${key}'; allowed: ${known.join(', ')}`, key);
+    if (known.includes(key)) continue;
+    // Keras' MobileNetV2(weights='imagenet') is the spelling users try first; ours is a separate function.
+    const hint = key === 'weights' ? "; for torchvision's ImageNet weights call pretrainedMobileNetV2({ weights: 'imagenet' })" : '';
+    fail(`unknown ${what} option '${key}'${hint}; allowed: ${known.join(', ')}`, key);
   }
 }

@@ -82,6 +82,19 @@ describe('loadStartingPoint', () => {
     expect(start.mean).toEqual([...IMAGENET_MEAN]);
   });
 
+  it("a local copy of torchvision's ImageNet file, by its file name, keeps its eval transform (resize, then center crop)", async () => {
+    // What `--weights path/to/mobilenet_v2-7ebf99e0.pth` gets: the same framing as `--weights imagenet`.
+    const dir = await mkdtemp(path.join(tmpdir(), 'start-hub-'));
+    const file = path.join(dir, 'mobilenet_v2-7ebf99e0.pth');
+    const source = mobileNetV2({ alpha: 0.35, numClasses: 1000, inputShape: [32, 32, 3], seed: 5 });
+    await saveTorchWeights(source, file);
+    const start = await loadStartingPoint({ weights: file, classNames: ['cat', 'dog'], inputSize: [96, 96] });
+    expect(start.resize).toBe(99);
+    const renamed = path.join(dir, 'mine.pth');
+    await saveTorchWeights(source, renamed);
+    expect((await loadStartingPoint({ weights: renamed, classNames: ['cat', 'dog'], inputSize: [96, 96] })).resize).toBeUndefined();
+  });
+
   it('names the culprit when the weights cannot be used', async () => {
     const missing = path.join(tmpdir(), 'no-such-weights.safetensors');
     await expect(loadStartingPoint({ weights: missing, classNames: ['a', 'b'] })).rejects.toThrow(`${missing}: cannot read the weights`);

@@ -15,7 +15,7 @@ import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
 import { readModelMetadata } from '../training/metadata.js';
 import { scaledResize } from '../data/evalTransform.js';
 import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
-import { isPretrainedName, type PretrainedSpec } from '../pretrained/weights.js';
+import { isPretrainedName, PRETRAINED, type PretrainedSpec } from '../pretrained/weights.js';
 
 /** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
 export type Architecture = 'imagenet' | 'mnist';
@@ -258,11 +258,14 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   }
   if (result.unexpected.length) logger.warn(`${file}: ignored ${result.unexpected.length} keys the model does not have (${result.unexpected.slice(0, 3).join(', ')})`);
   const source = spec ? 'pretrained' : stateDict.metadata.format?.startsWith('pytorch') ? 'pth' : 'safetensors';
+  // A local copy of torchvision's file (torch.hub's cache, a manual download) is told by its name,
+  // as torch.hub names it: models fine-tuned from it get the same eval transform as from the name.
+  const transformOf = spec ?? Object.values(PRETRAINED).find((s) => path.basename(file) === s.file);
   return {
     model, source, inputShape, transfer,
     mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
     std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
-    ...(spec && { resize: scaledResize(spec.transform, [h, w]) }),
+    ...(transformOf && { resize: scaledResize(transformOf.transform, [h, w]) }),
     describe: () => summarizeTransfer(spec ? `${spec.name} (${file})` : file, source, transfer),
   };
 }

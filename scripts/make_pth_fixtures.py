@@ -19,6 +19,8 @@ Every file is written by PyTorch itself, `torch.save(model.state_dict(), path)`,
 - `checkpoint_{zip,legacy}.pth`: {"epoch", "state_dict": {weight (an nn.Parameter), bias}, "note"}.
 - `checkpoint_legacy_p{3,4}.pth`: the same checkpoint in the legacy format with `pickle_protocol=3`
   and `4` (protocol 4 opens every pickle with a FRAME opcode before the magic number).
+- `checkpoint_{zip,legacy}_p0.pth`: the same with `pickle_protocol=0` (text opcodes), which the
+  reader refuses with a message saying to re-save with the default protocol.
 - `hostile_{os_system,eval}_{zip,legacy}.pth`: pickles that call os.system / builtins.eval when
   unpickled by a general unpickler (the command is `true`, harmless even then).
 - `no_data_pkl.pth`: a stored zip with tensor records but no data.pkl.
@@ -114,6 +116,9 @@ def generate(out):
         linear.bias.copy_(torch.tensor([0.5, -0.5]))
     save_both({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
               out, "checkpoint_{fmt}.pth")
+    for fmt, zipped in (("zip", True), ("legacy", False)):
+        torch.save({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
+                   os.path.join(out, f"checkpoint_{fmt}_p0.pth"), pickle_protocol=0, _use_new_zipfile_serialization=zipped)
     for protocol in (3, 4):
         torch.save({"epoch": 3, "state_dict": {"weight": linear.weight, "bias": linear.bias.detach()}, "note": "checkpoint"},
                    os.path.join(out, f"checkpoint_legacy_p{protocol}.pth"), pickle_protocol=protocol,

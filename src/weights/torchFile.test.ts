@@ -64,6 +64,15 @@ describe('parseTorchFile', () => {
     expect(Array.from(decodeFloat32(tensors.get('bias')!, 'bias'))).toEqual([0.5, -0.5]);
   });
 
+  it.each(['zip', 'legacy'])('refuses pickle_protocol=0 (text opcodes) in one line saying how to re-save (%s)', (format) => {
+    const file = `checkpoint_${format}_p0.pth`;
+    const bytes = read(file);
+    expect(isTorchFile(bytes)).toBe(true);
+    const e = error(() => parseStateDict(bytes, file));
+    expect(e).toBeInstanceOf(InputError);
+    expect(e.message).toMatch(new RegExp(`^${file.replace('.', '\\.')}.*pickle protocol 0 or 1.*re-save it with torch\\.save's default protocol`));
+  });
+
   it.each(['zip', 'legacy'])('refuses a pickle that calls os.system or eval, naming the global (%s)', (format) => {
     for (const [name, global] of [['os_system', 'posix.system'], ['eval', 'builtins.eval']]) {
       const file = `hostile_${name}_${format}.pth`;

@@ -40,11 +40,17 @@ class TensorRef {
 export function isTorchFile(bytes: Uint8Array): boolean {
   // Legacy files open with PROTO n (2 by default; torch.save's pickle_protocol allows up to 5) and
   // the magic number as LONG1 (0x8a, 10 bytes); protocols >= 4 put a FRAME (0x95, 8-byte length) between.
-  if (isZip(bytes)) return true;
+  if (isZip(bytes) || isTextProtocolLegacy(bytes)) return true;
   if (bytes[0] !== 0x80 || bytes[1] < 2 || bytes[1] > 5) return false;
   const at = bytes[1] >= 4 && bytes[2] === 0x95 ? 11 : 2;
   return bytes[at] === 0x8a && bytes[at + 1] === 0x0a;
 }
+
+// Protocols 0 and 1 have no PROTO opcode and write the magic number as a text LONG.
+const TEXT_MAGIC = new TextEncoder().encode(`L${LEGACY_MAGIC}L\n`);
+const isTextProtocolLegacy = (bytes: Uint8Array): boolean =>
+  bytes.byteLength >= TEXT_MAGIC.length && TEXT_MAGIC.every((b, i) => bytes[i] === b);
+const TEXT_PROTOCOL = "written with pickle protocol 0 or 1 (torch.save's pickle_protocol), which this reader does not take; re-save it with torch.save's default protocol";
 
 const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
@@ -139,9 +145,13 @@ export function parseTorchFile(bytes: Uint8Array, source = 'the .pth bytes'): Sa
     prefix = pickles[0].slice(0, -'/data.pkl'.length);
     const order = zipEntries.get(`${prefix}/byteorder`);
     if (order && new TextDecoder().decode(order.data).trim() !== 'little') fail('a big-endian torch.save file; re-save it on a little-endian machine');
+    // Pickles of protocol 2 and later open with PROTO (0x80).
+    if (zipEntries.get(pickles[0])!.data[0] !== 0x80) fail(TEXT_PROTOCOL);
     root = unpickle(zipEntries.get(pickles[0])!.data, {
       source: `${source} (${pickles[0]})`, globals, persistentLoad: (pid) => persistentId(pid, false),
     }).value;
+  } else if (isTextProtocolLegacy(bytes)) {
+    return fail(TEXT_PROTOCOL);
   } else if (isTorchFile(bytes)) {
     format = 'legacy';
     const read = (offset: number, persistentLoad?: (pid: unknown) => unknown) => unpickle(bytes, { source, globals, offset, persistentLoad });

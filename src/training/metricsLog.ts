@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { InputError } from '../errors.js';
 import type { EpochMetrics, StepMetrics } from './types.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -23,7 +24,11 @@ export class MetricsLog {
   /** Opens the log in `dir`, keeping only records of epochs ≤ `keepEpochs` (0: start afresh). */
   static async open(dir: string, keepEpochs: number): Promise<MetricsLog> {
     const log = new MetricsLog(dir);
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      // A file where the run directory (or one above it) should be: say so, not EEXIST/ENOTDIR.
+      if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+      throw new InputError(`out: \`${dir}\` is a file (or under one); expected a directory for the model, checkpoints, metrics and plots`);
+    });
     if (keepEpochs > 0) {
       const text = await fs.readFile(log.file, 'utf8').catch(() => '');
       for (const line of text.split('\n')) {

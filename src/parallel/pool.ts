@@ -5,7 +5,7 @@ import { explainAbort } from '../training/memory.js';
 import { type OptimizerName, setLearningRate } from '../training/optimizer.js';
 import { trainingStep } from '../training/step.js';
 import { allocateGradients, combineGradients, gradientSize, readGradients, writeGradients } from './gradients.js';
-import type { SharedGradients } from './protocol.js';
+import type { SharedGradients, StepTiming } from './protocol.js';
 import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
 
 export { WorkerError } from './thread.js';
@@ -28,7 +28,13 @@ export interface PoolStep {
   /** Live tensors and their bytes in each worker after its step (leak checks). */
   workerTensors: number[];
   workerBytes: number[];
+  /** Each worker's phase times (see `StepReply.timing`), for profiling. */
+  workerTimings: StepTiming[];
+  /** Rank 0's phase times, ms since the epoch: shards posted, own forward/backward done, own gradient written, replies in, combined. */
+  timing: { started: number; posted: number; computed: number; written: number; replied: number; combined: number };
 }
+
+const now = () => performance.timeOrigin + performance.now();
 
 const rowsOf = (n: number, ranks: number) =>
   Array.from({ length: ranks }, (_, r) => Math.floor(((r + 1) * n) / ranks) - Math.floor((r * n) / ranks));
@@ -94,6 +100,7 @@ export class ReplicaPool {
    */
   async forwardBackward(batch: Batch, where: string): Promise<PoolStep> {
     const step = ++this.step;
+    const started = now();
     const n = batch.y.shape[0];
     const rows = rowsOf(n, this.options.ranks);
     const [xs, ys] = await Promise.all([batch.x.data() as Promise<Float32Array>, batch.y.data() as Promise<Int32Array>]);
@@ -108,6 +115,8 @@ export class ReplicaPool {
       start += count;
     });
 
+    const posted = now();
+    let computed = 0;
     let loss0 = 0;
     let correct0 = 0;
     const x0 = tf.slice(batch.x, 0, rows[0]!);
@@ -122,6 +131,7 @@ export class ReplicaPool {
       try {
         const [l, c] = await Promise.all([result.loss.data(), result.correct.data()]);
         [loss0, correct0] = [l[0]!, c[0]!];
+        computed = now();
         writeGradients(this.shared, 0, this.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), step);
       } finally {
         result.dispose();
@@ -130,6 +140,7 @@ export class ReplicaPool {
       tf.dispose([x0, y0]);
     }
 
+    const written = now();
     const replies = await Promise.all(this.replicas.map((r) => r.next())).catch((error: Error) => {
       throw error instanceof WorkerError ? new WorkerError(`${error.message} at ${where}`) : error;
     });
@@ -137,15 +148,19 @@ export class ReplicaPool {
     let correct = correct0;
     const workerTensors: number[] = [];
     const workerBytes: number[] = [];
+    const workerTimings: StepTiming[] = [];
+    const replied = now();
     for (const reply of replies) {
       if (reply.type !== 'stepped' || reply.step !== step) throw new WorkerError(`a worker answered ${reply.type} to step ${step} at ${where}`);
       loss += reply.loss * reply.rows;
       correct += reply.correct;
       workerTensors.push(reply.numTensors);
       workerBytes.push(reply.numBytes);
+      workerTimings.push(reply.timing);
     }
     combineGradients(this.shared, rows, step);
-    return { loss: loss / n, correct, workerTensors, workerBytes };
+    const timing = { started, posted, computed, written, replied, combined: now() };
+    return { loss: loss / n, correct, workerTensors, workerBytes, workerTimings, timing };
   }
 
   /** Applies the combined gradient of the last {@link forwardBackward} on every rank. */

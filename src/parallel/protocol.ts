@@ -94,6 +94,24 @@ export interface StepReply {
   numTensors: number;
   /** Bytes of live tensors in the worker's engine after the step (leak checks). */
   numBytes: number;
+  /**
+   * Wall-clock times (ms since the epoch, `performance.timeOrigin + now()`, comparable across
+   * threads) of this step's phases in the worker, and how long the previous `apply` took: what
+   * `bench/profileParallel.ts` reads to see where a data-parallel step's time goes.
+   */
+  timing: StepTiming;
+}
+
+/** See {@link StepReply.timing}. */
+export interface StepTiming {
+  /** The step message was taken from the queue. */
+  received: number;
+  /** Forward and backward ended, loss read. */
+  computed: number;
+  /** The gradient is in the shared slot. */
+  written: number;
+  /** Milliseconds the previous apply took (0 before the first). */
+  applyMs: number;
 }
 
 export interface ClosedReply {

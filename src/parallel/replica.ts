@@ -46,6 +46,8 @@ async function build(init: InitMessage): Promise<Replica> {
 export function serveReplica(port: Port): void {
   let replica: Replica | null = null;
   let queue = Promise.resolve();
+  let applyMs = 0;
+  const now = () => performance.timeOrigin + performance.now();
   const fail = (error: unknown) => {
     const e = error instanceof Error ? error : new Error(String(error));
     port.postMessage({ type: 'error', name: e.name, message: e.message.split('\n')[0]! });
@@ -72,11 +74,13 @@ export function serveReplica(port: Port): void {
       case 'step': {
         const r = replica!;
         const rows = message.shape[0]!;
+        const received = now();
         // The fault tests end a worker mid-epoch this way, as a crash would.
         if (Number(process.env.MOBILENETV2_TEST_EXIT_AT_STEP) === message.step && r.init.rank === 1) process.exit(3);
         if (rows === 0) {
           writeGradients(r.init.shared!, r.init.rank, null, message.step);
-          port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
+          const timing = { received, computed: received, written: now(), applyMs };
+          port.postMessage({ type: 'stepped', step: message.step, rows, loss: 0, correct: 0, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, timing });
           return;
         }
         const x = tf.tensor(message.x, message.shape);
@@ -90,8 +94,10 @@ export function serveReplica(port: Port): void {
           }
           try {
             const [loss, correct] = await Promise.all([result.loss.data(), result.correct.data()]);
+            const computed = now();
             writeGradients(r.init.shared!, r.init.rank, r.model.trainableWeights.map((w) => result.grads[(w.read() as tf.Variable).name]!), message.step);
-            port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes });
+            const timing = { received, computed, written: now(), applyMs };
+            port.postMessage({ type: 'stepped', step: message.step, rows, loss: loss[0]!, correct: correct[0]!, numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, timing });
           } finally {
             result.dispose();
           }
@@ -102,10 +108,12 @@ export function serveReplica(port: Port): void {
       }
       case 'apply': {
         const r = replica!;
+        const started = performance.now();
         const grads = readGradients(r.init.shared!, r.model.trainableWeights);
         setLearningRate(r.optimizer!, message.learningRate);
         r.optimizer!.applyGradients(grads);
         tf.dispose(Object.values(grads));
+        applyMs = performance.now() - started;
         return;
       }
       case 'close': {

@@ -44,7 +44,13 @@ function singleThread(n: number): Record<string, number> {
   const batch = makeBatch(n);
   const fb: number[] = [];
   const apply: number[] = [];
+  let faults = 0;
+  let cpu = 0;
   for (let s = 0; s < warmup + steps; s++) {
+    if (s === warmup) {
+      faults = process.resourceUsage().minorPageFault;
+      cpu = process.cpuUsage().system;
+    }
     const t0 = performance.now();
     const result = trainingStep(model, batch.x, batch.y);
     result.loss.dataSync();
@@ -61,7 +67,11 @@ function singleThread(n: number): Record<string, number> {
   tf.dispose([batch.x, batch.y]);
   optimizer.dispose();
   model.dispose();
-  return { rows: n, forwardBackward: mean(fb), apply: mean(apply), step: +(mean(fb) + mean(apply)).toFixed(2), imgPerSec: Math.round(n / ((mean(fb) + mean(apply)) / 1000)) };
+  // Minor page faults and kernel time per step: fresh wasm/V8 memory touched each step costs
+  // kernel work, which two busy threads contend on where pure arithmetic does not.
+  const faultsPerStep = Math.round((process.resourceUsage().minorPageFault - faults) / steps);
+  const systemMsPerStep = +((process.cpuUsage().system - cpu) / 1000 / steps).toFixed(2);
+  return { rows: n, faultsPerStep, systemMsPerStep, forwardBackward: mean(fb), apply: mean(apply), step: +(mean(fb) + mean(apply)).toFixed(2), imgPerSec: Math.round(n / ((mean(fb) + mean(apply)) / 1000)) };
 }
 
 if (values['single-only']) {

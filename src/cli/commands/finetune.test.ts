@@ -1,27 +1,13 @@
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeImageFolder } from '../../../scripts/make-image-folder.js';
 import { loadModel } from '../../io/fileSystem.js';
 import { tf } from '../../tf.js';
-import type { CliIO } from '../command.js';
+import { recordingIO as captureIO } from '../../../test/cliIO.js';
 import { runCli } from '../run.js';
 
-function captureIO(): CliIO & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stream = (write: (s: string) => void) =>
-    new Writable({ write(chunk, _encoding, done) { write(String(chunk)); done(); } }) as unknown as NodeJS.WriteStream;
-  return {
-    stdout: stream((s) => (out += s)),
-    stderr: stream((s) => (err += s)),
-    logger: { info: (m) => (err += `${m}\n`), warn: (m) => (err += `warning: ${m}\n`) },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
 

@@ -9,8 +9,8 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { wrapKernels } from './wrapKernels.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,26 +27,21 @@ interface Row { calls: number; ms: number }
 function instrument(backendName: string): Map<string, Row> {
   const rows = new Map<string, Row>();
   let childMs = 0;
-  for (const config of tf.getKernelsForBackend(backendName) as KernelConfig[]) {
-    const inner = config.kernelFunc;
-    const kernelFunc: KernelFunc = (args) => {
-      const outerChild = childMs;
-      childMs = 0;
-      const start = performance.now();
-      try {
-        return inner(args);
-      } finally {
-        const total = performance.now() - start;
-        const row = rows.get(config.kernelName) ?? { calls: 0, ms: 0 };
-        row.calls++;
-        row.ms += total - childMs;
-        rows.set(config.kernelName, row);
-        childMs = outerChild + total;
-      }
-    };
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel({ ...config, kernelFunc });
-  }
+  wrapKernels(backendName, (kernelName, inner) => (args) => {
+    const outerChild = childMs;
+    childMs = 0;
+    const start = performance.now();
+    try {
+      return inner(args);
+    } finally {
+      const total = performance.now() - start;
+      const row = rows.get(kernelName) ?? { calls: 0, ms: 0 };
+      row.calls++;
+      row.ms += total - childMs;
+      rows.set(kernelName, row);
+      childMs = outerChild + total;
+    }
+  });
   return rows;
 }
 

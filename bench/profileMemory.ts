@@ -9,9 +9,10 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { DataId, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import { mobileNetV2, tf, useBackend } from '../src/index.js';
 import { trainingStep } from '../src/training/step.js';
+import { wrapKernels } from './wrapKernels.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,22 +42,17 @@ let peak = { bytes: 0, at: '', snapshot: [] as Live[] };
 let layer = '(none)';
 let phase = 'forward';
 
-for (const config of tf.getKernelsForBackend('wasm') as KernelConfig[]) {
-  const inner = config.kernelFunc;
-  const kernelFunc: KernelFunc = (args) => {
-    const out = inner(args);
-    for (const t of (Array.isArray(out) ? out : [out]) as TensorInfo[]) {
-      if (live.has(t.dataId)) continue;
-      const n = t.shape.reduce((a, b) => a * b, 1) * 4;
-      live.set(t.dataId, { kernel: config.kernelName, layer, phase, bytes: n });
-      bytes += n;
-    }
-    if (bytes > peak.bytes) peak = { bytes, at: `${phase} ${config.kernelName} in ${layer}`, snapshot: [...live.values()] };
-    return out;
-  };
-  tf.unregisterKernel(config.kernelName, 'wasm');
-  tf.registerKernel({ ...config, kernelFunc });
-}
+wrapKernels('wasm', (kernelName, inner) => (args) => {
+  const out = inner(args);
+  for (const t of (Array.isArray(out) ? out : [out]) as TensorInfo[]) {
+    if (live.has(t.dataId)) continue;
+    const n = t.shape.reduce((a, b) => a * b, 1) * 4;
+    live.set(t.dataId, { kernel: kernelName, layer, phase, bytes: n });
+    bytes += n;
+  }
+  if (bytes > peak.bytes) peak = { bytes, at: `${phase} ${kernelName} in ${layer}`, snapshot: [...live.values()] };
+  return out;
+});
 const dispose = backend.disposeData.bind(backend);
 backend.disposeData = (dataId, force) => {
   const freed = dispose(dataId, force);

@@ -1,7 +1,9 @@
 /**
  * Per-kernel profile of a training step (forward + backward + Adam) of the seed MNIST model at
  * batch 64: `npm run profile [-- --backends wasm,cpu --steps 5]`; `--mode infer` profiles
- * `predict` instead.
+ * `predict` instead. `--size 224 --alpha 1` profiles the ImageNet-shaped MobileNetV2 (3 channels,
+ * 10 classes) at that input size instead of the seed model. `--mode trainer` profiles the step of
+ * `train()` (trainingStep + Adam) instead of `fit`'s.
  *
  * Every kernel of the backend is wrapped with a timer that counts exclusive time, so a kernel
  * that calls another through the registry is not counted twice. Kernels are synchronous on
@@ -9,7 +11,8 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { trainingStep } from '../src/training/step.js';
 import { wrapKernels } from './wrapKernels.js';
 
 const { values } = parseArgs({
@@ -19,6 +22,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     top: { type: 'string', default: '25' },
     mode: { type: 'string', default: 'train' },
+    size: { type: 'string' },
+    alpha: { type: 'string', default: '1' },
   },
 });
 
@@ -45,20 +50,32 @@ function instrument(backendName: string): Map<string, Row> {
   return rows;
 }
 
-async function profile(backendName: string, steps: number, batch: number, top: number, infer: boolean): Promise<void> {
+async function profile(backendName: string, steps: number, batch: number, top: number, mode: string): Promise<void> {
   await useBackend(backendName as 'wasm' | 'cpu');
-  const model = mobileNetV2Mnist({ seed: 0 });
+  const size = values.size === undefined ? null : Number(values.size);
+  const model = size === null
+    ? mobileNetV2Mnist({ seed: 0 })
+    : mobileNetV2({ inputShape: [size, size, 3], numClasses: 10, alpha: Number(values.alpha), seed: 0 });
   // The same compile call as bench.ts's fit line; trainOnBatch runs fit's per-batch step.
   model.compile({
     optimizer: tf.train.adam(1e-3),
     loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
     metrics: ['accuracy'],
   });
-  const x = tf.randomUniform([batch, 28, 28, 1], 0, 1, 'float32', 1);
+  const x = tf.randomUniform(size === null ? [batch, 28, 28, 1] : [batch, size, size, 3], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
-  const step = infer
+  const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
+  const adam = tf.train.adam(1e-3);
+  const step = mode === 'infer'
     ? async () => tf.dispose(model.predict(x, { batchSize: batch }))
-    : async () => void (await model.trainOnBatch(x, y));
+    : mode === 'trainer'
+      ? async () => {
+        const result = trainingStep(model, x, labels);
+        adam.applyGradients(result.grads);
+        await result.loss.data();
+        result.dispose();
+      }
+      : async () => void (await model.trainOnBatch(x, y));
   await step(); // warm-up: builds the optimizer's slots and the wasm operators
   const rows = instrument(backendName);
   const start = performance.now();
@@ -75,10 +92,11 @@ async function profile(backendName: string, steps: number, batch: number, top: n
     console.log(name.padEnd(40) + (r.calls / steps).toFixed(0).padStart(11) + (r.ms / steps).toFixed(2).padStart(10) +
       ((100 * r.ms) / steps / stepMs).toFixed(1).padStart(7));
   }
-  tf.dispose([x, y]);
+  tf.dispose([x, y, labels]);
+  adam.dispose();
   model.dispose();
 }
 
 for (const name of values.backends.split(',')) {
-  await profile(name, Number(values.steps), Number(values.batch), Number(values.top), values.mode === 'infer');
+  await profile(name, Number(values.steps), Number(values.batch), Number(values.top), values.mode);
 }

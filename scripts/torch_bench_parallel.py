@@ -2,35 +2,26 @@
 
     python3 scripts/torch_bench_parallel.py --model imagenet --alpha 1 --size 224 --batch 16 --mode train --threads 2
 
-Models: 'imagenet' is torchvision's mobilenet_v2 with 10 classes; 'mnist' is the same family
-with this library's MNIST table (t, c, n, s rows up to 64 channels), a 1-channel stem and 64 last
-channels, as `mobileNetV2Mnist` builds it. Training is Adam (lr 1e-3) on random data with
+Models: 'imagenet' is torchvision's mobilenet_v2 with 10 classes; 'mnist' is make_fixtures.py's
+`mnist_model` (the seed's table, 1-channel stem and 64 last channels, as `mobileNetV2Mnist` builds it). Training is Adam (lr 1e-3) on random data with
 cross-entropy; inference runs in eval mode under no_grad. Peak RSS is the process's.
 """
 import argparse
 import json
 import os
 import resource
+import sys
 import time
 
 import torch
 import torch.nn as nn
-import torchvision
 
-MNIST_SETTING = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2]]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import build as build_model  # noqa: E402
 
 
 def build(kind: str, alpha: float) -> nn.Module:
-    if kind == 'imagenet':
-        return torchvision.models.mobilenet_v2(num_classes=10, width_mult=alpha)
-    model = torchvision.models.MobileNetV2(num_classes=10, width_mult=alpha, inverted_residual_setting=MNIST_SETTING)
-    stem = model.features[0][0]
-    model.features[0][0] = nn.Conv2d(1, stem.out_channels, 3, 2, 1, bias=False)
-    last_in = model.features[-1][0].in_channels
-    last = torchvision.ops.misc.Conv2dNormActivation(last_in, 64, kernel_size=1, activation_layer=nn.ReLU6)
-    model.features[-1] = last
-    model.classifier[1] = nn.Linear(64, 10)
-    return model
+    return build_model('mnist' if kind == 'mnist' else 'torchvision', alpha, 10)
 
 
 def main() -> None:

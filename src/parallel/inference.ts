@@ -41,27 +41,56 @@ export async function poolWorthStarting(
  */
 export class InferencePool {
   private nextId = 0;
+  /** Per worker, the reply it owes last: replies come in order, so each waits for the one before. */
+  private readonly owed: Promise<unknown>[];
 
-  private constructor(private readonly model: tf.LayersModel, private readonly replicas: Replica[]) {}
+  private constructor(private readonly model: tf.LayersModel, private readonly replicas: Replica[]) {
+    this.owed = replicas.map(() => Promise.resolve());
+  }
 
   /** Starts `ranks - 1` workers with copies of `model`. */
   static async start(model: tf.LayersModel, ranks: number): Promise<InferencePool> {
+    return InferencePool.launch(model, ranks).ready;
+  }
+
+  /**
+   * Starts `ranks - 1` workers with copies of `model` (its weights now) without waiting for
+   * them: `ready` resolves when every one has built its model. `stop` closes the pool once it is
+   * ready, or terminates the workers at once while they are still starting.
+   */
+  static launch(model: tf.LayersModel, ranks: number): { ready: Promise<InferencePool>; stop(): Promise<void> } {
     const payload = modelPayload(model);
     const replicas: Replica[] = [];
-    try {
-      for (let rank = 1; rank < ranks; rank++) {
-        const replica = new Replica(spawnWorker(), rank, ranks);
-        replicas.push(replica);
-        replica.post({
-          type: 'init', rank, ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null,
-        });
+    let pool: InferencePool | null = null;
+    let stopped = false;
+    const terminate = () => Promise.all(replicas.map((r) => r.worker.terminate())).then(() => undefined);
+    const ready = (async () => {
+      try {
+        for (let rank = 1; rank < ranks; rank++) {
+          const replica = new Replica(spawnWorker(), rank, ranks);
+          replicas.push(replica);
+          replica.post({
+            type: 'init', rank, ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null,
+          });
+        }
+        await Promise.all(replicas.map((r) => r.next()));
+        if (stopped) throw new WorkerError('the inference pool was stopped while it started');
+        pool = new InferencePool(model, replicas);
+        return pool;
+      } catch (error) {
+        await terminate();
+        throw error;
       }
-      await Promise.all(replicas.map((r) => r.next()));
-      return new InferencePool(model, replicas);
-    } catch (error) {
-      await Promise.all(replicas.map((r) => r.worker.terminate()));
-      throw error;
-    }
+    })();
+    ready.catch(() => {}); // a caller that stops early never awaits it
+    return {
+      ready,
+      stop: async () => {
+        stopped = true;
+        if (pool !== null) await pool.close();
+        else await terminate();
+      },
+    };
   }
 
   get ranks(): number {
@@ -93,6 +122,21 @@ export class InferencePool {
       local?.dispose();
       throw error;
     }
+  }
+
+  /**
+   * Logits of `x` (inference mode) from worker `worker` (0-based), which may already hold
+   * other batches: they run in the order posted. The caller keeps `x` and owns the result.
+   */
+  async runOn(worker: number, x: tf.Tensor): Promise<tf.Tensor> {
+    const replica = this.replicas[worker]!;
+    const id = this.nextId++;
+    replica.post({ type: 'predict', id, x: x.dataSync() as Float32Array, shape: x.shape });
+    const reply = this.owed[worker]!.then(() => replica.next());
+    this.owed[worker] = reply.catch(() => {});
+    const message = await reply;
+    if (message.type !== 'predicted' || message.id !== id) throw new WorkerError(`worker ${worker + 1} answered ${message.type} to a prediction`);
+    return tf.tensor(message.logits, message.shape);
   }
 
   /** Disposes the replicas and stops their threads. */

@@ -1,7 +1,6 @@
-import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
-import { resolveWorkers, type WorkersOption } from './workers.js';
+import type { WorkersOption } from './workers.js';
 
 /**
  * Batches each rank must have before worker threads are worth starting: a worker needs about a
@@ -42,7 +41,11 @@ export async function poolWorthStarting(
 export class InferencePool {
   private nextId = 0;
 
-  private constructor(private readonly model: tf.LayersModel, private readonly replicas: Replica[]) {}
+  private constructor(
+    private readonly replicas: Replica[],
+    /** Live tensors in each worker before its model was built. */
+    readonly baseTensors: number[],
+  ) {}
 
   /** Starts `ranks - 1` workers with copies of `model`. */
   static async start(model: tf.LayersModel, ranks: number): Promise<InferencePool> {
@@ -56,8 +59,8 @@ export class InferencePool {
           type: 'init', rank, ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null,
         });
       }
-      await Promise.all(replicas.map((r) => r.next()));
-      return new InferencePool(model, replicas);
+      const ready = await Promise.all(replicas.map((r) => r.next()));
+      return new InferencePool(replicas, ready.map((m) => (m.type === 'ready' ? m.baseTensors : -1)));
     } catch (error) {
       await Promise.all(replicas.map((r) => r.worker.terminate()));
       throw error;
@@ -69,10 +72,12 @@ export class InferencePool {
   }
 
   /**
-   * Logits of each batch (inference mode), one batch per rank at a time: `batches[0]` runs on
-   * this thread while the others run in the workers. The caller owns the inputs and the outputs.
+   * Outputs of each batch (inference mode), one batch per rank at a time: `batches[0]` runs on
+   * this thread through `local` (the caller's inference plan) while the others run in the
+   * workers, each through its own plan built from the weights it received. The caller owns the
+   * inputs and the outputs.
    */
-  async predict(batches: readonly tf.Tensor[]): Promise<tf.Tensor[]> {
+  async predict(batches: readonly tf.Tensor[], local: (x: tf.Tensor) => tf.Tensor): Promise<tf.Tensor[]> {
     if (batches.length > this.ranks) throw new Error(`predict takes at most ${this.ranks} batches at once; received ${batches.length}`);
     const ids: number[] = [];
     for (let i = 1; i < batches.length; i++) {
@@ -81,83 +86,29 @@ export class InferencePool {
       ids.push(id);
       this.replicas[i - 1]!.post({ type: 'predict', id, x: (await x.data()) as Float32Array, shape: x.shape });
     }
-    const local = batches.length > 0 ? tf.tidy(() => this.model.predict(batches[0]!, { batchSize: batches[0]!.shape[0] }) as tf.Tensor) : null;
+    const first = batches.length > 0 ? local(batches[0]!) : null;
     try {
       const replies = await Promise.all(ids.map((_, i) => this.replicas[i]!.next()));
       const remote = replies.map((reply, i) => {
         if (reply.type !== 'predicted' || reply.id !== ids[i]) throw new WorkerError(`worker ${i + 1} answered ${reply.type} to a prediction`);
         return tf.tensor(reply.logits, reply.shape);
       });
-      return local ? [local, ...remote] : remote;
+      return first ? [first, ...remote] : remote;
     } catch (error) {
-      local?.dispose();
+      first?.dispose();
       throw error;
     }
   }
 
-  /** Disposes the replicas and stops their threads. */
-  async close(): Promise<void> {
+  /** Disposes the replicas and stops their threads; returns each worker's live tensors after disposal: its `baseTensors` when nothing leaked. */
+  async close(): Promise<number[]> {
     try {
       const alive = this.replicas.filter((r) => !r.failure);
       for (const replica of alive) replica.post({ type: 'close' });
-      await Promise.all(alive.map((r) => r.next()));
+      const replies = await Promise.all(alive.map((r) => r.next()));
+      return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
     } finally {
       await Promise.all(this.replicas.map((r) => r.worker.terminate()));
     }
-  }
-}
-
-/** Options of {@link predictBatches}. */
-export interface PredictBatchesOptions {
-  /** Images per forward pass. Default 32. */
-  batchSize?: number;
-  /**
-   * Ranks: this thread plus `workers - 1` worker threads, each with a copy of the model; 'auto'
-   * is one per core, and starts workers only when, timed on the first batch, the rest would
-   * take this thread more than twice a worker's start-up. Either way workers need at least 4
-   * batches each, so a handful of images never starts one. Default 'auto'.
-   */
-  workers?: WorkersOption;
-}
-
-/**
- * Runs `model` in inference mode over `images` ([N, ...inputShape], already preprocessed) in
- * batches, on every core when there are enough batches, and returns the outputs concatenated
- * in order ([N, ...outputShape]). The result equals `model.predict(images, { batchSize })`.
- *
- * @example
- * const logits = await predictBatches(model, images, { batchSize: 64 }); // all cores for large N
- * const classes = logits.argMax(1);
- */
-export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, options: PredictBatchesOptions = {}): Promise<tf.Tensor> {
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
-  const n = images.shape[0] ?? 0;
-  const batches = Math.ceil(n / batchSize);
-  const allowed = ranksFor(batches, resolveWorkers(options.workers ?? 'auto'));
-  if (allowed === 1) return tf.tidy(() => model.predict(images, { batchSize }) as tf.Tensor);
-  const outputs: tf.Tensor[] = [];
-  let pool: InferencePool | null = null;
-  try {
-    const started = performance.now();
-    outputs.push(tf.tidy(() => model.predict(tf.slice(images, 0, Math.min(batchSize, n)), { batchSize }) as tf.Tensor));
-    await outputs[0]!.data();
-    pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, batches - 1);
-    const ranks = pool?.ranks ?? 1;
-    for (let start = batchSize; start < n; start += batchSize * ranks) {
-      const round = Array.from({ length: Math.min(ranks, Math.ceil((n - start) / batchSize)) }, (_, r) => {
-        const from = start + r * batchSize;
-        return tf.slice(images, from, Math.min(batchSize, n - from));
-      });
-      try {
-        outputs.push(...(pool ? await pool.predict(round) : round.map((x) => tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor))));
-      } finally {
-        tf.dispose(round);
-      }
-    }
-    return tf.concat(outputs, 0);
-  } finally {
-    tf.dispose(outputs);
-    await pool?.close();
   }
 }

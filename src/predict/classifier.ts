@@ -5,8 +5,8 @@ import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
 import { embed } from './embed.js';
-import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
-import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
+import { inferBatches } from '../parallel/inferBatches.js';
+import type { WorkersOption } from '../parallel/workers.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -154,42 +154,23 @@ export async function classifyImages(classifier: Classifier, files: readonly str
     return tf.tidy(() => normalized(classifier, pixels, chunk.length));
   };
   const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
-  const allowed = ranksFor(chunks.length, resolveWorkers(options.workers ?? 'auto'));
   const predictions: Prediction[] = [];
-  let pool: InferencePool | null = null;
-  try {
-    for (let next = 0; next < chunks.length;) {
-      const group = chunks.slice(next, next + (pool?.ranks ?? 1));
-      const started = performance.now();
-      const xs: tf.Tensor4D[] = [];
-      try {
-        for (const chunk of group) xs.push(await decode(chunk));
-        const logits = pool ? await pool.predict(xs) : xs.map((x) => tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor));
-        const tops = logits.map((l) => tf.tidy(() => tf.topk(tf.softmax(l as tf.Tensor2D), k)));
-        tf.dispose(logits);
-        for (const [c, chunk] of group.entries()) {
-          const { values, indices } = tops[c]!;
-          const [p, idx] = await Promise.all([values.data(), indices.data()]);
-          chunk.forEach((file, i) => {
-            const top = Array.from({ length: k }, (_, j) => {
-              const index = idx[i * k + j];
-              return { className: classNames[index], index, probability: p[i * k + j] };
-            });
-            predictions.push({ file, top });
-          });
-        }
-        tf.dispose(tops.flatMap((t) => [t.values, t.indices]));
-      } finally {
-        tf.dispose(xs);
-      }
-      next += group.length;
-      // The first batch runs alone and decides whether worker threads pay off.
-      if (next === 1 && allowed > 1) {
-        pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, chunks.length - 1);
-      }
-    }
-  } finally {
-    await pool?.close();
-  }
+  await inferBatches(model, {
+    count: chunks.length,
+    load: (c) => decode(chunks[c]!),
+    input: (x) => x,
+    use: async (_, logits, c) => {
+      const { values, indices } = tf.tidy(() => tf.topk(tf.softmax(logits as tf.Tensor2D), k));
+      const [p, idx] = await Promise.all([values.data(), indices.data()]).finally(() => tf.dispose([values, indices]));
+      chunks[c]!.forEach((file, i) => {
+        const top = Array.from({ length: k }, (_, j) => {
+          const index = idx[i * k + j]!;
+          return { className: classNames[index]!, index, probability: p[i * k + j]! };
+        });
+        predictions.push({ file, top });
+      });
+    },
+    release: (x) => x.dispose(),
+  }, { workers: options.workers ?? 'auto' });
   return predictions;
 }

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
+import { inferencePlan } from './inferencePlan.js';
 
 // One feature model per classifier: it shares the classifier's layers and weights, so building
 // it allocates no tensors, and caching it keeps repeated calls free of graph rebuilding.
@@ -25,7 +26,8 @@ function featureModel(model: tf.LayersModel): tf.LayersModel {
  * of the last conv's output (1,280 channels at α ≤ 1), the layer before the classifier. This is
  * tfjs-models' `infer(img, true)`, for image search, clustering and k-NN classifiers. Works on a
  * model with its top (the classifier is skipped) or without (`includeTop: false`, any pooling).
- * Runs in inference mode inside `tf.tidy`: only the returned tensor remains.
+ * Runs in inference mode, each BatchNormalization folded into the conv before it
+ * ({@link inferencePlan}), inside `tf.tidy`: only the returned tensor remains.
  *
  * @param images - [N, height, width, channels], normalized as the model expects ({@link preprocessImage}).
  * @returns [N, channels] float32 features; the caller disposes it.
@@ -38,9 +40,14 @@ export function embed(model: tf.LayersModel, images: tf.Tensor4D): tf.Tensor2D {
   if (!(images instanceof tf.Tensor) || images.rank !== 4) {
     throw new InputError(`images must be a 4-D tensor [N, height, width, channels]; received ${images instanceof tf.Tensor ? `shape [${images.shape.join(', ')}]` : typeof images}`);
   }
-  const features = featureModel(model);
-  return tf.tidy(() => {
-    const out = features.apply(images, { training: false }) as tf.Tensor;
-    return (out.rank === 4 ? out.mean([1, 2]) : out) as tf.Tensor2D;
-  });
+  // Built per call from the current weights, so that fine-tuning between calls is seen.
+  const plan = inferencePlan(featureModel(model));
+  try {
+    return tf.tidy(() => {
+      const out = plan.predict(images);
+      return (out.rank === 4 ? out.mean([1, 2]) : out) as tf.Tensor2D;
+    });
+  } finally {
+    plan.dispose();
+  }
 }

@@ -1,25 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mobileNetV2 } from '../models/mobilenetv2.js';
+import { randomizeBatchNorm } from '../../test/randomBatchNorm.js';
 import { tf } from '../tf.js';
 import { trainingStep } from '../training/step.js';
 import { inferencePlan } from './inferencePlan.js';
-
-/** Gives every BatchNormalization non-trivial statistics: γ in [0.5, 1.5], β and mean around 0, variance in [0.2, 2]. */
-function randomizeBatchNorm(model: tf.LayersModel, seed: number): void {
-  let s = seed;
-  for (const layer of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
-    const values = layer.weights.map((w) => {
-      const shape = w.shape as number[];
-      const name = w.originalName.split('/').at(-1)!;
-      s++;
-      if (name.startsWith('gamma')) return tf.randomUniform(shape, 0.5, 1.5, 'float32', s);
-      if (name.startsWith('moving_variance')) return tf.randomUniform(shape, 0.2, 2, 'float32', s);
-      return tf.randomNormal(shape, 0, 0.5, 'float32', s);
-    });
-    layer.setWeights(values);
-    tf.dispose(values);
-  }
-}
 
 /** Max |plan − model.predict| over the largest |model.predict|, and the plan's fused conv count; checks that nothing leaks. */
 function compare(model: tf.LayersModel, x: tf.Tensor): { error: number; fusedConvs: number } {
@@ -144,13 +128,17 @@ describe.each(['wasm', 'cpu'])('inferencePlan on %s', (backend) => {
 });
 
 describe('inferencePlan', () => {
-  it('refuses an input of the wrong shape in one line, as model.predict does', async () => {
+  it('refuses an input of another rank or channel count in one line', async () => {
     await tf.setBackend('cpu');
     const model = mobileNetV2({ inputShape: [32, 32, 3], numClasses: 2, invertedResidualSetting: [[1, 16, 1, 1]], lastChannels: 8 });
     const plan = inferencePlan(model);
-    const x = tf.zeros([1, 32, 30, 3]);
-    expect(() => plan.predict(x)).toThrow("x must have the model's input shape [N, 32, 32, 3]; received shape [1, 32, 30, 3]");
-    tf.dispose(x);
+    const x = tf.zeros([1, 32, 32, 2]);
+    expect(() => plan.predict(x)).toThrow("x must fit the model's input shape [N, 32, 32, 3]; received shape [1, 32, 32, 2]");
+    // Other image sizes run, as with model.apply.
+    const larger = tf.zeros([1, 48, 40, 3]);
+    const y = plan.predict(larger);
+    expect(y.shape).toEqual([1, 2]);
+    tf.dispose([x, larger, y]);
     plan.dispose();
     model.dispose();
   });

@@ -195,13 +195,18 @@ function runCompiled(compiled: Compiled, inputs: tf.Tensor[]): tf.Tensor[] {
   });
 }
 
-/** Throws as `model.predict` would (its own check is skipped here) when `x` does not fit the input shape. */
+/**
+ * Throws when `x` cannot be the model's input: another rank, or another size along an axis
+ * other than an image's height and width. Like `model.apply` (and unlike `model.predict`), an
+ * image model takes other image sizes, which its convs and global pooling handle.
+ */
 function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
   const expected = model.inputs[0]!.shape;
-  const fits = x instanceof tf.Tensor && x.rank === expected.length && expected.every((d, i) => d == null || d === x.shape[i]);
+  const spatial = (i: number) => expected.length === 4 && (i === 1 || i === 2);
+  const fits = x instanceof tf.Tensor && x.rank === expected.length && expected.every((d, i) => d == null || spatial(i) || d === x.shape[i]);
   if (!fits) {
     const got = x instanceof tf.Tensor ? `shape [${x.shape.join(', ')}]` : typeof x;
-    throw new InputError(`x must have the model's input shape [${expected.map((d) => d ?? 'N').join(', ')}]; received ${got}`);
+    throw new InputError(`x must fit the model's input shape [${expected.map((d) => d ?? 'N').join(', ')}]; received ${got}`);
   }
 }
 

@@ -94,9 +94,15 @@ describe.each(['wasm', 'cpu'])('inferencePlan on %s', (backend) => {
     const seq = compare(sequential, y);
     expect(seq.fusedConvs).toBe(2);
     expect(seq.error).toBeLessThan(TOLERANCE);
+    // A model used as a layer of another (fine-tuning's feature/head split builds such models).
+    const input = tf.input({ shape: [9, 9, 2] });
+    const outer = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(sequential.apply(input)) as tf.SymbolicTensor });
+    const nested = compare(outer, y);
+    expect(nested.fusedConvs).toBe(2);
+    expect(nested.error).toBeLessThan(TOLERANCE);
     tf.dispose([x, y]);
     model.dispose();
-    sequential.dispose();
+    outer.dispose();
   });
 
   it('gives the new outputs after a training step, when rebuilt, and leaks nothing across calls', async () => {

@@ -40,7 +40,6 @@ interface BatchNormLayer {
 
 /** A conv, then optionally a BatchNormalization and an activation, run as one fused conv. */
 interface FusedConv {
-  node: GraphNode;
   filter: tf.Tensor4D;
   bias: tf.Tensor1D | undefined;
   activation: FusedActivation;
@@ -157,7 +156,7 @@ function compile(graph: Graph): Compiled {
       if (bn) skipped.add(next!);
       if (activation) skipped.add(after!);
       const chain: GraphNode = { ...node, outputTensors: last.outputTensors };
-      fused.set(chain, { node: chain, ...foldedWeights(layer, bn), activation: activation ?? 'linear' });
+      fused.set(chain, { ...foldedWeights(layer, bn), activation: activation ?? 'linear' });
       nodes.push(chain);
     }
   } catch (error) {

@@ -4,7 +4,7 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { embed } from './embed.js';
+import { featurePlan } from './embed.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { readModelMetadata } from '../training/metadata.js';
@@ -107,7 +107,7 @@ const normalized = (classifier: Classifier, pixels: Float32Array, count: number)
   tf.tensor4d(pixels, [count, ...classifier.inputShape]).sub(tf.tensor1d(classifier.mean)).div(tf.tensor1d(classifier.std)) as tf.Tensor4D;
 
 /**
- * Pooled features ({@link embed}) of image files, preprocessed as the classifier expects, in
+ * Pooled features (`embed`, through one {@link featurePlan}) of image files, preprocessed as the classifier expects, in
  * batches: one row of `dim` values per file, file order.
  *
  * @example
@@ -118,13 +118,18 @@ export async function embedImages(classifier: Classifier, files: readonly string
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const rows: Float32Array[] = [];
   let dim = 0;
-  for (let start = 0; start < files.length; start += batchSize) {
-    const chunk = files.slice(start, start + batchSize);
-    const pixels = await loadImages(classifier, chunk, undefined);
-    const out = tf.tidy(() => embed(classifier.model, normalized(classifier, pixels, chunk.length)));
-    dim = out.shape[1];
-    rows.push((await out.data()) as Float32Array);
-    out.dispose();
+  const plan = featurePlan(classifier.model);
+  try {
+    for (let start = 0; start < files.length; start += batchSize) {
+      const chunk = files.slice(start, start + batchSize);
+      const pixels = await loadImages(classifier, chunk, undefined);
+      const out = tf.tidy(() => plan.embed(normalized(classifier, pixels, chunk.length)));
+      dim = out.shape[1];
+      rows.push((await out.data()) as Float32Array);
+      out.dispose();
+    }
+  } finally {
+    plan.dispose();
   }
   const features = new Float32Array(files.length * dim);
   rows.reduce((at, row) => (features.set(row, at), at + row.length), 0);

@@ -105,6 +105,24 @@ describe.each(['wasm', 'cpu'])('inferencePlan on %s', (backend) => {
     outer.dispose();
   });
 
+  it('leaves channels-first convs and BatchNorm on another axis alone', async () => {
+    await tf.setBackend(backend);
+    const input = tf.input({ shape: [4, 6, 6] });
+    let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ axis: 1 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.activation({ activation: 'relu6' }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: 3, kernelSize: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ axis: 1 }).apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: tf.layers.activation({ activation: 'relu6' }).apply(x) as tf.SymbolicTensor });
+    randomizeBatchNorm(model, 6);
+    const y = tf.randomNormal([2, 4, 6, 6], 0, 1, 'float32', 4);
+    const { error, fusedConvs } = compare(model, y);
+    expect(fusedConvs).toBe(0);
+    expect(error).toBeLessThan(TOLERANCE);
+    y.dispose();
+    model.dispose();
+  });
+
   it('gives the new outputs after a training step, when rebuilt, and leaks nothing across calls', async () => {
     await tf.setBackend(backend);
     const model = mobileNetV2({ inputShape: [32, 32, 3], alpha: 0.35, numClasses: 4, seed: 2, invertedResidualSetting: [[1, 16, 1, 1], [6, 24, 2, 2]] });

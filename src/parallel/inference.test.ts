@@ -78,6 +78,9 @@ describe('InferencePool', () => {
     randomizeBatchNorm(model, 2);
     const batches = [0, 1, 2].map((i) => tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', i));
     const pool = await InferencePool.start(model, 3);
+    // Each worker folded every BatchNorm of this model into its conv.
+    const batchNorms = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
+    expect(pool.fusedConvs).toEqual([batchNorms, batchNorms]);
     const before = tf.memory().numTensors;
     for (let round = 0; round < 2; round++) {
       const outputs = await pool.predict(batches, (x) => model.predict(x) as tf.Tensor);

@@ -45,6 +45,8 @@ export class InferencePool {
     private readonly replicas: Replica[],
     /** Live tensors in each worker before its model was built. */
     readonly baseTensors: number[],
+    /** Each worker's convs fused with their BatchNorm or activation (its `InferencePlan.fusedConvs`). */
+    readonly fusedConvs: number[],
   ) {}
 
   /** Starts `ranks - 1` workers with copies of `model`. */
@@ -60,7 +62,8 @@ export class InferencePool {
         });
       }
       const ready = await Promise.all(replicas.map((r) => r.next()));
-      return new InferencePool(replicas, ready.map((m) => (m.type === 'ready' ? m.baseTensors : -1)));
+      const field = (key: 'baseTensors' | 'fusedConvs') => ready.map((m) => (m.type === 'ready' ? m[key] : -1));
+      return new InferencePool(replicas, field('baseTensors'), field('fusedConvs'));
     } catch (error) {
       await Promise.all(replicas.map((r) => r.worker.terminate()));
       throw error;

@@ -61,7 +61,7 @@ export function serveReplica(port: Port): void {
         await useBackend(message.backend as BackendName);
         const baseTensors = tf.memory().numTensors;
         replica = await build(message);
-        port.postMessage({ type: 'ready', baseTensors });
+        port.postMessage({ type: 'ready', baseTensors, fusedConvs: replica.plan?.fusedConvs ?? 0 });
         return;
       }
       case 'predict': {

@@ -32,8 +32,10 @@ function plainModel(): tf.LayersModel {
   x = tf.layers.conv2d({ filters: 8, kernelSize: 1, kernelInitializer: init(2), biasInitializer: 'randomNormal' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ center: false, scale: false }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
-  // Depthwise with multiplier 2 (out channel = in·2 + m), strided, then BN and ReLU6.
-  x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same', depthwiseInitializer: init(3), useBias: true, biasInitializer: 'randomNormal' }).apply(x) as tf.SymbolicTensor;
+  // Asymmetric zero padding (folded into the conv's explicit pads), then depthwise with
+  // multiplier 2 (out channel = in·2 + m), strided, then BN and ReLU6.
+  x = tf.layers.zeroPadding2d({ padding: [[0, 1], [2, 1]] }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'valid', depthwiseInitializer: init(3), useBias: true, biasInitializer: 'randomNormal' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU({ maxValue: 6 }).apply(x) as tf.SymbolicTensor;
   // A BN whose output feeds two consumers: folded, but the activation stays a layer.
@@ -74,7 +76,7 @@ describe.each(['wasm', 'cpu'])('inferencePlan on %s', (backend) => {
     randomizeBatchNorm(model, 3);
     const x = tf.randomNormal([3, 12, 10, 3], 0, 1, 'float32', 2);
     const { error, fusedConvs } = compare(model, x);
-    // Fused: the 1×1 conv + BN + relu, the depthwise + BN + ReLU6, the 1×1 conv + shared BN.
+    // Fused: the 1×1 conv + BN + relu, the padding + depthwise + BN + ReLU6, the 1×1 conv + shared BN.
     expect(fusedConvs).toBe(3);
     expect(error).toBeLessThan(TOLERANCE);
 
@@ -83,6 +85,8 @@ describe.each(['wasm', 'cpu'])('inferencePlan on %s', (backend) => {
         tf.layers.conv2d({ inputShape: [9, 9, 2], filters: 4, kernelSize: 3, strides: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
         tf.layers.batchNormalization({ epsilon: 1e-5 }),
         tf.layers.activation({ activation: 'relu6' }),
+        // Not folded: the conv pads 'same' itself.
+        tf.layers.zeroPadding2d({ padding: 1 }),
         tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 3, padding: 'same', depthwiseInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
         tf.layers.batchNormalization(),
         tf.layers.flatten(),

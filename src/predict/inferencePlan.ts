@@ -38,11 +38,13 @@ interface BatchNormLayer {
   movingVariance: tf.LayerVariable;
 }
 
-/** A conv, then optionally a BatchNormalization and an activation, run as one fused conv. */
+/** Optionally a zero padding, then a conv, then optionally a BatchNormalization and an activation, run as one fused conv. */
 interface FusedConv {
   filter: tf.Tensor4D;
   bias: tf.Tensor1D | undefined;
   activation: FusedActivation;
+  /** The zero padding folded in, as the conv's explicit pads; null: the conv's own padding. */
+  pad: [[0, 0], [number, number], [number, number], [0, 0]] | null;
 }
 
 const activationOf = (layer: tf.layers.Layer): string | undefined => (layer.getConfig() as { activation?: unknown }).activation as string | undefined;
@@ -66,6 +68,19 @@ function isLastAxisBatchNorm(layer: tf.layers.Layer, rank: number): boolean {
   if (layer.getClassName() !== 'BatchNormalization') return false;
   const axis = (layer as unknown as BatchNormLayer).axis;
   return axis === -1 || axis === rank - 1;
+}
+
+/**
+ * The pads of a channels-last ZeroPadding2D that a following 'valid' DepthwiseConv2D can take as
+ * explicit pads instead (Keras's MobileNetV2 pads before each strided depthwise conv), or null.
+ * Depthwise only: the stock wasm depthwise kernel, which runs both forms, takes explicit pads
+ * (checked by the randomized differential tests), while an explicitly padded Conv2D would move
+ * from XNNPACK to this library's slower kernel for the 3-channel stem (see dispatch.ts).
+ */
+function foldablePadding(pad: tf.layers.Layer, conv: tf.layers.Layer): [[number, number], [number, number]] | null {
+  if (pad.getClassName() !== 'ZeroPadding2D' || conv.getClassName() !== 'DepthwiseConv2D') return null;
+  const { padding, dataFormat } = pad as unknown as { padding: [[number, number], [number, number]]; dataFormat: string };
+  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayer).padding === 'valid' && isFoldableConv(conv) ? padding : null;
 }
 
 /** The activation a fused conv applies for `layer`: `Activation('relu' | 'relu6')`, `ReLU()` or `ReLU({ maxValue: 6 })`; else null. */
@@ -128,6 +143,7 @@ function compile(graph: Graph): Compiled {
   const skipped = new Set<GraphNode>();
   const fused = new Map<GraphNode, FusedConv>();
   const nested = new Map<tf.layers.Layer, Compiled>();
+  const padded = new Map<GraphNode, { from: GraphNode; padding: [[number, number], [number, number]] }>();
   const nodes: GraphNode[] = [];
   try {
     for (const node of all) {
@@ -135,10 +151,17 @@ function compile(graph: Graph): Compiled {
       const layer = node.outboundLayer;
       const inner = graphOf(layer);
       if (inner !== null && !nested.has(layer)) nested.set(layer, compile(inner));
+      const conv = single(node) ? soleConsumer(node.outputTensors[0]!) : null;
+      const padding = conv && single(conv) ? foldablePadding(layer, conv.outboundLayer) : null;
+      if (padding) {
+        padded.set(conv!, { from: node, padding });
+        continue;
+      }
       if (!single(node) || !isFoldableConv(layer)) {
         nodes.push(node);
         continue;
       }
+      const pad = padded.get(node);
       let last = node;
       let bn: tf.layers.Layer | null = null;
       const next = soleConsumer(node.outputTensors[0]!);
@@ -149,14 +172,15 @@ function compile(graph: Graph): Compiled {
       const after = soleConsumer(last.outputTensors[0]!);
       const activation = after && single(after) ? fusableActivation(after.outboundLayer) : null;
       if (activation) last = after!;
-      if (last === node) {
+      if (last === node && !pad) {
         nodes.push(node);
         continue;
       }
       if (bn) skipped.add(next!);
       if (activation) skipped.add(after!);
-      const chain: GraphNode = { ...node, outputTensors: last.outputTensors };
-      fused.set(chain, { ...foldedWeights(layer, bn), activation: activation ?? 'linear' });
+      const chain: GraphNode = { ...node, inputTensors: (pad?.from ?? node).inputTensors, outputTensors: last.outputTensors };
+      const explicit = pad ? [[0, 0], ...pad.padding, [0, 0]] as FusedConv['pad'] : null;
+      fused.set(chain, { ...foldedWeights(layer, bn), activation: activation ?? 'linear', pad: explicit });
       nodes.push(chain);
     }
   } catch (error) {
@@ -183,11 +207,13 @@ function runCompiled(compiled: Compiled, inputs: tf.Tensor[]): tf.Tensor[] {
     if (fused) {
       const conv = layer as unknown as ConvLayer;
       const common = {
-        x: args[0] as tf.Tensor4D, filter: fused.filter, strides: conv.strides, pad: conv.padding as 'same' | 'valid',
+        x: args[0] as tf.Tensor4D, filter: fused.filter, strides: conv.strides, pad: fused.pad ?? conv.padding as 'same' | 'valid',
         dataFormat: 'NHWC' as const, bias: fused.bias, activation: fused.activation,
       };
+      // The fused depthwise op takes explicit pads (computeConv2DInfo reads them) though its
+      // typings list only 'same', 'valid' and a number.
       return [layer.getClassName() === 'DepthwiseConv2D'
-        ? tf.fused.depthwiseConv2d(common)
+        ? tf.fused.depthwiseConv2d(common as Omit<typeof common, 'pad'> & { pad: 'valid' })
         : tf.fused.conv2d({ ...common, dilations: conv.dilationRate })];
     }
     return [layer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training: false })].flat() as tf.Tensor[];

@@ -241,7 +241,8 @@ function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
  * only a BatchNormalization on its last axis run as one conv whose filter and bias have the
  * BatchNormalization folded in, and an activation that alone follows it (`Activation('relu6')`,
  * `Activation('relu')`, `ReLU()`, `ReLU({ maxValue: 6 })`) fused into that conv, as
- * `torch.ao.quantization.fuse_modules` and TF Lite's converter do. Everything else runs its
+ * `torch.ao.quantization.fuse_modules` and TF Lite's converter do. A ZeroPadding2D that alone
+ * feeds a 'valid' DepthwiseConv2D becomes that conv's explicit pads. Everything else runs its
  * layer's own `call`, and intermediates are freed after their last consumer. Outputs equal
  * `model.predict(x)` within float32 rounding. The model and what it saves are unchanged.
  *

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { InferencePool } from '../src/parallel/inference.js';
+import { runLanes } from '../src/parallel/lanes.js';
+import { inferencePlan } from '../src/predict/inferencePlan.js';
 import { evaluate } from '../src/training/evaluate.js';
 import { train } from '../src/training/trainer.js';
 
@@ -81,11 +83,17 @@ if (values.mode === 'train') {
     const one = tf.randomNormal([batch, size, size, channels]);
     const batches = Array.from({ length: Math.ceil(images / batch) }, (_, i) => tf.slice(one, 0, Math.min(batch, images - i * batch)));
     one.dispose();
-    await pool.predict(batches.slice(0, workers)).then(tf.dispose); // each replica's first batch builds its operators
+    // Each replica's first batch builds its operators. Then this thread and the workers take
+    // batches as they come free, as evaluate's loop does once the workers are up.
+    const plan = inferencePlan(model);
+    await Promise.all(Array.from({ length: workers - 1 }, (_, w) => pool.runOn(w, batches[0]!))).then(tf.dispose);
     const t0 = performance.now();
-    for (let i = 0; i < batches.length; i += workers) tf.dispose(await pool.predict(batches.slice(i, i + workers)));
+    await runLanes({
+      count: batches.length, load: async (i) => batches[i]!, input: (x) => x, use: () => {}, release: () => {},
+    }, { runLocal: (x) => plan.predict(x), ranks: workers, startPool: () => ({ ready: Promise.resolve(pool), stop: async () => {} }) });
     warm = { warmImgPerSec: +(images / ((performance.now() - t0) / 1000)).toFixed(2), startSeconds: +startSeconds.toFixed(2) };
     await pool.close();
+    plan.dispose();
     tf.dispose(batches);
   } else {
     warm = { warmImgPerSec: +imgPerSec.toFixed(2) };

@@ -1,7 +1,9 @@
 /**
  * Per-kernel profile of a training step (forward + backward + Adam) of the seed MNIST model at
  * batch 64: `npm run profile [-- --backends wasm,cpu --steps 5]`; `--mode infer` profiles
- * `predict` instead. `--size 224 --alpha 1` profiles the ImageNet-shaped MobileNetV2 (3 channels,
+ * `predict` instead, with `--plan stock` (`model.predict`, the default), `folded`
+ * (`inferencePlan`: BatchNorm folded into the convs) or `stock,folded` (both, one after the
+ * other on the same model and input, in this process). `--size 224 --alpha 1` profiles the ImageNet-shaped MobileNetV2 (3 channels,
  * 10 classes) at that input size instead of the seed model. `--mode trainer` profiles the step of
  * `train()` (trainingStep + Adam) instead of `fit`'s.
  *
@@ -11,7 +13,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import { trainingStep } from '../src/training/step.js';
 import { wrapKernels } from './wrapKernels.js';
 
@@ -24,13 +26,23 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'train' },
     size: { type: 'string' },
     alpha: { type: 'string', default: '1' },
+    plan: { type: 'string', default: 'stock' },
   },
 });
 
 interface Row { calls: number; ms: number }
 
+const instrumented = new Map<string, Map<string, Row>>();
+
+/** The per-kernel rows of `backendName`, emptied; its kernels are wrapped once, on the first call. */
 function instrument(backendName: string): Map<string, Row> {
+  const existing = instrumented.get(backendName);
+  if (existing) {
+    existing.clear();
+    return existing;
+  }
   const rows = new Map<string, Row>();
+  instrumented.set(backendName, rows);
   let childMs = 0;
   wrapKernels(backendName, (kernelName, inner) => (args) => {
     const outerChild = childMs;
@@ -50,7 +62,7 @@ function instrument(backendName: string): Map<string, Row> {
   return rows;
 }
 
-async function profile(backendName: string, steps: number, batch: number, top: number, mode: string): Promise<void> {
+async function profile(backendName: string, steps: number, batch: number, top: number, mode: string, plan: string): Promise<void> {
   await useBackend(backendName as 'wasm' | 'cpu');
   const size = values.size === undefined ? null : Number(values.size);
   const model = size === null
@@ -66,8 +78,12 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
   const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
   const adam: tf.Optimizer = tf.train.adam(1e-3);
+  // The plan is built once, as evaluate and predictBatches do per pass over the data.
+  const foldStart = performance.now();
+  const folded = mode === 'infer' && plan === 'folded' ? inferencePlan(model) : null;
+  const foldMs = performance.now() - foldStart;
   const step = mode === 'infer'
-    ? async () => tf.dispose(model.predict(x, { batchSize: batch }))
+    ? async () => tf.dispose(folded ? folded.predict(x) : model.predict(x, { batchSize: batch }))
     : mode === 'trainer'
       ? async () => {
         const result = trainingStep(model, x, labels);
@@ -83,7 +99,8 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   const stepMs = (performance.now() - start) / steps;
   const kernelMs = [...rows.values()].reduce((a, r) => a + r.ms, 0) / steps;
   const calls = [...rows.values()].reduce((a, r) => a + r.calls, 0) / steps;
-  console.log(`\n${backendName}: ${stepMs.toFixed(1)} ms/step (${((batch * 1000) / stepMs).toFixed(0)} img/s), ` +
+  const label = mode === 'infer' ? ` ${plan} (${folded ? `${folded.fusedConvs} fused convs, folded in ${foldMs.toFixed(1)} ms` : 'model.predict'})` : '';
+  console.log(`\n${backendName}${label}: ${stepMs.toFixed(1)} ms/step (${((batch * 1000) / stepMs).toFixed(0)} img/s), ` +
     `kernels ${kernelMs.toFixed(1)} ms in ${calls.toFixed(0)} calls, outside kernels ${(stepMs - kernelMs).toFixed(1)} ms, ` +
     `load average ${loadavg()[0]!.toFixed(2)}`);
   console.log('kernel'.padEnd(40) + 'calls/step'.padStart(11) + 'ms/step'.padStart(10) + '%'.padStart(7));
@@ -94,9 +111,14 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   }
   tf.dispose([x, y, labels]);
   adam.dispose();
+  folded?.dispose();
   model.dispose();
 }
 
+const plans = values.plan.split(',');
+for (const plan of plans) {
+  if (plan !== 'stock' && plan !== 'folded') throw new Error(`--plan must be stock, folded or stock,folded; received \`--plan ${values.plan}\``);
+}
 for (const name of values.backends.split(',')) {
-  await profile(name, Number(values.steps), Number(values.batch), Number(values.top), values.mode);
+  for (const plan of plans) await profile(name, Number(values.steps), Number(values.batch), Number(values.top), values.mode, plan);
 }

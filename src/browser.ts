@@ -39,6 +39,7 @@ export { IMAGENET_CLASSES } from './pretrained/imagenetClasses.js';
 export { resizeCropGeometry, scaledResize } from './data/evalTransform.js';
 export { resampleBilinear } from './data/resampleBilinear.js';
 export { embed } from './predict/embed.js';
+export { inferencePlan, type InferencePlan } from './predict/inferencePlan.js';
 export { encodeNpy } from './predict/npy.js';
 export { stratifiedSplit, type Split } from './data/split.js';
 export { subset } from './data/subset.js';

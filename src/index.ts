@@ -12,7 +12,7 @@ export { writeConfusionMatrix } from './finetune/confusion.js';
 export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
-export { predictBatches, type PredictBatchesOptions } from './parallel/inference.js';
+export { predictBatches, type PredictBatchesOptions } from './parallel/predictBatches.js';
 export { resolveWorkers, type WorkersOption } from './parallel/workers.js';
 export { WorkerError } from './parallel/thread.js';
 export { OutOfMemoryError, estimateStepBytes } from './training/memory.js';

@@ -2,7 +2,8 @@
  * Numerical parity with PyTorch: every fixture from scripts/make_fixtures.py (random weights,
  * randomized BN affine parameters and running statistics, seed MNIST model and torchvision at
  * several widths and input sizes) is loaded with loadTorchWeights and must reproduce PyTorch's
- * eval-mode logits to 1e-4 + 1e-3·max|logit|, on the cpu and wasm backends.
+ * eval-mode logits to 1e-4 + 1e-3·max|logit|, on the cpu and wasm backends, through `model.predict`
+ * and through `inferencePlan` (BatchNorm folded into the convs).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { inferencePlan } from '../src/predict/inferencePlan.js';
 import { tf } from '../src/tf.js';
 import { loadTorchWeights } from '../src/weights/loadTorchWeights.js';
 import { torchKeyMap } from '../src/weights/torchKeys.js';
@@ -29,22 +31,31 @@ describe.each(['cpu', 'wasm'])('parity with PyTorch on %s', (backend) => {
     expect(loaded.length).toBe(model.weights.length);
 
     const io = readIO(fixture);
-    const logits = tf.tidy(() => model.predict(tf.tensor(io.input, io.inputShape)) as tf.Tensor);
+    // model.predict, and the inference plan with every BatchNorm folded into its conv.
+    const plan = inferencePlan(model);
+    const [logits, folded] = tf.tidy(() => {
+      const x = tf.tensor(io.input, io.inputShape);
+      return [model.predict(x) as tf.Tensor, plan.predict(x)];
+    });
+    plan.dispose();
     expect(logits.shape).toEqual(io.logitsShape);
-    const ours = await logits.data();
-    logits.dispose();
+    expect(folded.shape).toEqual(io.logitsShape);
+    const outputs = { predict: await logits.data(), folded: await folded.data() };
+    tf.dispose([logits, folded]);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
 
-    let maxErr = 0;
-    let maxLogit = 0;
-    io.logits.forEach((want, i) => {
-      maxErr = Math.max(maxErr, Math.abs(ours[i] - want));
-      maxLogit = Math.max(maxLogit, Math.abs(want));
-    });
-    const tolerance = 1e-4 + 1e-3 * maxLogit;
-    errors.push(`${backend} ${fixture.name}: max |ours - torch| = ${maxErr.toExponential(2)} (tolerance ${tolerance.toExponential(2)})`);
-    expect(maxErr).toBeLessThanOrEqual(tolerance);
+    for (const [path, ours] of Object.entries(outputs)) {
+      let maxErr = 0;
+      let maxLogit = 0;
+      io.logits.forEach((want, i) => {
+        maxErr = Math.max(maxErr, Math.abs(ours[i] - want));
+        maxLogit = Math.max(maxLogit, Math.abs(want));
+      });
+      const tolerance = 1e-4 + 1e-3 * maxLogit;
+      errors.push(`${backend} ${fixture.name} ${path}: max |ours - torch| = ${maxErr.toExponential(2)} (tolerance ${tolerance.toExponential(2)})`);
+      expect(maxErr, path).toBeLessThanOrEqual(tolerance);
+    }
   });
 });
 

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomizeBatchNorm } from '../../test/randomBatchNorm.js';
 import { tinyModel } from '../../test/tinyModel.js';
 import type { Batch, Dataset } from '../data/dataset.js';
 import { mobileNetV2 } from '../models/mobilenetv2.js';
 import { tf } from '../tf.js';
 import { evaluate } from '../training/evaluate.js';
-import { predictBatches, ranksFor } from './inference.js';
+import { InferencePool, ranksFor } from './inference.js';
+import { predictBatches } from './predictBatches.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -13,13 +15,14 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
+/** Random images, the same on every call: seeds from 1, since TF.js draws a fresh seed for seed 0. */
 function randomDigits(length: number): Dataset {
   const labels = Int32Array.from({ length }, (_, i) => (i * 3) % 10);
   return {
     length, classNames: Array.from({ length: 10 }, (_, i) => String(i)), inputShape: [28, 28, 1], mean: [0], std: [1],
     labels: () => labels,
     batch: async (indices): Promise<Batch> => ({
-      x: tf.tidy(() => tf.stack(Array.from(indices, (i) => tf.randomNormal([28, 28, 1], 0, 1, 'float32', i)))) as tf.Tensor4D,
+      x: tf.tidy(() => tf.stack(Array.from(indices, (i) => tf.randomNormal([28, 28, 1], 0, 1, 'float32', i + 1)))) as tf.Tensor4D,
       y: tf.tensor1d(Array.from(indices, (i) => labels[i]!), 'int32'),
     }),
   };
@@ -37,14 +40,16 @@ describe('ranksFor', () => {
 describe('predictBatches', () => {
   it('equals model.predict with workers, for RGB MobileNetV2 at 96 px, and leaks nothing', async () => {
     const model = mobileNetV2({ alpha: 0.35, inputShape: [96, 96, 3], numClasses: 7, seed: 3 });
+    randomizeBatchNorm(model, 1);
     const images = tf.randomNormal([37, 96, 96, 3], 0, 1, 'float32', 4);
     const before = tf.memory().numTensors;
     const ours = await predictBatches(model, images, { batchSize: 4, workers: 2 });
     expect(tf.memory().numTensors).toBe(before + 1);
     const expected = model.predict(images, { batchSize: 4 }) as tf.Tensor;
     expect(ours.shape).toEqual([37, 7]);
+    // BatchNorm folded into the convs (inferencePlan) rounds differently: relative to the logits' scale.
     const diff = tf.max(tf.abs(tf.sub(ours, expected))).dataSync()[0]!;
-    expect(diff).toBeLessThan(1e-5);
+    expect(diff).toBeLessThan(1e-4 * tf.max(tf.abs(expected)).dataSync()[0]!);
     tf.dispose([ours, expected, images]);
     model.dispose();
   }, 60_000);
@@ -68,6 +73,33 @@ describe('predictBatches', () => {
   });
 });
 
+describe('InferencePool', () => {
+  it("runs each worker's folded plan from the weights it received, and every worker frees what it built", async () => {
+    const model = mobileNetV2({ alpha: 0.35, inputShape: [32, 32, 3], numClasses: 5, seed: 4, invertedResidualSetting: [[1, 16, 1, 1], [6, 24, 2, 2]] });
+    randomizeBatchNorm(model, 2);
+    const batches = [0, 1, 2].map((i) => tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', i));
+    const pool = await InferencePool.start(model, 3);
+    // Each worker folded every BatchNorm of this model into its conv.
+    const batchNorms = model.layers.filter((l) => l.getClassName() === 'BatchNormalization').length;
+    expect(pool.fusedConvs).toEqual([batchNorms, batchNorms]);
+    const before = tf.memory().numTensors;
+    for (let round = 0; round < 2; round++) {
+      // Two workers, and each holds several batches at once.
+      const outputs = await Promise.all(batches.map((x, i) => pool.runOn(i % 2, x)));
+      for (const [i, out] of outputs.entries()) {
+        const expected = model.predict(batches[i]!) as tf.Tensor;
+        const [diff, scale] = tf.tidy(() => [tf.max(tf.abs(tf.sub(out, expected))).dataSync()[0]!, tf.max(tf.abs(expected)).dataSync()[0]!]);
+        expect(diff).toBeLessThan(1e-4 * scale);
+        tf.dispose([out, expected]);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await pool.close()).toEqual(pool.baseTensors);
+    tf.dispose(batches);
+    model.dispose();
+  }, 60_000);
+});
+
 describe('evaluate with workers', () => {
   it('gives the single-thread loss, accuracy and confusion matrix', async () => {
     const model = tinyModel(2);
@@ -76,7 +108,7 @@ describe('evaluate with workers', () => {
     const one = await evaluate(model, data, { batchSize: 32, confusion: true });
     const two = await evaluate(model, data, { batchSize: 32, confusion: true, workers: 2 });
     expect(two.count).toBe(300);
-    // Worker and main thread run the same kernels; model.predict and model.apply may order a few float sums differently.
+    // Worker and main thread run the same inference plan and kernels.
     expect(Math.abs(two.loss - one.loss)).toBeLessThan(1e-4 * one.loss);
     expect(two.accuracy).toBe(one.accuracy);
     expect(two.confusion).toEqual(one.confusion);

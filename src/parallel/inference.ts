@@ -1,7 +1,6 @@
-import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
-import { resolveWorkers, type WorkersOption } from './workers.js';
+import type { WorkersOption } from './workers.js';
 
 /**
  * Batches each rank must have before worker threads are worth starting: a worker needs about a
@@ -16,22 +15,20 @@ export function ranksFor(batches: number, workers: number): number {
 
 /**
  * Seconds a worker thread takes to start: load TF.js, its wasm module, this library's kernels
- * and a copy of the model (measured 1-2 s; more from TypeScript sources, which tsx compiles).
+ * and a copy of the model: 0.6 s measured on the development machine, from TypeScript sources.
  */
-const WORKER_START_SECONDS = 2;
+const WORKER_START_SECONDS = 1;
 
 /**
- * After the first batch ran on this thread in `secondsPerBatch`: a pool of `ranks`, or null.
- * With `workers: 'auto'` only when the batches left would take this thread more than twice a
- * worker's start-up, so cheap models (MNIST at 3,000 img/s) stay on one thread for a
- * 10k-image pass; an explicit worker count is taken as asked.
+ * After the first batch ran on this thread in `secondsPerBatch`, whether to start workers for
+ * the `batchesLeft` others. They start in the background while this thread goes on, so what
+ * they cost is their start-up on the other cores and their memory: with `workers: 'auto'` only
+ * when the batches left would keep this thread busy for longer than a worker takes to start,
+ * so that it can take a share; an explicit worker count is taken as asked.
  */
-export async function poolWorthStarting(
-  model: tf.LayersModel, ranks: number, workers: WorkersOption | undefined, secondsPerBatch: number, batchesLeft: number,
-): Promise<InferencePool | null> {
-  if (ranks < 2 || batchesLeft === 0) return null;
-  if (workers === 'auto' && secondsPerBatch * batchesLeft < 2 * WORKER_START_SECONDS) return null;
-  return InferencePool.start(model, ranks);
+export function workersPayOff(workers: WorkersOption | undefined, secondsPerBatch: number, batchesLeft: number): boolean {
+  if (batchesLeft === 0) return false;
+  return workers !== 'auto' || secondsPerBatch * batchesLeft > WORKER_START_SECONDS;
 }
 
 /**
@@ -44,7 +41,13 @@ export class InferencePool {
   /** Per worker, the reply it owes last: replies come in order, so each waits for the one before. */
   private readonly owed: Promise<unknown>[];
 
-  private constructor(private readonly model: tf.LayersModel, private readonly replicas: Replica[]) {
+  private constructor(
+    private readonly replicas: Replica[],
+    /** Live tensors in each worker before its model was built. */
+    readonly baseTensors: number[],
+    /** Each worker's convs fused with their BatchNorm or activation (its `InferencePlan.fusedConvs`). */
+    readonly fusedConvs: number[],
+  ) {
     this.owed = replicas.map(() => Promise.resolve());
   }
 
@@ -73,9 +76,10 @@ export class InferencePool {
             type: 'init', rank, ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null,
           });
         }
-        await Promise.all(replicas.map((r) => r.next()));
+        const ready = await Promise.all(replicas.map((r) => r.next()));
         if (stopped) throw new WorkerError('the inference pool was stopped while it started');
-        pool = new InferencePool(model, replicas);
+        const field = (key: 'baseTensors' | 'fusedConvs') => ready.map((m) => (m.type === 'ready' ? m[key] : -1));
+        pool = new InferencePool(replicas, field('baseTensors'), field('fusedConvs'));
         return pool;
       } catch (error) {
         await terminate();
@@ -98,33 +102,6 @@ export class InferencePool {
   }
 
   /**
-   * Logits of each batch (inference mode), one batch per rank at a time: `batches[0]` runs on
-   * this thread while the others run in the workers. The caller owns the inputs and the outputs.
-   */
-  async predict(batches: readonly tf.Tensor[]): Promise<tf.Tensor[]> {
-    if (batches.length > this.ranks) throw new Error(`predict takes at most ${this.ranks} batches at once; received ${batches.length}`);
-    const ids: number[] = [];
-    for (let i = 1; i < batches.length; i++) {
-      const x = batches[i]!;
-      const id = this.nextId++;
-      ids.push(id);
-      this.replicas[i - 1]!.post({ type: 'predict', id, x: (await x.data()) as Float32Array, shape: x.shape });
-    }
-    const local = batches.length > 0 ? tf.tidy(() => this.model.predict(batches[0]!, { batchSize: batches[0]!.shape[0] }) as tf.Tensor) : null;
-    try {
-      const replies = await Promise.all(ids.map((_, i) => this.replicas[i]!.next()));
-      const remote = replies.map((reply, i) => {
-        if (reply.type !== 'predicted' || reply.id !== ids[i]) throw new WorkerError(`worker ${i + 1} answered ${reply.type} to a prediction`);
-        return tf.tensor(reply.logits, reply.shape);
-      });
-      return local ? [local, ...remote] : remote;
-    } catch (error) {
-      local?.dispose();
-      throw error;
-    }
-  }
-
-  /**
    * Logits of `x` (inference mode) from worker `worker` (0-based), which may already hold
    * other batches: they run in the order posted. The caller keeps `x` and owns the result.
    */
@@ -139,69 +116,15 @@ export class InferencePool {
     return tf.tensor(message.logits, message.shape);
   }
 
-  /** Disposes the replicas and stops their threads. */
-  async close(): Promise<void> {
+  /** Disposes the replicas and stops their threads; returns each worker's live tensors after disposal: its `baseTensors` when nothing leaked. */
+  async close(): Promise<number[]> {
     try {
       const alive = this.replicas.filter((r) => !r.failure);
       for (const replica of alive) replica.post({ type: 'close' });
-      await Promise.all(alive.map((r) => r.next()));
+      const replies = await Promise.all(alive.map((r) => r.next()));
+      return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
     } finally {
       await Promise.all(this.replicas.map((r) => r.worker.terminate()));
     }
-  }
-}
-
-/** Options of {@link predictBatches}. */
-export interface PredictBatchesOptions {
-  /** Images per forward pass. Default 32. */
-  batchSize?: number;
-  /**
-   * Ranks: this thread plus `workers - 1` worker threads, each with a copy of the model; 'auto'
-   * is one per core, and starts workers only when, timed on the first batch, the rest would
-   * take this thread more than twice a worker's start-up. Either way workers need at least 4
-   * batches each, so a handful of images never starts one. Default 'auto'.
-   */
-  workers?: WorkersOption;
-}
-
-/**
- * Runs `model` in inference mode over `images` ([N, ...inputShape], already preprocessed) in
- * batches, on every core when there are enough batches, and returns the outputs concatenated
- * in order ([N, ...outputShape]). The result equals `model.predict(images, { batchSize })`.
- *
- * @example
- * const logits = await predictBatches(model, images, { batchSize: 64 }); // all cores for large N
- * const classes = logits.argMax(1);
- */
-export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, options: PredictBatchesOptions = {}): Promise<tf.Tensor> {
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
-  const n = images.shape[0] ?? 0;
-  const batches = Math.ceil(n / batchSize);
-  const allowed = ranksFor(batches, resolveWorkers(options.workers ?? 'auto'));
-  if (allowed === 1) return tf.tidy(() => model.predict(images, { batchSize }) as tf.Tensor);
-  const outputs: tf.Tensor[] = [];
-  let pool: InferencePool | null = null;
-  try {
-    const started = performance.now();
-    outputs.push(tf.tidy(() => model.predict(tf.slice(images, 0, Math.min(batchSize, n)), { batchSize }) as tf.Tensor));
-    await outputs[0]!.data();
-    pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, batches - 1);
-    const ranks = pool?.ranks ?? 1;
-    for (let start = batchSize; start < n; start += batchSize * ranks) {
-      const round = Array.from({ length: Math.min(ranks, Math.ceil((n - start) / batchSize)) }, (_, r) => {
-        const from = start + r * batchSize;
-        return tf.slice(images, from, Math.min(batchSize, n - from));
-      });
-      try {
-        outputs.push(...(pool ? await pool.predict(round) : round.map((x) => tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor))));
-      } finally {
-        tf.dispose(round);
-      }
-    }
-    return tf.concat(outputs, 0);
-  } finally {
-    tf.dispose(outputs);
-    await pool?.close();
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mobileNetV2 } from '../models/mobilenetv2.js';
 import { tf } from '../tf.js';
 import { InferencePool } from './inference.js';
-import { type LaneJob, runLanes } from './lanes.js';
+import { type BatchSource, runLanes } from './lanes.js';
 import { WorkerError } from './thread.js';
 
 beforeAll(async () => {
@@ -16,15 +16,20 @@ afterAll(async () => {
 function job(count: number, rows = 3) {
   const seen: number[] = [];
   const sums: number[] = [];
-  const spec: LaneJob<tf.Tensor> = {
+  let using = 0;
+  const spec: BatchSource<tf.Tensor> = {
     count,
     load: async (i) => tf.fill([rows, 8], i),
     input: (x) => x,
-    output: async (i, _x, logits) => {
+    use: async (_x, output, i) => {
+      // One use at a time, even when it waits.
+      expect(using++).toBe(0);
       seen.push(i);
-      const sum = logits.sum();
+      const sum = output.sum();
       sums.push((await sum.data())[0]!);
-      tf.dispose([sum, logits]);
+      await new Promise((r) => setTimeout(r, 0));
+      sum.dispose();
+      using--;
     },
     release: (x) => x.dispose(),
   };
@@ -120,7 +125,7 @@ describe('runLanes', () => {
         return tf.tidy(() => tf.squeeze(tf.slice(images, i, 1), [0]));
       },
       input: (x) => x,
-      output: (_i, _x, logits) => void outputs.push(logits),
+      use: (_x, output) => void outputs.push(output.clone()),
       release: (x) => x.dispose(),
     }, {
       runLocal: (x) => model.predict(x) as tf.Tensor,

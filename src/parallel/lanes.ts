@@ -1,134 +1,160 @@
-import { tf } from '../tf.js';
-import { InferencePool } from './inference.js';
+import type { tf } from '../tf.js';
+import type { InferencePool } from './inference.js';
 
-/** A batch inference job for {@link runLanes}: batches loaded by index, outputs taken in index order. */
-export interface LaneJob<T> {
+/** How a batch-inference loop gets each batch, feeds it to the model and hands its output back. */
+export interface BatchSource<B> {
   /** Batches in all. */
   count: number;
-  /** Loads batch `i` (decoding, slicing); called in index order, at most a few ahead of the outputs. */
-  load(i: number): Promise<T>;
+  /** Loads batch `index` (0-based). Batches are taken in index order, a few at most ahead of the outputs. */
+  load(index: number): Promise<B>;
   /** The model input of a loaded batch. */
-  input(item: T): tf.Tensor;
-  /** Takes batch `i`'s output (owned by the callee), in index order. */
-  output(i: number, item: T, logits: tf.Tensor): Promise<void> | void;
-  /** Releases a loaded batch once its output was taken, or when the run ends early. */
-  release(item: T): void;
+  input(batch: B): tf.Tensor;
+  /** Receives each batch's output, in batch order; the output is disposed when this returns. */
+  use(batch: B, output: tf.Tensor, index: number): Promise<void> | void;
+  /** Frees a loaded batch: after `use`, or unused when the run stops early. */
+  release(batch: B): void;
 }
 
-/** How {@link runLanes} may use worker threads. */
+/** A pool of workers being started (see `InferencePool.launch`). */
+export interface PoolLaunch {
+  ready: Promise<Pick<InferencePool, 'ranks' | 'runOn'>>;
+  stop(): Promise<void>;
+}
+
+/** How {@link runLanes} runs batches. */
 export interface LaneOptions {
   /** Runs a batch on this thread (inference mode); returns a new tensor. */
   runLocal(x: tf.Tensor): tf.Tensor;
   /** Ranks allowed, this thread included; 1 runs everything here. */
   ranks: number;
   /**
-   * After the first batch ran here in `seconds`, whether to start workers for the `left`
-   * batches. Workers start in the background: this thread keeps running batches while they
-   * load, and each joins when it is ready. Default: always.
+   * After the first batch ran here in `seconds`, whether workers are worth starting for the
+   * `left` batches. Default: yes.
    */
   worthStarting?(seconds: number, left: number): boolean;
-  /** Starts the workers (default: an {@link InferencePool} of the model behind `runLocal`). */
-  startPool(ranks: number): ReturnType<typeof InferencePool.launch>;
+  /** Starts `ranks - 1` workers. */
+  startPool(ranks: number): PoolLaunch;
+  /** Load this thread's next batch while it runs the current one. Default false. */
+  prefetch?: boolean;
 }
 
-/** Batches each worker keeps queued, so it never waits for this thread to post the next. */
-const DEPTH = 2;
+/** Batches each worker holds at once, so that it never waits for this thread to post the next. */
+const WORKER_DEPTH = 2;
 
 /**
- * Runs every batch of `job`: on this thread, and on worker replicas once they are up. The
- * batches are dealt dynamically, one at a time to whichever rank is free, so a rank on a busy
- * core takes fewer of them, and the workers' start-up (TF.js, its wasm, the model: about a
- * second) runs on their own cores while this thread works instead of before. Outputs are handed
- * to `job.output` in index order, so results are the same whichever rank ran a batch and
- * however many ranks there were (each batch's numbers are the model's on that batch).
+ * Runs every batch of `source` on this thread and, once they are up, on worker threads. The
+ * first batch runs here and is timed; if workers are worth it they start in the background, so
+ * their start-up (TF.js, its wasm, the model: about a second) runs on their own cores while
+ * this thread goes on, and each joins when ready. Batches are dealt one at a time to whichever
+ * rank is free, so a rank on a busier core takes fewer. Outputs reach `source.use` in index
+ * order, so results do not depend on which rank ran a batch or on how many ranks there were.
  *
- * If the job ends before the workers are ready, they are stopped unused. A worker that fails
- * fails the run with its {@link WorkerError}; nothing is left running either way.
+ * When this thread runs out of batches before the workers are ready, they are stopped unused.
+ * A failure anywhere (a load, a use, a worker) ends the run with that error after every loaded
+ * batch was released and the workers stopped.
  */
-export async function runLanes<T>(job: LaneJob<T>, options: LaneOptions): Promise<void> {
+export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions): Promise<void> {
+  const { count } = source;
   let nextBatch = 0;
   let nextOutput = 0;
-  const done = new Map<number, { item: T; logits: tf.Tensor }>();
-  const loaded = new Set<T>();
-  let failure: unknown = null;
-
-  /** Takes the next batch index and loads it, or null when none is left (or the run failed). */
-  const take = async (): Promise<{ i: number; item: T } | null> => {
-    if (failure !== null || nextBatch >= job.count) return null;
-    const i = nextBatch++;
-    const item = await job.load(i);
-    loaded.add(item);
-    return { i, item };
+  const finished = new Map<number, { batch: B; output: tf.Tensor }>();
+  const loaded = new Set<B>();
+  let failure: { error: unknown } | null = null;
+  const fail = (error: unknown) => {
+    failure ??= { error };
   };
-  /** Records batch i's output and hands out every output that is now next in order. */
-  const finish = async (i: number, item: T, logits: tf.Tensor) => {
-    done.set(i, { item, logits });
-    while (done.has(nextOutput)) {
-      const ready = done.get(nextOutput)!;
-      done.delete(nextOutput);
-      nextOutput++;
-      try {
-        await job.output(nextOutput - 1, ready.item, ready.logits);
-      } finally {
-        loaded.delete(ready.item);
-        job.release(ready.item);
+
+  /** Takes the next batch index and loads it; null when none is left or the run failed. */
+  const take = async (): Promise<{ index: number; batch: B } | null> => {
+    if (failure !== null || nextBatch >= count) return null;
+    const index = nextBatch++;
+    const batch = await source.load(index);
+    loaded.add(batch);
+    if (failure !== null) return null; // released with the rest at the end
+    return { index, batch };
+  };
+  // Outputs are handed to `use` by one flush at a time, in index order: a lane that finishes
+  // while another's flush is under way leaves its output to that flush.
+  let flushing = false;
+  let flushed: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    flushing = true;
+    try {
+      while (finished.has(nextOutput)) {
+        const done = finished.get(nextOutput)!;
+        finished.delete(nextOutput);
+        try {
+          await source.use(done.batch, done.output, nextOutput++);
+        } finally {
+          done.output.dispose();
+          loaded.delete(done.batch);
+          source.release(done.batch);
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+  /** Keeps batch `index`'s output and hands every output that is now next in order to `use`. */
+  const finish = (index: number, batch: B, output: tf.Tensor): Promise<void> => {
+    finished.set(index, { batch, output });
+    if (!flushing) flushed = flush();
+    return flushed;
+  };
+  const runHere = async (item: { index: number; batch: B }) => {
+    await finish(item.index, item.batch, options.runLocal(source.input(item.batch)));
+  };
+
+  let launch: PoolLaunch | null = null;
+  const workerLanes: Promise<void>[] = [];
+  const joinWorkers = (pool: Pick<InferencePool, 'ranks' | 'runOn'>) => {
+    for (let worker = 0; worker < pool.ranks - 1; worker++) {
+      for (let d = 0; d < WORKER_DEPTH; d++) {
+        workerLanes.push((async () => {
+          for (let item = await take(); item !== null; item = await take()) {
+            await finish(item.index, item.batch, await pool.runOn(worker, source.input(item.batch)));
+          }
+        })().catch(fail));
       }
     }
   };
-  const fail = (error: unknown) => {
-    failure ??= error;
-  };
 
-  const local = async (first: boolean): Promise<number> => {
-    const batch = await take();
-    if (batch === null) return 0;
-    const started = performance.now();
-    const logits = options.runLocal(job.input(batch.item));
-    await finish(batch.i, batch.item, logits);
-    return first ? (performance.now() - started) / 1000 : 0;
-  };
-
-  let launch: ReturnType<typeof InferencePool.launch> | null = null;
-  const workerLanes: Promise<void>[] = [];
   try {
-    // The first batch always runs here: it times the model before any worker is started.
-    const seconds = await local(true);
-    const left = job.count - nextBatch;
-    if (options.ranks > 1 && left > 0 && (options.worthStarting?.(seconds, left) ?? true)) {
-      launch = options.startPool(options.ranks);
-      launch.ready.then((pool) => {
-        for (let w = 0; w < pool.ranks - 1; w++) {
-          for (let d = 0; d < DEPTH; d++) {
-            workerLanes.push((async () => {
-              for (let batch = await take(); batch !== null; batch = await take()) {
-                const logits = await pool.runOn(w, job.input(batch.item));
-                await finish(batch.i, batch.item, logits);
-              }
-            })().catch(fail));
-          }
-        }
-      }, fail);
+    const first = await take();
+    if (first !== null) {
+      const started = performance.now();
+      await runHere(first);
+      const left = count - nextBatch;
+      if (options.ranks > 1 && left > 0 && (options.worthStarting?.((performance.now() - started) / 1000, left) ?? true)) {
+        launch = options.startPool(options.ranks);
+        launch.ready.then(joinWorkers, fail);
+      }
     }
-    while (failure === null && nextBatch < job.count) {
-      await local(false);
-      // Let worker replies and a finished start-up in before this thread takes the next batch.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    let ahead: Promise<{ index: number; batch: B } | null> | null = null;
+    while (failure === null) {
+      const item = await (ahead ?? take());
+      ahead = null;
+      if (item === null) break;
+      if (options.prefetch) ahead = take();
+      await runHere(item);
+      // Worker replies and a finished start-up come in as events: let them in between batches.
+      if (launch !== null) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    // This thread is out of batches. Batches still out are on workers, which are then up;
-    // when none is, a start-up still under way is not waited for.
-    if (failure === null && nextOutput < job.count) await Promise.all(workerLanes);
-    if (failure !== null) throw failure;
+    if (ahead !== null) await ahead;
+    // This thread is out of batches. Any still out are on workers, which are up; a start-up
+    // still under way is not waited for.
+    if (failure === null && nextOutput < count) await Promise.all(workerLanes);
+    if (failure !== null) throw (failure as { error: unknown }).error;
   } catch (error) {
     fail(error);
-    throw failure;
+    throw (failure as { error: unknown } | null)?.error ?? error;
   } finally {
     if (launch !== null) {
+      fail(null); // every lane stops at its next take
       await launch.stop();
-      // With the workers gone, every lane ends at its next step (take() gives null after a failure).
-      failure ??= 'stopped';
       await Promise.allSettled(workerLanes);
     }
-    for (const { logits } of done.values()) logits.dispose();
-    for (const item of loaded) job.release(item);
+    for (const { output } of finished.values()) output.dispose();
+    for (const batch of loaded) source.release(batch);
   }
 }

@@ -71,6 +71,8 @@ export interface ReadyReply {
   type: 'ready';
   /** Live tensors before building the model: what is left after `close` when nothing leaked. */
   baseTensors: number;
+  /** An inference-only replica's folded convs (`InferencePlan.fusedConvs`); 0 for a training replica. */
+  fusedConvs: number;
 }
 
 export interface PredictReply {

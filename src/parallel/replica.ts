@@ -1,4 +1,5 @@
 import { useBackend, type BackendName } from '../backend/useBackend.js';
+import { type InferencePlan, inferencePlan } from '../predict/inferencePlan.js';
 import { tf } from '../tf.js';
 import { explainAbort } from '../training/memory.js';
 import { createOptimizer, setLearningRate } from '../training/optimizer.js';
@@ -14,6 +15,8 @@ export interface Port {
 
 interface Replica {
   model: tf.LayersModel;
+  /** An inference-only replica's plan, built from the weights it received (they never change). */
+  plan: InferencePlan | null;
   optimizer: tf.Optimizer | null;
   init: InitMessage;
   batchSize: number;
@@ -33,7 +36,7 @@ async function build(init: InitMessage): Promise<Replica> {
     await optimizer.setWeights(state);
     tf.dispose(state.map((s) => s.tensor));
   }
-  return { model, optimizer, init, batchSize: 0 };
+  return { model, plan: optimizer === null ? inferencePlan(model) : null, optimizer, init, batchSize: 0 };
 }
 
 /**
@@ -58,11 +61,15 @@ export function serveReplica(port: Port): void {
         await useBackend(message.backend as BackendName);
         const baseTensors = tf.memory().numTensors;
         replica = await build(message);
-        port.postMessage({ type: 'ready', baseTensors });
+        port.postMessage({ type: 'ready', baseTensors, fusedConvs: replica.plan?.fusedConvs ?? 0 });
         return;
       }
       case 'predict': {
-        const logits = tf.tidy(() => replica!.model.predict(tf.tensor(message.x, message.shape), { batchSize: message.shape[0] }) as tf.Tensor);
+        const { model, plan } = replica!;
+        const logits = tf.tidy(() => {
+          const x = tf.tensor(message.x, message.shape);
+          return plan ? plan.predict(x) : model.predict(x, { batchSize: message.shape[0] }) as tf.Tensor;
+        });
         const values = (await logits.data()) as Float32Array;
         port.postMessage({ type: 'predicted', id: message.id, logits: values, shape: logits.shape });
         logits.dispose();
@@ -119,6 +126,7 @@ export function serveReplica(port: Port): void {
       case 'close': {
         if (replica) {
           replica.optimizer?.dispose();
+          replica.plan?.dispose();
           replica.model.dispose();
         }
         port.postMessage({ type: 'closed', numTensors: tf.memory().numTensors });

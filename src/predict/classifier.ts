@@ -4,9 +4,9 @@ import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { embed } from './embed.js';
-import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
-import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
+import { featurePlan } from './embed.js';
+import { inferBatches } from '../parallel/inferBatches.js';
+import type { WorkersOption } from '../parallel/workers.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -107,7 +107,7 @@ const normalized = (classifier: Classifier, pixels: Float32Array, count: number)
   tf.tensor4d(pixels, [count, ...classifier.inputShape]).sub(tf.tensor1d(classifier.mean)).div(tf.tensor1d(classifier.std)) as tf.Tensor4D;
 
 /**
- * Pooled features ({@link embed}) of image files, preprocessed as the classifier expects, in
+ * Pooled features (`embed`, through one {@link featurePlan}) of image files, preprocessed as the classifier expects, in
  * batches: one row of `dim` values per file, file order.
  *
  * @example
@@ -118,13 +118,18 @@ export async function embedImages(classifier: Classifier, files: readonly string
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const rows: Float32Array[] = [];
   let dim = 0;
-  for (let start = 0; start < files.length; start += batchSize) {
-    const chunk = files.slice(start, start + batchSize);
-    const pixels = await loadImages(classifier, chunk, undefined);
-    const out = tf.tidy(() => embed(classifier.model, normalized(classifier, pixels, chunk.length)));
-    dim = out.shape[1];
-    rows.push((await out.data()) as Float32Array);
-    out.dispose();
+  const plan = featurePlan(classifier.model);
+  try {
+    for (let start = 0; start < files.length; start += batchSize) {
+      const chunk = files.slice(start, start + batchSize);
+      const pixels = await loadImages(classifier, chunk, undefined);
+      const out = tf.tidy(() => plan.embed(normalized(classifier, pixels, chunk.length)));
+      dim = out.shape[1];
+      rows.push((await out.data()) as Float32Array);
+      out.dispose();
+    }
+  } finally {
+    plan.dispose();
   }
   const features = new Float32Array(files.length * dim);
   rows.reduce((at, row) => (features.set(row, at), at + row.length), 0);
@@ -154,42 +159,23 @@ export async function classifyImages(classifier: Classifier, files: readonly str
     return tf.tidy(() => normalized(classifier, pixels, chunk.length));
   };
   const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
-  const allowed = ranksFor(chunks.length, resolveWorkers(options.workers ?? 'auto'));
   const predictions: Prediction[] = [];
-  let pool: InferencePool | null = null;
-  try {
-    for (let next = 0; next < chunks.length;) {
-      const group = chunks.slice(next, next + (pool?.ranks ?? 1));
-      const started = performance.now();
-      const xs: tf.Tensor4D[] = [];
-      try {
-        for (const chunk of group) xs.push(await decode(chunk));
-        const logits = pool ? await pool.predict(xs) : xs.map((x) => tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor));
-        const tops = logits.map((l) => tf.tidy(() => tf.topk(tf.softmax(l as tf.Tensor2D), k)));
-        tf.dispose(logits);
-        for (const [c, chunk] of group.entries()) {
-          const { values, indices } = tops[c]!;
-          const [p, idx] = await Promise.all([values.data(), indices.data()]);
-          chunk.forEach((file, i) => {
-            const top = Array.from({ length: k }, (_, j) => {
-              const index = idx[i * k + j];
-              return { className: classNames[index], index, probability: p[i * k + j] };
-            });
-            predictions.push({ file, top });
-          });
-        }
-        tf.dispose(tops.flatMap((t) => [t.values, t.indices]));
-      } finally {
-        tf.dispose(xs);
-      }
-      next += group.length;
-      // The first batch runs alone and decides whether worker threads pay off.
-      if (next === 1 && allowed > 1) {
-        pool = await poolWorthStarting(model, allowed, options.workers ?? 'auto', (performance.now() - started) / 1000, chunks.length - 1);
-      }
-    }
-  } finally {
-    await pool?.close();
-  }
+  await inferBatches(model, {
+    count: chunks.length,
+    load: (c) => decode(chunks[c]!),
+    input: (x) => x,
+    use: async (_, logits, c) => {
+      const { values, indices } = tf.tidy(() => tf.topk(tf.softmax(logits as tf.Tensor2D), k));
+      const [p, idx] = await Promise.all([values.data(), indices.data()]).finally(() => tf.dispose([values, indices]));
+      chunks[c]!.forEach((file, i) => {
+        const top = Array.from({ length: k }, (_, j) => {
+          const index = idx[i * k + j]!;
+          return { className: classNames[index]!, index, probability: p[i * k + j]! };
+        });
+        predictions.push({ file, top });
+      });
+    },
+    release: (x) => x.dispose(),
+  }, { workers: options.workers ?? 'auto' });
   return predictions;
 }

@@ -2,8 +2,8 @@ import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
-import { type InferencePool, poolWorthStarting, ranksFor } from '../parallel/inference.js';
-import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
+import { inferBatches } from '../parallel/inferBatches.js';
+import type { WorkersOption } from '../parallel/workers.js';
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -34,8 +34,9 @@ export interface EvaluateResult {
 
 /**
  * Loss and accuracy of `model` on `data`, in inference mode (BN uses its moving statistics,
- * dropout is off), batch by batch, loading the next batch while the current one runs. The
- * model must output logits. Creates no lasting tensors.
+ * folded into the conv before it: see {@link inferencePlan}; dropout is off), batch by batch,
+ * loading the next batch while the current one runs. The model must output logits. Creates no
+ * lasting tensors.
  *
  * @example
  * const { accuracy } = await evaluate(model, await loadMnist({ split: 'test' }));
@@ -67,46 +68,13 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
     }
   };
 
-  const starts = Array.from({ length: Math.ceil(count / batchSize) }, (_, i) => i * batchSize);
-  const allowed = ranksFor(starts.length, resolveWorkers(options.workers));
-  let pool: InferencePool | null = null;
-  let ranks = 1;
-  let next = 0;
-  // Rounds of one batch per rank; the next round's batches load while this one runs.
-  const take = () => {
-    const group = starts.slice(next, next + ranks);
-    next += group.length;
-    return Promise.all(group.map((s) => data.batch(indices(s))));
-  };
-  let pending: Promise<Batch[]> | null = starts.length > 0 ? take() : null;
-  try {
-    while (pending) {
-      const batches = await pending;
-      // With workers allowed, the first batch runs alone and decides whether they pay off.
-      const probe = allowed > 1 && next === 1;
-      pending = !probe && next < starts.length ? take() : null;
-      const started = performance.now();
-      try {
-        const logits = pool
-          ? await pool.predict(batches.map((b) => b.x))
-          : batches.map((b) => tf.tidy(() => model.apply(b.x, { training: false }) as tf.Tensor));
-        try {
-          for (let i = 0; i < batches.length; i++) await tally(batches[i]!, logits[i] as tf.Tensor2D);
-        } finally {
-          tf.dispose(logits);
-        }
-      } finally {
-        tf.dispose(batches.flatMap((b) => [b.x, b.y]));
-      }
-      if (probe) {
-        pool = await poolWorthStarting(model, allowed, options.workers, (performance.now() - started) / 1000, starts.length - next);
-        ranks = pool?.ranks ?? 1;
-        pending = next < starts.length ? take() : null;
-      }
-    }
-  } finally {
-    if (pending) await pending.then((bs) => tf.dispose(bs.flatMap((b) => [b.x, b.y])), () => {});
-    await pool?.close();
-  }
+  // The next round of batches loads while this one runs.
+  await inferBatches(model, {
+    count: Math.ceil(count / batchSize),
+    load: (i) => data.batch(indices(i * batchSize)),
+    input: (batch) => batch.x,
+    use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
+    release: (batch) => tf.dispose([batch.x, batch.y]),
+  }, { workers: options.workers, prefetch: true });
   return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, correct, count, ...(confusion && { confusion }) };
 }

@@ -1,0 +1,43 @@
+import { inferencePlan } from '../predict/inferencePlan.js';
+import type { tf } from '../tf.js';
+import { InferencePool, ranksFor, workersPayOff } from './inference.js';
+import { type BatchSource, runLanes } from './lanes.js';
+import { resolveWorkers, type WorkersOption } from './workers.js';
+
+export type { BatchSource } from './lanes.js';
+
+/** Options of {@link inferBatches}. */
+export interface InferBatchesOptions {
+  /** The caller's `workers` option (see `predictBatches`); undefined means 1. */
+  workers: WorkersOption | undefined;
+  /** Load this thread's next batch while it runs the current one. Default false. */
+  prefetch?: boolean;
+}
+
+/**
+ * The batch-inference loop of `evaluate`, `classifyImages` and `predictBatches`: runs `model` in
+ * inference mode over every batch of `source`, through an {@link inferencePlan} built here from
+ * the model's current weights and disposed at the end. With more than one rank allowed
+ * (`ranksFor`: 4 batches per rank at least), the first batch runs alone on this thread and its
+ * time decides whether workers pay off (`workersPayOff`); they then start in the background
+ * and take batches as they come free ({@link runLanes}), each through its own plan. Outputs
+ * reach `source.use` in batch order; each batch is released after use, whatever happens; the
+ * workers are stopped before this returns or throws.
+ *
+ * @example
+ * await inferBatches(model, { count: 2, load: async (i) => xs[i], input: (x) => x, use: (x, y) => print(y), release: () => {} }, { workers: 'auto' });
+ */
+export async function inferBatches<B>(model: tf.LayersModel, source: BatchSource<B>, options: InferBatchesOptions): Promise<void> {
+  const plan = inferencePlan(model);
+  try {
+    await runLanes(source, {
+      runLocal: (x) => plan.predict(x),
+      ranks: ranksFor(source.count, resolveWorkers(options.workers)),
+      worthStarting: (seconds, left) => workersPayOff(options.workers, seconds, left),
+      startPool: (ranks) => InferencePool.launch(model, ranks),
+      prefetch: options.prefetch ?? false,
+    });
+  } finally {
+    plan.dispose();
+  }
+}

@@ -74,13 +74,16 @@ function isLastAxisBatchNorm(layer: tf.layers.Layer, rank: number): boolean {
  * The pads of a channels-last ZeroPadding2D that a following 'valid' DepthwiseConv2D can take as
  * explicit pads instead (Keras's MobileNetV2 pads before each strided depthwise conv), or null.
  * Depthwise only: the stock wasm depthwise kernel, which runs both forms, takes explicit pads
- * (checked by the randomized differential tests), while an explicitly padded Conv2D would move
- * from XNNPACK to this library's slower kernel for the 3-channel stem (see dispatch.ts).
+ * (checked by the randomized differential tests, at multiplier 1: stock wasm's depthwise
+ * kernel writes outside its buffers for some convs with larger multipliers, so those keep their
+ * ZeroPadding2D, as model.predict runs them), while an explicitly padded Conv2D would move from
+ * XNNPACK to this library's slower kernel for the 3-channel stem (see dispatch.ts).
  */
 function foldablePadding(pad: tf.layers.Layer, conv: tf.layers.Layer): [[number, number], [number, number]] | null {
   if (pad.getClassName() !== 'ZeroPadding2D' || conv.getClassName() !== 'DepthwiseConv2D') return null;
   const { padding, dataFormat } = pad as unknown as { padding: [[number, number], [number, number]]; dataFormat: string };
-  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayer).padding === 'valid' && isFoldableConv(conv) ? padding : null;
+  const { depthMultiplier } = conv as unknown as { depthMultiplier: number };
+  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayer).padding === 'valid' && depthMultiplier === 1 && isFoldableConv(conv) ? padding : null;
 }
 
 /** The activation a fused conv applies for `layer`: `Activation('relu' | 'relu6')`, `ReLU()` or `ReLU({ maxValue: 6 })`; else null. */

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { train } from '../src/training/trainer.js';
 import { runParallelBench } from './parallel.js';
@@ -101,17 +101,25 @@ async function timeTrainer(steps: number): Promise<number> {
   return result.trainImagesPerSec;
 }
 
-async function timeInference(model: tf.LayersModel, input: tf.Tensor, steps: number): Promise<number> {
+/**
+ * Inference on one thread: `model.predict` (stock layers, what a caller of TF.js's own API gets)
+ * or, with `folded`, the library's inference plan (BatchNorm folded into the convs), which
+ * `evaluate`, `predictBatches` and `classifyImages` run.
+ */
+async function timeInference(model: tf.LayersModel, input: tf.Tensor, steps: number, folded = false): Promise<number> {
+  const plan = folded ? inferencePlan(model) : null;
   // One batch of input.shape[0] (predict would otherwise split it into batches of 32), as PyTorch's side does.
-  const run = () => tf.tidy(() => (model.predict(input, { batchSize: input.shape[0] }) as tf.Tensor).dataSync());
+  const run = () => tf.tidy(() => (plan ? plan.predict(input) : model.predict(input, { batchSize: input.shape[0] }) as tf.Tensor).dataSync());
   run();
   run();
   const start = performance.now();
   for (let i = 0; i < steps; i++) run();
-  return (input.shape[0]! * steps) / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  plan?.dispose();
+  return (input.shape[0]! * steps) / seconds;
 }
 
-const results = new Map<string, { fit: number; trainer: number; infer: number }>();
+const results = new Map<string, { fit: number; trainer: number; infer: number; inferFolded: number }>();
 for (const backend of values.backends.split(',') as ('wasm' | 'cpu')[]) {
   const active = await useBackend(backend);
   const steps = Number(backend === 'cpu' ? values['cpu-steps'] : values.steps);
@@ -120,20 +128,26 @@ for (const backend of values.backends.split(',') as ('wasm' | 'cpu')[]) {
   const mnist = mobileNetV2Mnist({ seed: 0 });
   const x = tf.randomNormal([BATCH, 28, 28, 1]);
   const infer = await timeInference(mnist, x, steps * 2);
+  const inferFolded = await timeInference(mnist, x, steps * 2, true);
   tf.dispose(x);
   mnist.dispose();
-  results.set(backend, { fit, trainer, infer });
+  results.set(backend, { fit, trainer, infer, inferFolded });
   emit({
     backend: active, model: 'mnist', batch: BATCH, trainImagesPerSecFit: +fit.toFixed(1),
-    trainImagesPerSecTrainer: +trainer.toFixed(1), inferImagesPerSec: +infer.toFixed(1), peakRssMB: peakRssMB(),
+    trainImagesPerSecTrainer: +trainer.toFixed(1), inferImagesPerSec: +infer.toFixed(1), inferImagesPerSecFolded: +inferFolded.toFixed(1),
+    peakRssMB: peakRssMB(),
   });
   if (values.imagenet.split(',').includes(backend)) {
     const imagenet = mobileNetV2({ seed: 0 });
     const input = tf.randomNormal([8, 224, 224, 3]);
     const ips = await timeInference(imagenet, input, 3);
+    const folded = await timeInference(imagenet, input, 3, true);
     tf.dispose(input);
     imagenet.dispose();
-    emit({ backend: active, model: 'imagenet-224-alpha1', batch: 8, inferImagesPerSec: +ips.toFixed(1), peakRssMB: peakRssMB() });
+    emit({
+      backend: active, model: 'imagenet-224-alpha1', batch: 8, inferImagesPerSec: +ips.toFixed(1), inferImagesPerSecFolded: +folded.toFixed(1),
+      peakRssMB: peakRssMB(),
+    });
   }
 }
 
@@ -151,6 +165,7 @@ if (hasTorch) {
     emit({
       ratioTo: 'pytorch', backend, trainFit: +(r.fit / torch.trainImagesPerSec).toFixed(2),
       trainTrainer: +(r.trainer / torch.trainImagesPerSec).toFixed(2), infer: +(r.infer / torch.inferImagesPerSec).toFixed(2),
+      inferFolded: +(r.inferFolded / torch.inferImagesPerSec).toFixed(2),
     });
   }
 } else {

@@ -10,8 +10,9 @@ export interface PredictBatchesOptions {
   /**
    * Ranks: this thread plus `workers - 1` worker threads, each with a copy of the model; 'auto'
    * is one per core, and starts workers only when, timed on the first batch, the rest would
-   * take this thread more than twice a worker's start-up. Either way workers need at least 4
-   * batches each, so a handful of images never starts one. Default 'auto'.
+   * keep this thread busy for longer than a worker's start-up (they start in the background and
+   * join when ready). Either way workers need at least 4 batches each, so a handful of images
+   * never starts one. Default 'auto'.
    */
   workers?: WorkersOption;
 }

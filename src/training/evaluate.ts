@@ -16,7 +16,7 @@ export interface EvaluateOptions {
   /**
    * Ranks for the forward passes: this thread plus `workers - 1` worker threads with copies of
    * the model ('auto': one per core), started only when, timed on the first batch, the rest
-   * would take this thread more than twice a worker's start-up (see `predictBatches`). Default 1.
+   * would keep this thread busy for longer than a worker's start-up (see `predictBatches`). Default 1.
    */
   workers?: WorkersOption;
 }

@@ -65,7 +65,7 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   const x = tf.randomUniform(size === null ? [batch, 28, 28, 1] : [batch, size, size, 3], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
   const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
-  const adam = tf.train.adam(1e-3);
+  const adam: tf.Optimizer = tf.train.adam(1e-3); // its applyGradients takes the NamedTensorMap of trainingStep
   const step = mode === 'infer'
     ? async () => tf.dispose(model.predict(x, { batchSize: batch }))
     : mode === 'trainer'

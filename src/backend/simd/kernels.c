@@ -632,7 +632,8 @@ __attribute__((noinline)) static void bn_grad_terms(const float *dy, const float
 EXPORT(batch_norm_grad)
 void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
                      const float *scale, float eps, int R, int C, float *dx, float *dmean,
-                     float *dvar, float *dscale, float *doffset, float *k) {
+                     float *dvar, float *dscale, float *doffset, float *k, int batchStats,
+                     float count, float twoOverCount) {
   float *rs = k, *hs = k + C;
   for (int c = 0; c < C; c++) {
     const float r = 1.f / __builtin_sqrtf(var[c] + eps);
@@ -648,13 +649,13 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     int c = 0;
     for (; c + 4 <= C; c += 4) {
       const f4 d = ld(dr + c);
-      st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+      if (!batchStats) st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
       st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
       st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
     }
     for (; c < C; c++) {
       const float d = dr[c];
-      o[c] = d * dvar[c];
+      if (!batchStats) o[c] = d * dvar[c];
       doffset[c] += d;
       dscale[c] += d * (xr[c] - mean[c]);
     }
@@ -671,6 +672,130 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     }
     bn_grad_terms(dy + c, x + c, mean[c], r, h, g, R, C, dmean + c, dvar + c, dscale + c);
   }
+  if (!batchStats) return;
+  /*
+   * mean and var are x's own batch statistics (training mode), so x also reaches y through
+   * them: dx = dy·(r·g) + dmean/count + (x − mean)·(dvar·(2/count)), in the order of the
+   * composition this replaces (the mean's own path through the variance sums to 0). A second
+   * pass, because every element needs the channel's sums.
+   */
+  float *a = rs, *b = hs, *kk = k + 2 * C;
+  for (int c = 0; c < C; c++) {
+    a[c] = rs[c] * (scale ? scale[c] : 1.f);
+    b[c] = dmean[c] / count;
+    kk[c] = dvar[c] * twoOverCount;
+  }
+  for (int row = 0; row < R; row++) {
+    const float *dr = dy + row * C, *xr = x + row * C;
+    float *o = dx + row * C;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const f4 dxc = wasm_f32x4_mul(ld(dr + c), ld(a + c));
+      st(o + c, madd(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(kk + c), wasm_f32x4_add(dxc, ld(b + c))));
+    }
+    for (; c < C; c++) o[c] = (dr[c] * a[c] + b[c]) + (xr[c] - mean[c]) * kk[c];
+  }
+}
+
+/*
+ * One tile of rows [r0, r1) of four channels (x points at the first): the tile's mean and sum
+ * of squared deviations from it, in two passes over rows still in cache, merged into the
+ * running mean and M2 of rows [0, r0) with Chan et al.'s pairwise update. Deviations from a
+ * nearby mean keep the squares small when the data sit far from 0 (values ~1e3 ± 1), where
+ * Σx² − (Σx)²/n would cancel every digit of the variance away.
+ */
+static inline void moments_tile4(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+  f4 s = wasm_f32x4_const_splat(0.f);
+  for (int r = r0; r < r1; r++) s = wasm_f32x4_add(s, ld(x + r * C));
+  const float nb = (float)(r1 - r0);
+  const f4 mb = wasm_f32x4_div(s, splat(nb));
+  f4 q = wasm_f32x4_const_splat(0.f);
+  for (int r = r0; r < r1; r++) {
+    const f4 d = wasm_f32x4_sub(ld(x + r * C), mb);
+    q = madd(d, d, q);
+  }
+  if (r0 == 0) {
+    st(mean, mb);
+    st(m2, q);
+    return;
+  }
+  const float n = (float)r0, total = (float)r1;
+  const f4 m = ld(mean), delta = wasm_f32x4_sub(mb, m);
+  st(mean, madd(delta, splat(nb / total), m));
+  st(m2, wasm_f32x4_add(ld(m2), madd(wasm_f32x4_mul(delta, delta), splat(n * nb / total), q)));
+}
+
+/* moments_tile4 for one channel. */
+static inline void moments_tile1(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+  float s = 0.f;
+  for (int r = r0; r < r1; r++) s += x[r * C];
+  const float nb = (float)(r1 - r0), mb = s / nb;
+  float q = 0.f;
+  for (int r = r0; r < r1; r++) {
+    const float d = x[r * C] - mb;
+    q += d * d;
+  }
+  if (r0 == 0) {
+    *mean = mb;
+    *m2 = q;
+    return;
+  }
+  const float n = (float)r0, total = (float)r1, delta = mb - *mean;
+  *mean += delta * (nb / total);
+  *m2 += q + (delta * delta) * (n * nb / total);
+}
+
+/* One channel's mean and variance term by term, as TF.js's Mean(x) and Mean(Square(x − mean)). */
+__attribute__((noinline)) static void moments_terms(const float *x, int R, int C, float *mean, float *var) {
+  const float n = (float)R;
+  float m = 0.f, v = 0.f;
+  for (int r = 0; r < R; r++) m += x[r * C] / n;
+  for (int r = 0; r < R; r++) {
+    const float d = x[r * C] - m;
+    v += (d * d) / n;
+  }
+  *mean = m;
+  *var = v;
+}
+
+/*
+ * Per-channel mean and biased variance of x [R,C] (tf.moments over the leading axes) in one
+ * pass over memory, where moments() makes four passes and two full-size temporaries. Rows go
+ * in tiles of T: the tile's T cache lines of one run of sixteen channels (8 KiB) stay in L1
+ * while each group of four channels in them runs its two passes. A channel whose result is not finite (infinities, NaN,
+ * or an overflow that TF.js, dividing before it sums, would not have) is computed again term by
+ * term, so that it gets TF.js's NaN or infinity. R ≥ 1.
+ */
+EXPORT(batch_moments)
+void batch_moments(const float *x, float *mean, float *var, int R, int C) {
+  const int T = 128; /* rows per tile */
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) moments_tile4(x + c, C, r0, r1, mean + c, var + c);
+    for (; c < C; c++) moments_tile1(x + c, C, r0, r1, mean + c, var + c);
+  }
+  const float n = (float)R;
+  for (int c = 0; c < C; c++) {
+    const float v = var[c] / n;
+    if (is_finite(mean[c] + v)) var[c] = v;
+    else moments_terms(x + c, R, C, mean + c, var + c);
+  }
+}
+
+/*
+ * out = moving − (moving − batch)·decay, decay = 1 − momentum: a BatchNormalization moving
+ * statistic's update in tfjs-layers' order of operations.
+ */
+EXPORT(moving_average)
+void moving_average(const float *moving, const float *batch, float *out, int n, float decay) {
+  const f4 d = splat(decay);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const f4 m = ld(moving + i);
+    st(out + i, wasm_f32x4_sub(m, wasm_f32x4_mul(wasm_f32x4_sub(m, ld(batch + i)), d)));
+  }
+  for (; i < n; i++) out[i] = moving[i] - (moving[i] - batch[i]) * decay;
 }
 
 /*

@@ -95,8 +95,11 @@ export function batchNormWithBatchStatistics(
   x: tf.Tensor, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, epsilon: number,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   if (!hasKernel(BATCH_NORM_GRAD) || !hasKernel(BATCH_MOMENTS) || !batchMomentsSupports(x) || !float32(gamma, beta)) {
-    const { mean, variance } = tf.moments(x, leadingAxes(x));
-    return { y: tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean, variance };
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, leadingAxes(x));
+      // Stock FusedBatchNorm's gradient fails without a scale or an offset: ones and zeros stand in.
+      return { y: tf.batchNorm(x, mean, variance, beta ?? tf.zerosLike(mean), gamma ?? tf.onesLike(mean), epsilon), mean, variance };
+    });
   }
   let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];

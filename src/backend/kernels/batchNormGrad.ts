@@ -45,11 +45,10 @@ export const batchNormGrad: SimdKernel<BatchNormGradInputs, BatchNormGradAttrs> 
       (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset, scratch]) => {
         k.batch_norm_grad(
           dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!, scratch!,
-          // count and 2 / count, rounded to float32 as the scalars of the ops they replace.
-          batchStatistics ? 1 : 0, rows, 2 / rows,
+          batchStatistics ? 1 : 0, rows /* the count, as float32 */,
         );
       },
-      [3 * channels] /* rsqrt(var + eps), −0.5·rsqrt³ and (batch statistics) a third coefficient per channel */,
+      [3 * channels] /* per channel: rsqrt(var + eps), −0.5·rsqrt³ and Σ (x − mean) */,
     );
   },
 };

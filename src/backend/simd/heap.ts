@@ -19,7 +19,7 @@ export interface SimdExports {
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
     channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
-    batchStatistics: number, count: number, twoOverCount: number,
+    batchStatistics: number, count: number,
   ): void;
   batch_moments(x: number, mean: number, variance: number, rows: number, channels: number): void;
   moving_average(moving: number, batch: number, out: number, n: number, decay: number): void;

@@ -633,31 +633,33 @@ EXPORT(batch_norm_grad)
 void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
                      const float *scale, float eps, int R, int C, float *dx, float *dmean,
                      float *dvar, float *dscale, float *doffset, float *k, int batchStats,
-                     float count, float twoOverCount) {
-  float *rs = k, *hs = k + C;
+                     float count) {
+  float *rs = k, *hs = k + C, *sxm = k + 2 * C;
   for (int c = 0; c < C; c++) {
     const float r = 1.f / __builtin_sqrtf(var[c] + eps);
     rs[c] = r;
     hs[c] = ((r * r) * r) * -0.5f;
     dvar[c] = r * (scale ? scale[c] : 1.f); /* for dx = dy·(r·g) until the end */
-    doffset[c] = dscale[c] = 0.f;
+    doffset[c] = dscale[c] = sxm[c] = 0.f;
   }
-  /* doffset accumulates Σ dy and dscale Σ dy·(x − mean). */
+  /* doffset accumulates Σ dy, dscale Σ dy·(x − mean) and (batch statistics) sxm Σ (x − mean). */
   for (int row = 0; row < R; row++) {
     const float *dr = dy + row * C, *xr = x + row * C;
     float *o = dx + row * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
-      const f4 d = ld(dr + c);
-      if (!batchStats) st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+      const f4 d = ld(dr + c), xm = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
+      if (batchStats) st(sxm + c, wasm_f32x4_add(ld(sxm + c), xm));
+      else st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
       st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
-      st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
+      st(dscale + c, madd(d, xm, ld(dscale + c)));
     }
     for (; c < C; c++) {
-      const float d = dr[c];
-      if (!batchStats) o[c] = d * dvar[c];
+      const float d = dr[c], xm = xr[c] - mean[c];
+      if (batchStats) sxm[c] += xm;
+      else o[c] = d * dvar[c];
       doffset[c] += d;
-      dscale[c] += d * (xr[c] - mean[c]);
+      dscale[c] += d * xm;
     }
   }
   for (int c = 0; c < C; c++) {
@@ -675,43 +677,56 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
   if (!batchStats) return;
   /*
    * mean and var are x's own batch statistics (training mode), so x also reaches y through
-   * them: dx = dy·(r·g) + dmean/count + (x − mean)·(dvar·(2/count)), in the order of the
-   * composition this replaces (the mean's own path through the variance sums to 0). A second
-   * pass, because every element needs the channel's sums.
+   * them. As TF.js differentiates moments(): the variance's Mean, Square and Sub give
+   * (dvar/count)·((x − mean)·2) to x and minus its sum to the mean, whose Mean gives
+   * (dmean + that)/count back to every element:
+   *   dx = (dy·(r·g) + (dvar/count)·((x − mean)·2)) + (dmean − Σ (dvar/count)·((x − mean)·2))/count.
+   * The sum is 0 up to rounding (Σ (x − mean) = 0) and is left out, unless dvar or Σ (x − mean)
+   * is not finite: then it is summed term by term, for TF.js's NaN. A second pass, because
+   * every element needs its channel's sums.
    */
-  float *a = rs, *b = hs, *kk = k + 2 * C;
+  float *a = rs, *b = hs, *kd = sxm;
   for (int c = 0; c < C; c++) {
     a[c] = rs[c] * (scale ? scale[c] : 1.f);
-    b[c] = dmean[c] / count;
-    kk[c] = dvar[c] * twoOverCount;
+    const float v = dvar[c] / count;
+    float t = 0.f;
+    if (!is_finite(v + sxm[c])) {
+      for (int row = 0; row < R; row++) t += v * ((x[row * C + c] - mean[c]) * 2.f);
+    }
+    b[c] = (dmean[c] + -t) / count;
+    kd[c] = v;
   }
+  const f4 two = splat(2.f);
   for (int row = 0; row < R; row++) {
     const float *dr = dy + row * C, *xr = x + row * C;
     float *o = dx + row * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
       const f4 dxc = wasm_f32x4_mul(ld(dr + c), ld(a + c));
-      st(o + c, madd(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(kk + c), wasm_f32x4_add(dxc, ld(b + c))));
+      const f4 dxm = wasm_f32x4_mul(ld(kd + c), wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), two));
+      st(o + c, wasm_f32x4_add(wasm_f32x4_add(dxc, dxm), ld(b + c)));
     }
-    for (; c < C; c++) o[c] = (dr[c] * a[c] + b[c]) + (xr[c] - mean[c]) * kk[c];
+    for (; c < C; c++) o[c] = (dr[c] * a[c] + kd[c] * ((xr[c] - mean[c]) * 2.f)) + b[c];
   }
 }
 
 /*
- * One tile of rows [r0, r1) of four channels (x points at the first): the tile's mean and sum
- * of squared deviations from it, in two passes over rows still in cache, merged into the
- * running mean and M2 of rows [0, r0) with Chan et al.'s pairwise update. Deviations from a
- * nearby mean keep the squares small when the data sit far from 0 (values ~1e3 ± 1), where
- * Σx² − (Σx)²/n would cancel every digit of the variance away.
+ * One tile of rows [r0, r1) of four channels (x points at the first), shifted by k (each
+ * channel's first value): the tile's mean and sum of squared deviations from it, in two passes
+ * over rows still in cache, merged into the running mean and M2 of rows [0, r0) with Chan et
+ * al.'s pairwise update. Deviations from a nearby mean keep the squares small when the data sit
+ * far from 0 (values ~1e3 ± 1), where Σx² − (Σx)²/n would cancel every digit of the variance
+ * away; the shift (exact there, x − k having x's spacing) keeps the sums and the running mean
+ * small too, so that their rounding is that of the spread and not of the offset.
  */
-static inline void moments_tile4(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+static inline void moments_tile4(const float *x, int C, int r0, int r1, f4 k, float *mean, float *m2) {
   f4 s = wasm_f32x4_const_splat(0.f);
-  for (int r = r0; r < r1; r++) s = wasm_f32x4_add(s, ld(x + r * C));
+  for (int r = r0; r < r1; r++) s = wasm_f32x4_add(s, wasm_f32x4_sub(ld(x + r * C), k));
   const float nb = (float)(r1 - r0);
   const f4 mb = wasm_f32x4_div(s, splat(nb));
   f4 q = wasm_f32x4_const_splat(0.f);
   for (int r = r0; r < r1; r++) {
-    const f4 d = wasm_f32x4_sub(ld(x + r * C), mb);
+    const f4 d = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
     q = madd(d, d, q);
   }
   if (r0 == 0) {
@@ -726,13 +741,13 @@ static inline void moments_tile4(const float *x, int C, int r0, int r1, float *m
 }
 
 /* moments_tile4 for one channel. */
-static inline void moments_tile1(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+static inline void moments_tile1(const float *x, int C, int r0, int r1, float k, float *mean, float *m2) {
   float s = 0.f;
-  for (int r = r0; r < r1; r++) s += x[r * C];
+  for (int r = r0; r < r1; r++) s += x[r * C] - k;
   const float nb = (float)(r1 - r0), mb = s / nb;
   float q = 0.f;
   for (int r = r0; r < r1; r++) {
-    const float d = x[r * C] - mb;
+    const float d = (x[r * C] - k) - mb;
     q += d * d;
   }
   if (r0 == 0) {
@@ -762,9 +777,9 @@ __attribute__((noinline)) static void moments_terms(const float *x, int R, int C
  * Per-channel mean and biased variance of x [R,C] (tf.moments over the leading axes) in one
  * pass over memory, where moments() makes four passes and two full-size temporaries. Rows go
  * in tiles of T: the tile's T cache lines of one run of sixteen channels (8 KiB) stay in L1
- * while each group of four channels in them runs its two passes. A channel whose result is not finite (infinities, NaN,
- * or an overflow that TF.js, dividing before it sums, would not have) is computed again term by
- * term, so that it gets TF.js's NaN or infinity. R ≥ 1.
+ * while each group of four channels in them runs its two passes. A channel whose result is not
+ * finite (infinities, NaN, an overflow) is computed again term by term, as TF.js's
+ * Mean(x) and Mean(Square(x − mean)), so that it gets TF.js's NaN or infinity. R ≥ 1.
  */
 EXPORT(batch_moments)
 void batch_moments(const float *x, float *mean, float *var, int R, int C) {
@@ -772,14 +787,18 @@ void batch_moments(const float *x, float *mean, float *var, int R, int C) {
   for (int r0 = 0; r0 < R; r0 += T) {
     const int r1 = r0 + T < R ? r0 + T : R;
     int c = 0;
-    for (; c + 4 <= C; c += 4) moments_tile4(x + c, C, r0, r1, mean + c, var + c);
-    for (; c < C; c++) moments_tile1(x + c, C, r0, r1, mean + c, var + c);
+    for (; c + 4 <= C; c += 4) moments_tile4(x + c, C, r0, r1, ld(x + c), mean + c, var + c);
+    for (; c < C; c++) moments_tile1(x + c, C, r0, r1, x[c], mean + c, var + c);
   }
   const float n = (float)R;
   for (int c = 0; c < C; c++) {
-    const float v = var[c] / n;
-    if (is_finite(mean[c] + v)) var[c] = v;
-    else moments_terms(x + c, R, C, mean + c, var + c);
+    const float m = x[c] + mean[c], v = var[c] / n;
+    if (is_finite(m + v)) {
+      mean[c] = m;
+      var[c] = v;
+    } else {
+      moments_terms(x + c, R, C, mean + c, var + c);
+    }
   }
 }
 

@@ -617,6 +617,44 @@ __attribute__((noinline)) static void bn_grad_terms(const float *dy, const float
 }
 
 /*
+ * sd += Σ dy, sdx += Σ dy·(x − mean), sx += Σ (x − mean) per channel over rows of C: in tiles
+ * of rows (as batch_moments) with the sums of four channels in registers, where sums kept in
+ * memory would make every row wait for the previous row's store.
+ */
+static void bn_grad_sums(const float *dy, const float *x, const float *mean, int R, int C, float *sd, float *sdx, float *sx) {
+  const int T = 128;
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const f4 m = ld(mean + c);
+      f4 a = wasm_f32x4_const_splat(0.f), b = a, e = a;
+      for (int r = r0; r < r1; r++) {
+        const f4 d = ld(dy + r * C + c), xm = wasm_f32x4_sub(ld(x + r * C + c), m);
+        a = wasm_f32x4_add(a, d);
+        b = madd(d, xm, b);
+        e = wasm_f32x4_add(e, xm);
+      }
+      st(sd + c, wasm_f32x4_add(ld(sd + c), a));
+      st(sdx + c, wasm_f32x4_add(ld(sdx + c), b));
+      st(sx + c, wasm_f32x4_add(ld(sx + c), e));
+    }
+    for (; c < C; c++) {
+      float a = 0.f, b = 0.f, e = 0.f;
+      for (int r = r0; r < r1; r++) {
+        const float d = dy[r * C + c], xm = x[r * C + c] - mean[c];
+        a += d;
+        b += d * xm;
+        e += xm;
+      }
+      sd[c] += a;
+      sdx[c] += b;
+      sx[c] += e;
+    }
+  }
+}
+
+/*
  * Gradient of y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels, for
  * every input at once and in one pass over x and dy (TF.js's stock gradient tiles rsqrt(var)
  * to x's full shape and makes ~10 passes). TF.js computes, per element and then summed,
@@ -643,23 +681,25 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     doffset[c] = dscale[c] = sxm[c] = 0.f;
   }
   /* doffset accumulates Σ dy, dscale Σ dy·(x − mean) and (batch statistics) sxm Σ (x − mean). */
-  for (int row = 0; row < R; row++) {
-    const float *dr = dy + row * C, *xr = x + row * C;
-    float *o = dx + row * C;
-    int c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const f4 d = ld(dr + c), xm = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
-      if (batchStats) st(sxm + c, wasm_f32x4_add(ld(sxm + c), xm));
-      else st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
-      st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
-      st(dscale + c, madd(d, xm, ld(dscale + c)));
-    }
-    for (; c < C; c++) {
-      const float d = dr[c], xm = xr[c] - mean[c];
-      if (batchStats) sxm[c] += xm;
-      else o[c] = d * dvar[c];
-      doffset[c] += d;
-      dscale[c] += d * xm;
+  if (batchStats) {
+    bn_grad_sums(dy, x, mean, R, C, doffset, dscale, sxm);
+  } else {
+    for (int row = 0; row < R; row++) {
+      const float *dr = dy + row * C, *xr = x + row * C;
+      float *o = dx + row * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const f4 d = ld(dr + c);
+        st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+        st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
+        st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
+      }
+      for (; c < C; c++) {
+        const float d = dr[c];
+        o[c] = d * dvar[c];
+        doffset[c] += d;
+        dscale[c] += d * (xr[c] - mean[c]);
+      }
     }
   }
   for (int c = 0; c < C; c++) {
@@ -719,25 +759,70 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
  * away; the shift (exact there, x − k having x's spacing) keeps the sums and the running mean
  * small too, so that their rounding is that of the spread and not of the offset.
  */
-static inline void moments_tile4(const float *x, int C, int r0, int r1, f4 k, float *mean, float *m2) {
-  f4 s = wasm_f32x4_const_splat(0.f);
-  for (int r = r0; r < r1; r++) s = wasm_f32x4_add(s, wasm_f32x4_sub(ld(x + r * C), k));
-  const float nb = (float)(r1 - r0);
-  const f4 mb = wasm_f32x4_div(s, splat(nb));
-  f4 q = wasm_f32x4_const_splat(0.f);
-  for (int r = r0; r < r1; r++) {
-    const f4 d = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
-    q = madd(d, d, q);
-  }
+/* Merges a tile of rows [r0, r1) with mean mb and M2 q into the running mean and M2 of rows [0, r0). */
+static inline void moments_merge4(int r0, int r1, f4 mb, f4 q, float *mean, float *m2) {
   if (r0 == 0) {
     st(mean, mb);
     st(m2, q);
     return;
   }
-  const float n = (float)r0, total = (float)r1;
+  const float nb = (float)(r1 - r0), n = (float)r0, total = (float)r1;
   const f4 m = ld(mean), delta = wasm_f32x4_sub(mb, m);
   st(mean, madd(delta, splat(nb / total), m));
   st(m2, wasm_f32x4_add(ld(m2), madd(wasm_f32x4_mul(delta, delta), splat(n * nb / total), q)));
+}
+
+static inline void moments_tile4(const float *x, int C, int r0, int r1, f4 k, float *mean, float *m2) {
+  /* Two accumulators per pass: one would make each row wait for the previous row's add. */
+  f4 s0 = wasm_f32x4_const_splat(0.f), s1 = s0;
+  int r = r0;
+  for (; r + 2 <= r1; r += 2) {
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(x + r * C), k));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_sub(ld(x + (r + 1) * C), k));
+  }
+  if (r < r1) s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(x + r * C), k));
+  const float nb = (float)(r1 - r0);
+  const f4 mb = wasm_f32x4_div(wasm_f32x4_add(s0, s1), splat(nb));
+  f4 q0 = wasm_f32x4_const_splat(0.f), q1 = q0;
+  for (r = r0; r + 2 <= r1; r += 2) {
+    const f4 d0 = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
+    const f4 d1 = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + (r + 1) * C), k), mb);
+    q0 = madd(d0, d0, q0);
+    q1 = madd(d1, d1, q1);
+  }
+  if (r < r1) {
+    const f4 d = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
+    q0 = madd(d, d, q0);
+  }
+  moments_merge4(r0, r1, mb, wasm_f32x4_add(q0, q1), mean, m2);
+}
+
+/* moments_tile4 for sixteen channels (a cache line): four independent sums in each pass. */
+static inline void moments_tile16(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+  const f4 k0 = ld(x), k1 = ld(x + 4), k2 = ld(x + 8), k3 = ld(x + 12);
+  f4 s0 = wasm_f32x4_const_splat(0.f), s1 = s0, s2 = s0, s3 = s0;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * C;
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(xr), k0));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_sub(ld(xr + 4), k1));
+    s2 = wasm_f32x4_add(s2, wasm_f32x4_sub(ld(xr + 8), k2));
+    s3 = wasm_f32x4_add(s3, wasm_f32x4_sub(ld(xr + 12), k3));
+  }
+  const f4 nb = splat((float)(r1 - r0));
+  const f4 m0 = wasm_f32x4_div(s0, nb), m1 = wasm_f32x4_div(s1, nb), m2_ = wasm_f32x4_div(s2, nb), m3 = wasm_f32x4_div(s3, nb);
+  /* x − (k + mb): the tile mean rounded once, which moves M2 by nb·(rounding)², nothing. */
+  const f4 c0 = wasm_f32x4_add(k0, m0), c1 = wasm_f32x4_add(k1, m1), c2 = wasm_f32x4_add(k2, m2_), c3 = wasm_f32x4_add(k3, m3);
+  f4 q0 = wasm_f32x4_const_splat(0.f), q1 = q0, q2 = q0, q3 = q0;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * C;
+    const f4 d0 = wasm_f32x4_sub(ld(xr), c0), d1 = wasm_f32x4_sub(ld(xr + 4), c1);
+    const f4 d2 = wasm_f32x4_sub(ld(xr + 8), c2), d3 = wasm_f32x4_sub(ld(xr + 12), c3);
+    q0 = madd(d0, d0, q0); q1 = madd(d1, d1, q1); q2 = madd(d2, d2, q2); q3 = madd(d3, d3, q3);
+  }
+  moments_merge4(r0, r1, wasm_f32x4_sub(c0, k0), q0, mean, m2);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c1, k1), q1, mean + 4, m2 + 4);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c2, k2), q2, mean + 8, m2 + 8);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c3, k3), q3, mean + 12, m2 + 12);
 }
 
 /* moments_tile4 for one channel. */
@@ -787,6 +872,7 @@ void batch_moments(const float *x, float *mean, float *var, int R, int C) {
   for (int r0 = 0; r0 < R; r0 += T) {
     const int r1 = r0 + T < R ? r0 + T : R;
     int c = 0;
+    for (; c + 16 <= C; c += 16) moments_tile16(x + c, C, r0, r1, mean + c, var + c);
     for (; c + 4 <= C; c += 4) moments_tile4(x + c, C, r0, r1, ld(x + c), mean + c, var + c);
     for (; c < C; c++) moments_tile1(x + c, C, r0, r1, x[c], mean + c, var + c);
   }

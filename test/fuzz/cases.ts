@@ -366,12 +366,16 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const dy = data(rng, shape);
     const c = rng.chance(0.3) ? rng.pick([0, -0, Number.NaN, Infinity, -Infinity, 6]) : Math.fround(rng.float() * 2 - 1);
     const axes = Array.from({ length: rng.int(0, shape.length) }, (_, i) => i);
+    // A run of consecutive axes anywhere (global average pooling reduces [1, 3) of NHWC).
+    const runStart = rng.int(0, shape.length - 1);
+    const run = Array.from({ length: rng.int(1, shape.length - runStart) }, (_, i) => runStart + i);
     const fns: Record<string, (t: tf.Tensor) => tf.Tensor> = {
       relu: (t) => tf.relu(t),
       relu6: (t) => tf.relu6(t),
       minimumScalarRight: (t) => tf.minimum(t, tf.scalar(c)),
       minimumScalarLeft: (t) => tf.minimum(tf.scalar(c), t),
       mean: (t) => tf.mul(tf.mean(t, axes, true), t),
+      meanOfRun: (t) => tf.mul(tf.reshape(tf.mean(t, run), shape.map((d, i) => (run.includes(i) ? 1 : d))), t),
       square: (t) => tf.square(t),
       squareOfMean: (t) => tf.square(tf.sub(t, tf.mean(t, axes, true))),
       moments: (t) => tf.batchNorm(t, ...(Object.values(tf.moments(t, axes.length ? axes : [0])) as [tf.Tensor, tf.Tensor])),
@@ -380,7 +384,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const order = rng.chance(0.35) ? 2 : 1;
     const fn = fns[name]!;
     return {
-      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes }), exact: order === 1 && !['mean', 'squareOfMean', 'moments'].includes(name),
+      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
       run: () => {
         const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => fn(u))(t, dy.make());
         if (order === 1) return first(x.make());

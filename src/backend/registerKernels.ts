@@ -27,7 +27,7 @@ import { meanGrad } from './kernels/meanGrad.js';
 import { movingAverages } from './kernels/movingAverages.js';
 import { padV2 } from './kernels/padV2.js';
 import { mean, sum } from './kernels/reduceLeading.js';
-import { relu } from './kernels/relu.js';
+import { relu, relu6 } from './kernels/relu.js';
 import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
@@ -62,6 +62,7 @@ export const SIMD_KERNELS = [
   fusedDepthwiseConv2D,
   padV2,
   relu,
+  relu6,
   meanGrad,
   squareGrad,
   square,

@@ -432,9 +432,10 @@ void mask_grad(const float *dy, const float *x, float *dx, int n, float lo, floa
 }
 
 /*
- * out = min(x, s) (op 0), max(x, s) (op 1) or relu (op 2: max(x, 0) + 0, which turns −0 into
- * +0 as Math.max(0, x) does), elementwise against one scalar. NaN in x stays NaN; the caller
- * keeps s from being NaN or ±0, where pmin/pmax would differ from Math.min/Math.max.
+ * out = min(x, s) (op 0), max(x, s) (op 1), relu (op 2: max(x, 0) + 0, which turns −0 into
+ * +0 as Math.max(0, x) does) or relu6 (op 3: min(relu(x), s) with s = 6), elementwise against
+ * one scalar. NaN in x stays NaN; the caller keeps s from being NaN or ±0, where pmin/pmax
+ * would differ from Math.min/Math.max.
  */
 EXPORT(scalar_min_max)
 void scalar_min_max(const float *x, float s, float *out, int n, int op) {
@@ -445,11 +446,13 @@ void scalar_min_max(const float *x, float s, float *out, int n, int op) {
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
   else if (op == 1)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
-  else
+  else if (op == 2)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero), sv));
   for (; i < n; i++) {
-    const float v = x[i];
-    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : (v > 0.f ? v : 0.f);
+    const float v = x[i], r = v > 0.f ? v : 0.f;
+    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : op == 2 ? r : (r < s ? r : s);
   }
 }
 

@@ -667,7 +667,9 @@ static void bn_grad_sums(const float *dy, const float *x, const float *mean, int
  * after. Besides rounding, that differs
  * only where something is infinite or NaN (e.g. g = 0 against dy = inf), so a channel whose
  * sums or constants are not finite is summed again term by term, as TF.js does.
- * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats for r and h.
+ * scale (g) may be 0 (null): then it is 1. `k` is scratch of 3·C floats. With `batchStats`,
+ * mean and var are x's own batch statistics over its R = `count` rows, and dx, written in a
+ * second pass, includes their gradient (see the end).
  * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
  */
 EXPORT(batch_norm_grad)

@@ -741,17 +741,25 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     b[c] = (dmean[c] + -t) / count;
     kd[c] = v;
   }
+  /* Tiles of rows as in bn_grad_sums, so that four channels' coefficients stay in registers. */
   const f4 two = splat(2.f);
-  for (int row = 0; row < R; row++) {
-    const float *dr = dy + row * C, *xr = x + row * C;
-    float *o = dx + row * C;
+  const int T = 128;
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
-      const f4 dxc = wasm_f32x4_mul(ld(dr + c), ld(a + c));
-      const f4 dxm = wasm_f32x4_mul(ld(kd + c), wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), two));
-      st(o + c, wasm_f32x4_add(wasm_f32x4_add(dxc, dxm), ld(b + c)));
+      const f4 av = ld(a + c), kv = ld(kd + c), bv = ld(b + c), mv = ld(mean + c);
+      for (int row = r0; row < r1; row++) {
+        const int i = row * C + c;
+        const f4 dxm = wasm_f32x4_mul(kv, wasm_f32x4_mul(wasm_f32x4_sub(ld(x + i), mv), two));
+        st(dx + i, wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(ld(dy + i), av), dxm), bv));
+      }
     }
-    for (; c < C; c++) o[c] = (dr[c] * a[c] + kd[c] * ((xr[c] - mean[c]) * 2.f)) + b[c];
+    for (; c < C; c++)
+      for (int row = r0; row < r1; row++) {
+        const int i = row * C + c;
+        dx[i] = (dy[i] * a[c] + kd[c] * ((x[i] - mean[c]) * 2.f)) + b[c];
+      }
   }
 }
 

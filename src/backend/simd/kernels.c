@@ -741,10 +741,11 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     b[c] = (dmean[c] + -t) / count;
     kd[c] = v;
   }
-  /* Tiles of rows as in bn_grad_sums, so that four channels' coefficients stay in registers. */
+  /* Tiles of rows as in bn_grad_sums, so that four channels' coefficients stay in registers,
+     last tile first: those rows of dy and x are the ones the first pass left in cache. */
   const f4 two = splat(2.f);
   const int T = 128;
-  for (int r0 = 0; r0 < R; r0 += T) {
+  for (int r0 = (R - 1) / T * T; r0 >= 0; r0 -= T) {
     const int r1 = r0 + T < R ? r0 + T : R;
     int c = 0;
     for (; c + 4 <= C; c += 4) {

@@ -12,7 +12,7 @@ export interface SimdExports {
   reduce_rows(x: number, out: number, rows: number, channels: number, scale: number): void;
   batch_norm(
     x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
-    channels: number, y: number,
+    channels: number, y: number, scratch: number,
   ): void;
   binary_rows(a: number, b: number, out: number, rows: number, channels: number, op: number, swap: number): void;
   slice4(src: number, out: number, ...dimsBeginSize: number[]): void;

@@ -526,10 +526,10 @@ static inline int bn_tiles(int R, int C, int sums) {
 EXPORT(batch_norm)
 void batch_norm(const float *x, const float *mean, const float *var, const float *scale,
                 const float *offset, float eps, int R, int C, float *y, float *k) {
-  if (C > 16 && !bn_tiles(R, C, 0)) {
-    /* Large tensors and wide rows stream row by row past the coefficients in `k` (C floats):
-       walking sixteen channels down all rows defeats the prefetcher there (measured 2× slower
-       at 16×56×56×144), as in batch_norm_grad. */
+  if (k && C > 16 && !bn_tiles(R, C, 0)) {
+    /* Large tensors and wide rows stream row by row past the coefficients in `k` (C floats;
+       without it, the path below): walking sixteen channels down all rows defeats the
+       prefetcher there (measured 2× slower at 16×56×56×144), as in batch_norm_grad. */
     for (int c = 0; c < C; c++) k[c] = (scale ? scale[c] : 1.f) / __builtin_sqrtf(var[c] + eps);
     for (int r = 0; r < R; r++) {
       const float *xr = x + r * C;
@@ -712,9 +712,9 @@ static void bn_grad_sums(const float *dy, const float *x, const float *mean, int
  * after. Besides rounding, that differs
  * only where something is infinite or NaN (e.g. g = 0 against dy = inf), so a channel whose
  * sums or constants are not finite is summed again term by term, as TF.js does.
- * scale (g) may be 0 (null): then it is 1. `k` is scratch of 3·C floats. With `batchStats`,
- * mean and var are x's own batch statistics over its R = `count` rows, and dx, written in a
- * second pass, includes their gradient (see the end).
+ * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats, 3·C with
+ * `batchStats`: then mean and var are x's own batch statistics over its R = `count` rows, and
+ * dx, written in a second pass, includes their gradient (see the end).
  * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
  */
 EXPORT(batch_norm_grad)
@@ -728,7 +728,8 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     rs[c] = r;
     hs[c] = ((r * r) * r) * -0.5f;
     dvar[c] = r * (scale ? scale[c] : 1.f); /* for dx = dy·(r·g) until the end */
-    doffset[c] = dscale[c] = sxm[c] = 0.f;
+    doffset[c] = dscale[c] = 0.f;
+    if (batchStats) sxm[c] = 0.f; /* (the third C floats of scratch exist only then) */
   }
   /* doffset accumulates Σ dy, dscale Σ dy·(x − mean) and (batch statistics) sxm Σ (x − mean). */
   if (batchStats) {

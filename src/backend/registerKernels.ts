@@ -10,6 +10,7 @@ import { relu6GradConfig } from './gradients/relu6Grad.js';
 import { reluGradConfig } from './gradients/reluGrad.js';
 import { squareGradConfig } from './gradients/squareGrad.js';
 import { adam } from './kernels/adam.js';
+import { batchMoments } from './kernels/batchMoments.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
 import { add, multiply, realDiv, sub } from './kernels/binaryRows.js';
 import { castWasm } from './kernels/cast.js';
@@ -23,9 +24,10 @@ import { fusedBatchNorm } from './kernels/fusedBatchNorm.js';
 import { identityWasm } from './kernels/identity.js';
 import { maskGrad } from './kernels/maskGrad.js';
 import { meanGrad } from './kernels/meanGrad.js';
+import { movingAverages } from './kernels/movingAverages.js';
 import { padV2 } from './kernels/padV2.js';
 import { mean, sum } from './kernels/reduceLeading.js';
-import { relu } from './kernels/relu.js';
+import { relu, relu6 } from './kernels/relu.js';
 import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
@@ -41,6 +43,8 @@ export const SIMD_KERNELS = [
   depthwiseConv2dNativeBackpropInput,
   maskGrad,
   batchNormGrad,
+  batchMoments,
+  movingAverages,
   fusedBatchNorm,
   minimum,
   maximum,
@@ -58,6 +62,7 @@ export const SIMD_KERNELS = [
   fusedDepthwiseConv2D,
   padV2,
   relu,
+  relu6,
   meanGrad,
   squareGrad,
   square,

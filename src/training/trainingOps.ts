@@ -1,7 +1,10 @@
 import type { GradSaveFunc } from '@tensorflow/tfjs-core';
 import { releaseWhenDone } from '../backend/gradients/releaseEarly.js';
+import { BATCH_MOMENTS, batchMomentsSupports } from '../backend/kernels/batchMoments.js';
 import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
 import { MASK_GRAD } from '../backend/kernels/maskGrad.js';
+import { MOVING_AVERAGES, movingAveragesSupports } from '../backend/kernels/movingAverages.js';
+import { float32 } from '../backend/kernels/validate.js';
 import { tf } from '../tf.js';
 
 /**
@@ -13,7 +16,8 @@ import { tf } from '../tf.js';
  *   two full-size copies, where the output alone decides the gradient (0 < y < 6).
  * - BatchNormalization's batch statistics go through `moments`, whose Sub, Square and Mean keep
  *   x − mean and its square, two more full-size copies, only to route the gradient of the
- *   variance; here one gradient covers the statistics and keeps only x.
+ *   variance; here one kernel computes the statistics and one gradient kernel covers them,
+ *   keeping only x.
  *
  * - A Conv2D layer runs `fused.conv2d`, a customGrad whose backward keeps its dy to the end of
  *   the pass (only registered gradients release early, see releaseEarly.ts); without bias and
@@ -65,41 +69,58 @@ export function isChannelsLastBatchNorm(layer: tf.layers.Layer, rank: number): b
   return axis === -1 || axis === rank - 1;
 }
 
+/** The axes of every dimension but the last: a channels-last tensor's batch statistics reduce over them. */
+const leadingAxes = (x: tf.Tensor) => Array.from({ length: x.rank - 1 }, (_, i) => i);
+
 /**
- * A channels-last BatchNormalization layer's training-mode call: normalizes with the batch's
- * biased variance and updates the moving averages exactly as tfjs-layers does
- * (`moving −= (moving − batch) · (1 − momentum)`), with one gradient for x, gamma and beta that
- * includes the path through the batch statistics.
+ * `tf.moments(x, leadingAxes)`: per-channel mean and biased variance of a channels-last tensor,
+ * in one pass of one kernel where the backend has it (`moments` makes four passes and two
+ * full-size temporaries). The kernel has no gradient, so with the tape on (and for input it
+ * does not take: empty, not float32) this is `tf.moments` itself.
  */
-export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const bn = layer as unknown as BatchNormLayer;
-  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const count = x.size / x.shape[x.rank - 1]!;
-  const gamma = bn.gamma?.read();
-  const beta = bn.beta?.read();
+export function batchMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor } {
+  if (!hasKernel(BATCH_MOMENTS) || tf.engine().isTapeOn() || !batchMomentsSupports(x)) return tf.moments(x, leadingAxes(x));
+  const [mean, variance] = tf.engine().runKernel(BATCH_MOMENTS, { x }) as tf.Tensor[];
+  return { mean: mean!, variance: variance! };
+}
+
+/**
+ * Channels-last batch normalization with the batch's own statistics, as a BatchNormalization
+ * layer computes it in training: returns y and the statistics (the caller disposes them). One
+ * gradient for x, gamma and beta, written in one kernel, includes the path through the
+ * statistics and keeps only x and the statistics on the tape. Where the kernels are missing or
+ * do not take x (empty, not float32), the stock ops run instead, on the tape.
+ */
+export function batchNormWithBatchStatistics(
+  x: tf.Tensor, gamma: tf.Tensor | undefined, beta: tf.Tensor | undefined, epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  if (!hasKernel(BATCH_NORM_GRAD) || !hasKernel(BATCH_MOMENTS) || !batchMomentsSupports(x) || !float32(gamma, beta)) {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, leadingAxes(x));
+      // Stock FusedBatchNorm's gradient fails without a scale or an offset: ones and zeros stand in.
+      return { y: tf.batchNorm(x, mean, variance, beta ?? tf.zerosLike(mean), gamma ?? tf.onesLike(mean), epsilon), mean, variance };
+    });
+  }
   let stats: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
   const op = tf.customGrad((...args) => {
     const save = args.pop() as GradSaveFunc;
     const [input] = args as tf.Tensor[];
-    const { mean, variance } = tf.moments(input!, axes);
+    const { mean, variance } = batchMoments(input!);
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
-    const y = tf.batchNorm(input!, mean, variance, beta, gamma, bn.epsilon);
+    const y = tf.batchNorm(input!, mean, variance, beta, gamma, epsilon);
     save([input!, mean, variance, ...(gamma ? [gamma] : [])]);
     return {
       value: y,
       gradFunc: (dy, saved) => {
         const [xs, m, v, scale] = saved as tf.Tensor[];
-        const [dxc, dmean, dvar, dscale, doffset] = tf.engine().runKernel(
+        const [dx, dmean, dvar, dscale, doffset] = tf.engine().runKernel(
           BATCH_NORM_GRAD, { dy: dy as tf.Tensor, x: xs!, mean: m!, variance: v!, ...(scale ? { scale } : {}) },
-          { varianceEpsilon: bn.epsilon },
+          { varianceEpsilon: epsilon, batchStatistics: true },
         ) as tf.Tensor[];
-        // The statistics depend on x: dmean reaches every element as dmean / count, and dvar
-        // as dvar · 2(x − mean) / count (the mean's own path through the variance sums to 0).
-        const dx = tf.tidy(() => tf.add(tf.add(dxc!, tf.div(dmean!, count)), tf.mul(tf.sub(xs!, m!), tf.mul(dvar!, 2 / count))));
-        tf.dispose([dxc!, dmean!, dvar!]);
+        tf.dispose([dmean!, dvar!]);
         releaseWhenDone(dy as tf.Tensor, saved, {});
-        const grads = [dx];
+        const grads = [dx!];
         if (gamma) grads.push(dscale!);
         else dscale!.dispose();
         if (beta) grads.push(doffset!);
@@ -109,14 +130,38 @@ export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tens
     };
   });
   const y = op(...inputs);
-  const { mean, variance } = stats!;
-  tf.tidy(() => {
-    for (const [variable, value] of [[bn.movingMean, mean], [bn.movingVariance, variance]] as const) {
-      const moving = variable.read();
-      variable.write(tf.sub(moving, tf.mul(tf.sub(moving, value), 1 - bn.momentum)));
-    }
-  });
-  tf.dispose([mean, variance]);
+  return { y, ...stats! };
+}
+
+/**
+ * The updated moving statistics of a BatchNormalization layer in training, each
+ * `moving − (moving − batch)·(1 − momentum)` as tfjs-layers computes it, from one kernel where
+ * the backend has it. Returns new tensors [movingMean', movingVariance'].
+ */
+export function movingAverages(
+  movingMean: tf.Tensor, movingVariance: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, momentum: number,
+): [tf.Tensor, tf.Tensor] {
+  const inputs = { movingMean, movingVariance, mean, variance };
+  if (hasKernel(MOVING_AVERAGES) && movingAveragesSupports(inputs, momentum)) {
+    return tf.engine().runKernel(MOVING_AVERAGES, inputs, { momentum }) as [tf.Tensor, tf.Tensor];
+  }
+  const update = (moving: tf.Tensor, batch: tf.Tensor) => tf.tidy(() => tf.sub(moving, tf.mul(tf.sub(moving, batch), 1 - momentum)));
+  return [update(movingMean, mean), update(movingVariance, variance)];
+}
+
+/**
+ * A channels-last BatchNormalization layer's training-mode call: normalizes with the batch's
+ * biased variance and updates the moving averages exactly as tfjs-layers does
+ * (`moving −= (moving − batch) · (1 − momentum)`), with one gradient for x, gamma and beta that
+ * includes the path through the batch statistics.
+ */
+export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
+  const bn = layer as unknown as BatchNormLayer;
+  const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma?.read(), bn.beta?.read(), bn.epsilon);
+  const updated = movingAverages(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
+  bn.movingMean.write(updated[0]);
+  bn.movingVariance.write(updated[1]);
+  tf.dispose([mean, variance, ...updated]);
   return y;
 }
 

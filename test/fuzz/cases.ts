@@ -5,6 +5,7 @@
  * checks), so that the same case can run with stock and with library kernels.
  */
 import { tf } from '../../src/tf.js';
+import { batchMoments, batchNormWithBatchStatistics, movingAverages } from '../../src/training/trainingOps.js';
 import { type DType, Rng } from './random.js';
 
 export interface FuzzCase {
@@ -93,6 +94,25 @@ function conv(g: ConvGeometry, depthwise: boolean, x: tf.Tensor4D, f: tf.Tensor4
   return depthwise
     ? tf.depthwiseConv2d(x, f, g.strides, g.pad, dataFormat, g.dilations, g.dimRoundingMode)
     : tf.conv2d(x, f, g.strides, g.pad, dataFormat, g.dilations, g.dimRoundingMode);
+}
+
+/** [0, …, rank − 2]: the axes a channels-last BatchNormalization's batch statistics reduce. */
+const leading = (rank: number) => Array.from({ length: rank - 1 }, (_, i) => i);
+
+/**
+ * A BatchNormalization input: mostly small random shapes (empty and size-1 dims included), some
+ * image-like ones (3-channel 96 px, MobileNetV2's channel counts, odd counts) that span many
+ * of the moments kernel's row tiles; some far from 0 (≈ 1e3 ± 2), where a variance computed as
+ * E[x²] − E[x]² would lose every digit. (Not for gradients: there x − mean, with the mean's
+ * rounding, decides every digit of dx, in stock as in the library.)
+ */
+function bnInput(rng: Rng, farFromZero = rng.chance(0.3)) {
+  const shape = rng.chance(0.15)
+    ? rng.pick([[2, 96, 96, 3], [1, 48, 48, 16], [2, 24, 24, 24], [3, 12, 12, 96], [1, 7, 7, 1280], [5, 13, 13, 7], [1, 300, 5], [700, 3]])
+    : rng.shape(rng.int(1, 4), 6);
+  const offset = farFromZero ? 1000 : 0;
+  const values = rng.values(size(shape), 'float32', rng.chance(0.3)).map((v) => Math.fround(v + offset));
+  return { shape, offset, make: () => tf.tensor(values, shape, 'float32') };
 }
 
 const ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'prelu', 'leakyrelu'] as const;
@@ -314,7 +334,8 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
   }],
 
   batchNorm: [3, (rng) => {
-    const x = data(rng, rng.shape(rng.int(1, 4), 5));
+    // Some rows wider than 160 channels, which the kernel streams row by row.
+    const x = data(rng, rng.chance(0.1) ? rng.pick([[1, 3, 3, 200], [2, 2, 170], [3, 161]]) : rng.shape(rng.int(1, 4), 5));
     const channels = x.shape[x.shape.length - 1]!;
     const statShape = rng.pick([[channels], [channels], [1], [...Array<number>(x.shape.length - 1).fill(1), channels]]);
     const statDtype = rng.chance(0.15) ? 'int32' : 'float32';
@@ -346,12 +367,16 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const dy = data(rng, shape);
     const c = rng.chance(0.3) ? rng.pick([0, -0, Number.NaN, Infinity, -Infinity, 6]) : Math.fround(rng.float() * 2 - 1);
     const axes = Array.from({ length: rng.int(0, shape.length) }, (_, i) => i);
+    // A run of consecutive axes anywhere (global average pooling reduces [1, 3) of NHWC).
+    const runStart = rng.int(0, shape.length - 1);
+    const run = Array.from({ length: rng.int(1, shape.length - runStart) }, (_, i) => runStart + i);
     const fns: Record<string, (t: tf.Tensor) => tf.Tensor> = {
       relu: (t) => tf.relu(t),
       relu6: (t) => tf.relu6(t),
       minimumScalarRight: (t) => tf.minimum(t, tf.scalar(c)),
       minimumScalarLeft: (t) => tf.minimum(tf.scalar(c), t),
       mean: (t) => tf.mul(tf.mean(t, axes, true), t),
+      meanOfRun: (t) => tf.mul(tf.reshape(tf.mean(t, run), shape.map((d, i) => (run.includes(i) ? 1 : d))), t),
       square: (t) => tf.square(t),
       squareOfMean: (t) => tf.square(tf.sub(t, tf.mean(t, axes, true))),
       moments: (t) => tf.batchNorm(t, ...(Object.values(tf.moments(t, axes.length ? axes : [0])) as [tf.Tensor, tf.Tensor])),
@@ -360,7 +385,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const order = rng.chance(0.35) ? 2 : 1;
     const fn = fns[name]!;
     return {
-      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes }), exact: order === 1 && !['mean', 'squareOfMean', 'moments'].includes(name),
+      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
       run: () => {
         const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => fn(u))(t, dy.make());
         if (order === 1) return first(x.make());
@@ -383,6 +408,74 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
         const rt = r.make();
         // d/dfilter of |d/dx <conv(x, filter), r>|²: the inner gradient is Conv2DBackpropInput.
         return tf.grad((ft: tf.Tensor) => tf.sum(tf.square(tf.grad((u: tf.Tensor) => tf.sum(tf.mul(conv(g, depthwise, u as tf.Tensor4D, ft as tf.Tensor4D), rt)))(xt))))(f.make());
+      },
+    };
+  }],
+
+  // BatchNormalization in training (src/training/trainingOps.ts): the batch statistics, y with
+  // its gradient through them, and the moving averages, against the stock compositions.
+  batchMoments: [2, (rng) => {
+    const x = bnInput(rng);
+    return {
+      kind: 'batchMoments', desc: show({ x: x.shape, offset: x.offset }), exact: false,
+      run: () => {
+        const { mean, variance } = batchMoments(x.make());
+        return [mean, variance];
+      },
+      reference: () => {
+        const t = x.make();
+        const { mean, variance } = tf.moments(t, leading(t.rank));
+        return [mean, variance];
+      },
+    };
+  }],
+
+  batchNormTraining: [2, (rng) => {
+    const x = bnInput(rng, false);
+    const channels = x.shape[x.shape.length - 1]!;
+    const gamma = rng.chance(0.8) ? data(rng, [channels]) : null;
+    const beta = rng.chance(0.8) ? data(rng, [channels]) : null;
+    // With one row dx is exactly 0 (y = beta whatever x is), and stock's is the rounding of
+    // dy·rsqrt(eps)·gamma minus itself summed in another order: above the tolerance for eps = 1e-5.
+    const oneRow = x.shape.slice(0, -1).every((d) => d === 1);
+    const epsilon = rng.pick(oneRow ? [0.001, 0.1, 0] : [0.001, 1e-5, 0.1, 0]);
+    const dy = data(rng, x.shape);
+    const gradients = (norm: (t: tf.Tensor, g?: tf.Tensor, b?: tf.Tensor) => tf.Tensor) => {
+      const inputs = [x.make(), ...(gamma ? [gamma.make()] : []), ...(beta ? [beta.make()] : [])];
+      const f = (...t: tf.Tensor[]) => norm(t[0]!, gamma ? t[1] : undefined, beta ? t[gamma ? 2 : 1] : undefined);
+      const { value, grads } = tf.valueAndGrads(f)(inputs, dy.make());
+      return [value, ...grads];
+    };
+    return {
+      kind: 'batchNormTraining', desc: show({ x: x.shape, gamma: !!gamma, beta: !!beta, epsilon }), exact: false,
+      run: () => gradients((t, g, b) => {
+        const { y, mean, variance } = batchNormWithBatchStatistics(t, g, b, epsilon);
+        tf.dispose([mean, variance]);
+        return y;
+      }),
+      // Stock's FusedBatchNorm gradient fails without a scale or an offset: ones and zeros stand in.
+      reference: () => gradients((t, g, b) => {
+        const { mean, variance } = tf.moments(t, leading(t.rank));
+        const channel = [t.shape[t.rank - 1]!];
+        return tf.batchNorm(t, mean, variance, b ?? tf.zeros(channel), g ?? tf.ones(channel), epsilon);
+      }),
+    };
+  }],
+
+  movingAverages: [1, (rng) => {
+    const shape = [rng.dim(40)];
+    const [movingMean, movingVariance, mean, variance] = [0, 1, 2, 3].map(() => data(rng, shape));
+    const momentum = rng.pick([0.99, 0.9, 0.999, 0.5, 0.1, 0, 1]);
+    const make = () => [movingMean, movingVariance, mean, variance].map((d) => d!.make());
+    return {
+      kind: 'movingAverages', desc: show({ shape, momentum }), exact: true,
+      run: () => {
+        const [mm, mv, m, v] = make();
+        return movingAverages(mm!, mv!, m!, v!, momentum);
+      },
+      reference: () => {
+        const [mm, mv, m, v] = make();
+        return [tf.sub(mm!, tf.mul(tf.sub(mm!, m!), 1 - momentum)), tf.sub(mv!, tf.mul(tf.sub(mv!, v!), 1 - momentum))];
       },
     };
   }],

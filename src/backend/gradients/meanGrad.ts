@@ -4,8 +4,9 @@ import { MEAN_GRAD, meanGradSupports } from '../kernels/meanGrad.js';
 import { useLibraryKernel } from './useLibraryKernel.js';
 
 /**
- * Mean's gradient over leading axes (BatchNorm's batch statistics, twice per layer) in one pass;
- * TF.js's fills a tensor of ones, multiplies and divides. Other axes keep TF.js's gradient.
+ * Mean's gradient over a run of consecutive axes (leading: BatchNorm's batch statistics;
+ * spatial: global average pooling) in one pass; TF.js's fills a tensor of ones, multiplies with
+ * a broadcast and divides. Other axes keep TF.js's gradient.
  */
 export function meanGradConfig(stock: GradConfig): GradConfig {
   return {
@@ -14,11 +15,13 @@ export function meanGradConfig(stock: GradConfig): GradConfig {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved as Tensor[];
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x!.shape).sort((p, q) => p - q);
-      const leading = axes.every((a, i) => a === i);
-      if (!leading || x!.dtype !== 'float32' || !useLibraryKernel(MEAN_GRAD) || !meanGradSupports(dy as Tensor, x!.shape)) {
+      const start = axes[0] ?? 0;
+      const run = { shape: x!.shape, start, end: start + axes.length };
+      const consecutive = axes.every((a, i) => a === start + i);
+      if (!consecutive || x!.dtype !== 'float32' || !useLibraryKernel(MEAN_GRAD) || !meanGradSupports(dy as Tensor, run)) {
         return stock.gradFunc(dy, saved, attrs);
       }
-      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dy as Tensor }, { shape: x!.shape }) as Tensor };
+      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dy as Tensor }, run) as Tensor };
     },
   };
 }

@@ -5,6 +5,8 @@ import { float32, sameShape, sizeOf } from './validate.js';
 /**
  * Name of this library's kernel for the gradient of FusedBatchNorm with channels-last x and
  * rank-1 mean/variance/scale: outputs [dx, dmean, dvariance, dscale, doffset] in one pass.
+ * With the attr `batchStatistics: true`, mean and variance are x's own (biased) batch
+ * statistics, as in training, and dx includes their path back to x (a second pass).
  */
 export const BATCH_NORM_GRAD = 'MobileNetV2BatchNormGrad';
 
@@ -24,10 +26,16 @@ export function batchNormGradSupports({ dy, x, mean, variance, scale }: BatchNor
   return x.shape.length >= 1 && channels! > 0 && sizeOf(x.shape) > 0 && perChannel && sameShape(dy.shape, x.shape) && float32(dy, x, mean, variance, scale);
 }
 
-export const batchNormGrad: SimdKernel<BatchNormGradInputs, { varianceEpsilon: number }> = {
+interface BatchNormGradAttrs {
+  varianceEpsilon: number;
+  /** Whether mean and variance are x's batch statistics (dx then includes their gradient); default false. */
+  batchStatistics?: boolean;
+}
+
+export const batchNormGrad: SimdKernel<BatchNormGradInputs, BatchNormGradAttrs> = {
   kernelName: BATCH_NORM_GRAD,
-  run(heap, inputs, { varianceEpsilon }) {
-    if (!batchNormGradSupports(inputs) || typeof varianceEpsilon !== 'number') return null;
+  run(heap, inputs, { varianceEpsilon, batchStatistics = false }) {
+    if (!batchNormGradSupports(inputs) || typeof varianceEpsilon !== 'number' || typeof batchStatistics !== 'boolean') return null;
     const { dy, x, mean, variance, scale } = inputs;
     const channels = mean.shape[0]!;
     const rows = sizeOf(x.shape) / channels;
@@ -37,9 +45,10 @@ export const batchNormGrad: SimdKernel<BatchNormGradInputs, { varianceEpsilon: n
       (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset, scratch]) => {
         k.batch_norm_grad(
           dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!, scratch!,
+          batchStatistics ? 1 : 0, rows /* the count, as float32 */,
         );
       },
-      [2 * channels] /* rsqrt(var + eps) and −0.5·rsqrt³ per channel */,
+      [3 * channels] /* per channel: rsqrt(var + eps), −0.5·rsqrt³ and Σ (x − mean) */,
     );
   },
 };

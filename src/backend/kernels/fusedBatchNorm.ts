@@ -14,8 +14,10 @@ export const fusedBatchNorm: SimdKernel<
     const perChannel = [mean, variance, offset, scale].every((t) => t == null || (t.shape.length === 1 && t.shape[0] === channels));
     if (!perChannel || channels === 0) return null;
     const rows = sizeOf(x.shape) / channels;
-    const [out] = heap.run([x, mean, variance, scale ?? null, offset ?? null], [x.shape], (k, [xp, mp, vp, sp, op], [yp]) =>
-      k.batch_norm(xp!, mp!, vp!, sp!, op!, varianceEpsilon, rows, channels, yp!),
+    const [out] = heap.run(
+      [x, mean, variance, scale ?? null, offset ?? null], [x.shape],
+      (k, [xp, mp, vp, sp, op], [yp, scratch]) => k.batch_norm(xp!, mp!, vp!, sp!, op!, varianceEpsilon, rows, channels, yp!, scratch!),
+      [channels] /* scale·rsqrt(var + eps) per channel, for large tensors */,
     );
     return out!;
   },

@@ -1,27 +1,44 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { SimdKernel } from './simdKernel.js';
-import { float32, isShape, sizeOf } from './validate.js';
+import { axisRun, float32, isShape, sizeOf } from './validate.js';
 
 /**
- * Name of this library's kernel for the gradient of a Mean over leading axes: dy (one value per
- * trailing position) spread over `shape` and divided by the number of rows.
+ * Name of this library's kernel for the gradient of a Mean over a run of consecutive axes
+ * [start, end) (the leading axes of BatchNorm statistics, the spatial axes of global average
+ * pooling): dy, one value per outer and trailing position, spread over `shape` and divided by
+ * the number of rows the run spans.
  */
 export const MEAN_GRAD = 'MobileNetV2MeanGrad';
 
-/** Whether {@link meanGrad} takes dy for an input of `shape`: dy has the size of its trailing dims. */
-export function meanGradSupports(dy: TensorInfo, shape: unknown): boolean {
-  if (!float32(dy) || !isShape(shape)) return false;
-  const channels = sizeOf(dy.shape);
-  return channels > 0 && sizeOf(shape) % channels === 0;
+interface MeanGradAttrs {
+  shape: number[];
+  /** The first reduced axis; default 0. */
+  start?: number;
+  /** One past the last reduced axis; default: the rank of `shape` minus that of dy, from `start`. */
+  end?: number;
 }
 
-export const meanGrad: SimdKernel<{ dy: TensorInfo }, { shape: number[] }> = {
+/** The reduced run of {@link MeanGradAttrs} for dy, or null where dy does not fit `shape`. */
+function meanGradRun(dy: TensorInfo, { shape, start = 0, end }: MeanGradAttrs) {
+  if (!float32(dy) || !isShape(shape) || !Number.isInteger(start) || start < 0) return null;
+  const stop = end ?? start + shape.length - dy.shape.length;
+  if (!Number.isInteger(stop) || stop < start || stop > shape.length) return null;
+  const run = axisRun(shape, start, stop);
+  return run.outer * run.channels === sizeOf(dy.shape) && run.outer * run.channels > 0 ? run : null;
+}
+
+/** Whether {@link meanGrad} takes dy for an input of `shape` reduced over [start, end). */
+export const meanGradSupports = (dy: TensorInfo, attrs: MeanGradAttrs): boolean => meanGradRun(dy, attrs) !== null;
+
+export const meanGrad: SimdKernel<{ dy: TensorInfo }, MeanGradAttrs> = {
   kernelName: MEAN_GRAD,
-  run(heap, { dy }, { shape }) {
-    if (!meanGradSupports(dy, shape)) return null;
-    const channels = sizeOf(dy.shape);
-    const rows = sizeOf(shape) / channels;
-    const [out] = heap.run([dy], [shape], (k, [dyPtr], [outPtr]) => k.broadcast_rows(dyPtr!, outPtr!, rows, channels, rows));
+  run(heap, { dy }, attrs) {
+    const run = meanGradRun(dy, attrs);
+    if (run === null) return null;
+    const { outer, rows, channels } = run;
+    const [out] = heap.run([dy], [attrs.shape], (k, [dyPtr], [outPtr]) => {
+      for (let o = 0; o < outer; o++) k.broadcast_rows(dyPtr! + 4 * o * channels, outPtr! + 4 * o * rows * channels, rows, channels, rows);
+    });
     return out!;
   },
 };

@@ -2,7 +2,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import type { SimdKernel } from './simdKernel.js';
-import { float32, sizeOf } from './validate.js';
+import { axisRun, float32, sizeOf } from './validate.js';
 
 interface ReduceAttrs {
   axis: number | number[];
@@ -10,8 +10,10 @@ interface ReduceAttrs {
 }
 
 /**
- * Sum/Mean over the leading axes [0, k) of a float32 tensor, which is what BatchNorm statistics
- * and bias gradients of NHWC tensors reduce over. Other axes: null (the stock kernel runs).
+ * Sum/Mean over one run of consecutive axes [s, e) of a float32 tensor: the leading axes
+ * (s = 0) that BatchNorm statistics and bias gradients of NHWC tensors reduce over, and the
+ * spatial axes [1, 3) of global average pooling, as one reduction of rows per outer index.
+ * Other axes: null (the stock kernel runs).
  */
 function reduceLeading(heap: Heap, x: TensorInfo, { axis, keepDims }: ReduceAttrs, mean: boolean): TensorInfo | null {
   // Stock's mean of nothing is 0 (it divides, then sums), not 0/0: empty tensors go to stock.
@@ -22,12 +24,15 @@ function reduceLeading(heap: Heap, x: TensorInfo, { axis, keepDims }: ReduceAttr
   } catch {
     return null;
   }
-  if (axes.some((a, i) => a !== i)) return null;
-  const rows = sizeOf(x.shape.slice(0, axes.length));
-  const channels = sizeOf(x.shape.slice(axes.length));
-  const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+  const start = axes[0] ?? 0;
+  const end = start + axes.length;
+  if (axes.some((a, i) => a !== start + i)) return null;
+  const { outer, rows, channels } = axisRun(x.shape, start, end);
+  const outShape = keepDims ? x.shape.map((d, i) => (i >= start && i < end ? 1 : d)) : x.shape.filter((_, i) => i < start || i >= end);
   const scale = mean ? 1 / rows : 1;
-  const [out] = heap.run([x], [outShape], (k, [xPtr], [outPtr]) => k.reduce_rows(xPtr!, outPtr!, rows, channels, scale));
+  const [out] = heap.run([x], [outShape], (k, [xPtr], [outPtr]) => {
+    for (let o = 0; o < outer; o++) k.reduce_rows(xPtr! + 4 * o * rows * channels, outPtr! + 4 * o * channels, rows, channels, scale);
+  });
   return out!;
 }
 

@@ -15,3 +15,14 @@ export const relu: SimdKernel<{ x: TensorInfo }> = {
     return out!;
   },
 };
+
+/** Relu6 the same way, `Math.min(Math.max(0, x), 6)` as stock cpu computes it; cpu only, as Relu. */
+export const relu6: SimdKernel<{ x: TensorInfo }> = {
+  kernelName: 'Relu6',
+  backends: ['cpu'],
+  run(heap, { x }) {
+    if (!float32(x)) return null;
+    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.scalar_min_max(xPtr!, 6, outPtr!, sizeOf(x.shape), 3 /* relu6 */));
+    return out!;
+  },
+};

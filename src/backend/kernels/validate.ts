@@ -25,6 +25,14 @@ export function isShape(shape: unknown, rank?: number): shape is number[] {
   );
 }
 
+/**
+ * A shape seen as [outer, rows, channels] around the run of axes [start, end): the reductions
+ * and broadcasts over it (Mean and its gradient) work row by row within each outer index.
+ */
+export function axisRun(shape: readonly number[], start: number, end: number): { outer: number; rows: number; channels: number } {
+  return { outer: sizeOf(shape.slice(0, start)), rows: sizeOf(shape.slice(start, end)), channels: sizeOf(shape.slice(end)) };
+}
+
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

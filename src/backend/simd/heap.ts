@@ -12,14 +12,17 @@ export interface SimdExports {
   reduce_rows(x: number, out: number, rows: number, channels: number, scale: number): void;
   batch_norm(
     x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
-    channels: number, y: number,
+    channels: number, y: number, scratch: number,
   ): void;
   binary_rows(a: number, b: number, out: number, rows: number, channels: number, op: number, swap: number): void;
   slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
   batch_norm_grad(
     dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
     channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
+    batchStatistics: number, count: number,
   ): void;
+  batch_moments(x: number, mean: number, variance: number, rows: number, channels: number): void;
+  moving_average(moving: number, batch: number, out: number, n: number, decay: number): void;
   conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
   pad4(src: number, out: number, ...dimsBeginOutValue: number[]): void;

@@ -432,9 +432,10 @@ void mask_grad(const float *dy, const float *x, float *dx, int n, float lo, floa
 }
 
 /*
- * out = min(x, s) (op 0), max(x, s) (op 1) or relu (op 2: max(x, 0) + 0, which turns −0 into
- * +0 as Math.max(0, x) does), elementwise against one scalar. NaN in x stays NaN; the caller
- * keeps s from being NaN or ±0, where pmin/pmax would differ from Math.min/Math.max.
+ * out = min(x, s) (op 0), max(x, s) (op 1), relu (op 2: max(x, 0) + 0, which turns −0 into
+ * +0 as Math.max(0, x) does) or relu6 (op 3: min(relu(x), s) with s = 6), elementwise against
+ * one scalar. NaN in x stays NaN; the caller keeps s from being NaN or ±0, where pmin/pmax
+ * would differ from Math.min/Math.max.
  */
 EXPORT(scalar_min_max)
 void scalar_min_max(const float *x, float s, float *out, int n, int op) {
@@ -445,11 +446,13 @@ void scalar_min_max(const float *x, float s, float *out, int n, int op) {
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(ld(x + i), sv));
   else if (op == 1)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmax(ld(x + i), sv));
-  else
+  else if (op == 2)
     for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero));
+  else
+    for (; i + 4 <= n; i += 4) st(out + i, wasm_f32x4_pmin(wasm_f32x4_add(wasm_f32x4_pmax(ld(x + i), zero), zero), sv));
   for (; i < n; i++) {
-    const float v = x[i];
-    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : (v > 0.f ? v : 0.f);
+    const float v = x[i], r = v > 0.f ? v : 0.f;
+    out[i] = (v != v) ? v : op == 0 ? (v < s ? v : s) : op == 1 ? (v > s ? v : s) : op == 2 ? r : (r < s ? r : s);
   }
 }
 
@@ -502,6 +505,19 @@ void reduce_rows(const float *x, float *out, int R, int C, float scale) {
 }
 
 /*
+ * Whether the BatchNorm kernels walk their tensors down columns of channels (in tiles of rows,
+ * as batch_moments), a few channels' sums or coefficients in registers, rather than streaming
+ * rows past them in memory. Measured on MobileNetV2's shapes at 96–224 px: tiles win on
+ * tensors of up to 2^21 floats with up to 160 channels, which stay in cache; on larger tensors
+ * and wider rows their strided walk defeats the prefetcher (up to 2.8× slower). With fewer
+ * than 32 channels the sums tile at every size: streaming, each row would wait for the
+ * previous row's stores to the few sums.
+ */
+static inline int bn_tiles(int R, int C, int sums) {
+  return (sums && C < 32) || (C <= 160 && R * C <= (1 << 21));
+}
+
+/*
  * y = (x − mean)·(scale·rsqrt(var + eps)) + offset over rows of C channels (FusedBatchNorm with
  * per-channel statistics), in TF.js's order: x − mean first, so that x = mean with an infinite
  * factor gives NaN and otherwise ±inf, as stock does. scale/offset may be 0 (null). Sixteen
@@ -509,7 +525,24 @@ void reduce_rows(const float *x, float *out, int R, int C, float scale) {
  */
 EXPORT(batch_norm)
 void batch_norm(const float *x, const float *mean, const float *var, const float *scale,
-                const float *offset, float eps, int R, int C, float *y) {
+                const float *offset, float eps, int R, int C, float *y, float *k) {
+  if (k && C > 16 && !bn_tiles(R, C, 0)) {
+    /* Large tensors and wide rows stream row by row past the coefficients in `k` (C floats;
+       without it, the path below): walking sixteen channels down all rows defeats the
+       prefetcher there (measured 2× slower at 16×56×56×144), as in batch_norm_grad. */
+    for (int c = 0; c < C; c++) k[c] = (scale ? scale[c] : 1.f) / __builtin_sqrtf(var[c] + eps);
+    for (int r = 0; r < R; r++) {
+      const float *xr = x + r * C;
+      float *yr = y + r * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const f4 b = offset ? ld(offset + c) : wasm_f32x4_const_splat(0.f);
+        st(yr + c, madd(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(k + c), b));
+      }
+      for (; c < C; c++) yr[c] = (xr[c] - mean[c]) * k[c] + (offset ? offset[c] : 0.f);
+    }
+    return;
+  }
   int c = 0;
   for (; c + 4 <= C; c += 4) {
     /* up to four vectors of channels: m = mean, a = scale·rstd, b = offset */
@@ -616,6 +649,59 @@ __attribute__((noinline)) static void bn_grad_terms(const float *dy, const float
   *dscale = ss;
 }
 
+/* sd += Σ dy, sdx += Σ dy·(x − mean), sx += Σ (x − mean) per channel over rows of C. */
+static void bn_grad_sums(const float *dy, const float *x, const float *mean, int R, int C, float *sd, float *sdx, float *sx) {
+  if (!bn_tiles(R, C, 1)) {
+    for (int row = 0; row < R; row++) {
+      const float *dr = dy + row * C, *xr = x + row * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const f4 d = ld(dr + c), xm = wasm_f32x4_sub(ld(xr + c), ld(mean + c));
+        st(sd + c, wasm_f32x4_add(ld(sd + c), d));
+        st(sdx + c, madd(d, xm, ld(sdx + c)));
+        st(sx + c, wasm_f32x4_add(ld(sx + c), xm));
+      }
+      for (; c < C; c++) {
+        const float d = dr[c], xm = xr[c] - mean[c];
+        sd[c] += d;
+        sdx[c] += d * xm;
+        sx[c] += xm;
+      }
+    }
+    return;
+  }
+  const int T = 128;
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const f4 m = ld(mean + c);
+      f4 a = wasm_f32x4_const_splat(0.f), b = a, e = a;
+      for (int r = r0; r < r1; r++) {
+        const f4 d = ld(dy + r * C + c), xm = wasm_f32x4_sub(ld(x + r * C + c), m);
+        a = wasm_f32x4_add(a, d);
+        b = madd(d, xm, b);
+        e = wasm_f32x4_add(e, xm);
+      }
+      st(sd + c, wasm_f32x4_add(ld(sd + c), a));
+      st(sdx + c, wasm_f32x4_add(ld(sdx + c), b));
+      st(sx + c, wasm_f32x4_add(ld(sx + c), e));
+    }
+    for (; c < C; c++) {
+      float a = 0.f, b = 0.f, e = 0.f;
+      for (int r = r0; r < r1; r++) {
+        const float d = dy[r * C + c], xm = x[r * C + c] - mean[c];
+        a += d;
+        b += d * xm;
+        e += xm;
+      }
+      sd[c] += a;
+      sdx[c] += b;
+      sx[c] += e;
+    }
+  }
+}
+
 /*
  * Gradient of y = (x − mean)·rsqrt(var + eps)·scale + offset over rows of C channels, for
  * every input at once and in one pass over x and dy (TF.js's stock gradient tiles rsqrt(var)
@@ -626,37 +712,45 @@ __attribute__((noinline)) static void bn_grad_terms(const float *dy, const float
  * after. Besides rounding, that differs
  * only where something is infinite or NaN (e.g. g = 0 against dy = inf), so a channel whose
  * sums or constants are not finite is summed again term by term, as TF.js does.
- * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats for r and h.
+ * scale (g) may be 0 (null): then it is 1. `k` is scratch of 2·C floats, 3·C with
+ * `batchStats`: then mean and var are x's own batch statistics over its R = `count` rows, and
+ * dx, written in a second pass, includes their gradient (see the end).
  * Outputs: dx [R,C]; dmean, dvar, dscale, doffset [C].
  */
 EXPORT(batch_norm_grad)
 void batch_norm_grad(const float *dy, const float *x, const float *mean, const float *var,
                      const float *scale, float eps, int R, int C, float *dx, float *dmean,
-                     float *dvar, float *dscale, float *doffset, float *k) {
-  float *rs = k, *hs = k + C;
+                     float *dvar, float *dscale, float *doffset, float *k, int batchStats,
+                     float count) {
+  float *rs = k, *hs = k + C, *sxm = k + 2 * C;
   for (int c = 0; c < C; c++) {
     const float r = 1.f / __builtin_sqrtf(var[c] + eps);
     rs[c] = r;
     hs[c] = ((r * r) * r) * -0.5f;
     dvar[c] = r * (scale ? scale[c] : 1.f); /* for dx = dy·(r·g) until the end */
     doffset[c] = dscale[c] = 0.f;
+    if (batchStats) sxm[c] = 0.f; /* (the third C floats of scratch exist only then) */
   }
-  /* doffset accumulates Σ dy and dscale Σ dy·(x − mean). */
-  for (int row = 0; row < R; row++) {
-    const float *dr = dy + row * C, *xr = x + row * C;
-    float *o = dx + row * C;
-    int c = 0;
-    for (; c + 4 <= C; c += 4) {
-      const f4 d = ld(dr + c);
-      st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
-      st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
-      st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
-    }
-    for (; c < C; c++) {
-      const float d = dr[c];
-      o[c] = d * dvar[c];
-      doffset[c] += d;
-      dscale[c] += d * (xr[c] - mean[c]);
+  /* doffset accumulates Σ dy, dscale Σ dy·(x − mean) and (batch statistics) sxm Σ (x − mean). */
+  if (batchStats) {
+    bn_grad_sums(dy, x, mean, R, C, doffset, dscale, sxm);
+  } else {
+    for (int row = 0; row < R; row++) {
+      const float *dr = dy + row * C, *xr = x + row * C;
+      float *o = dx + row * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const f4 d = ld(dr + c);
+        st(o + c, wasm_f32x4_mul(d, ld(dvar + c)));
+        st(doffset + c, wasm_f32x4_add(ld(doffset + c), d));
+        st(dscale + c, madd(d, wasm_f32x4_sub(ld(xr + c), ld(mean + c)), ld(dscale + c)));
+      }
+      for (; c < C; c++) {
+        const float d = dr[c];
+        o[c] = d * dvar[c];
+        doffset[c] += d;
+        dscale[c] += d * (xr[c] - mean[c]);
+      }
     }
   }
   for (int c = 0; c < C; c++) {
@@ -671,6 +765,215 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
     }
     bn_grad_terms(dy + c, x + c, mean[c], r, h, g, R, C, dmean + c, dvar + c, dscale + c);
   }
+  if (!batchStats) return;
+  /*
+   * mean and var are x's own batch statistics (training mode), so x also reaches y through
+   * them. As TF.js differentiates moments(): the variance's Mean, Square and Sub give
+   * (dvar/count)·((x − mean)·2) to x and minus its sum to the mean, whose Mean gives
+   * (dmean + that)/count back to every element:
+   *   dx = (dy·(r·g) + (dvar/count)·((x − mean)·2)) + (dmean − Σ (dvar/count)·((x − mean)·2))/count.
+   * The sum is 0 up to rounding (Σ (x − mean) = 0) and is left out, unless dvar or Σ (x − mean)
+   * is not finite: then it is summed term by term, for TF.js's NaN. A second pass, because
+   * every element needs its channel's sums.
+   */
+  float *a = rs, *b = hs, *kd = sxm;
+  for (int c = 0; c < C; c++) {
+    a[c] = rs[c] * (scale ? scale[c] : 1.f);
+    const float v = dvar[c] / count;
+    float t = 0.f;
+    if (!is_finite(v + sxm[c])) {
+      for (int row = 0; row < R; row++) t += v * ((x[row * C + c] - mean[c]) * 2.f);
+    }
+    b[c] = (dmean[c] + -t) / count;
+    kd[c] = v;
+  }
+  const f4 two = splat(2.f);
+  if (!bn_tiles(R, C, 0)) {
+    /* First row to last (backwards, measured 2× slower on tensors beyond the cache). */
+    for (int row = 0; row < R; row++) {
+      const float *dr = dy + row * C, *xr = x + row * C;
+      float *o = dx + row * C;
+      int c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const f4 dxc = wasm_f32x4_mul(ld(dr + c), ld(a + c));
+        const f4 dxm = wasm_f32x4_mul(ld(kd + c), wasm_f32x4_mul(wasm_f32x4_sub(ld(xr + c), ld(mean + c)), two));
+        st(o + c, wasm_f32x4_add(wasm_f32x4_add(dxc, dxm), ld(b + c)));
+      }
+      for (; c < C; c++) o[c] = (dr[c] * a[c] + kd[c] * ((xr[c] - mean[c]) * 2.f)) + b[c];
+    }
+    return;
+  }
+  const int T = 128;
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const f4 av = ld(a + c), kv = ld(kd + c), bv = ld(b + c), mv = ld(mean + c);
+      for (int row = r0; row < r1; row++) {
+        const int i = row * C + c;
+        const f4 dxm = wasm_f32x4_mul(kv, wasm_f32x4_mul(wasm_f32x4_sub(ld(x + i), mv), two));
+        st(dx + i, wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(ld(dy + i), av), dxm), bv));
+      }
+    }
+    for (; c < C; c++)
+      for (int row = r0; row < r1; row++) {
+        const int i = row * C + c;
+        dx[i] = (dy[i] * a[c] + kd[c] * ((x[i] - mean[c]) * 2.f)) + b[c];
+      }
+  }
+}
+
+/*
+ * One tile of rows [r0, r1) of four channels (x points at the first), shifted by k (each
+ * channel's first value): the tile's mean and sum of squared deviations from it, in two passes
+ * over rows still in cache, merged into the running mean and M2 of rows [0, r0) with Chan et
+ * al.'s pairwise update. Deviations from a nearby mean keep the squares small when the data sit
+ * far from 0 (values ~1e3 ± 1), where Σx² − (Σx)²/n would cancel every digit of the variance
+ * away; the shift (exact there, x − k having x's spacing) keeps the sums and the running mean
+ * small too, so that their rounding is that of the spread and not of the offset.
+ */
+/* Merges a tile of rows [r0, r1) with mean mb and M2 q into the running mean and M2 of rows [0, r0). */
+static inline void moments_merge4(int r0, int r1, f4 mb, f4 q, float *mean, float *m2) {
+  if (r0 == 0) {
+    st(mean, mb);
+    st(m2, q);
+    return;
+  }
+  const float nb = (float)(r1 - r0), n = (float)r0, total = (float)r1;
+  const f4 m = ld(mean), delta = wasm_f32x4_sub(mb, m);
+  st(mean, madd(delta, splat(nb / total), m));
+  st(m2, wasm_f32x4_add(ld(m2), madd(wasm_f32x4_mul(delta, delta), splat(n * nb / total), q)));
+}
+
+static inline void moments_tile4(const float *x, int C, int r0, int r1, f4 k, float *mean, float *m2) {
+  /* Two accumulators per pass: one would make each row wait for the previous row's add. */
+  f4 s0 = wasm_f32x4_const_splat(0.f), s1 = s0;
+  int r = r0;
+  for (; r + 2 <= r1; r += 2) {
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(x + r * C), k));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_sub(ld(x + (r + 1) * C), k));
+  }
+  if (r < r1) s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(x + r * C), k));
+  const float nb = (float)(r1 - r0);
+  const f4 mb = wasm_f32x4_div(wasm_f32x4_add(s0, s1), splat(nb));
+  f4 q0 = wasm_f32x4_const_splat(0.f), q1 = q0;
+  for (r = r0; r + 2 <= r1; r += 2) {
+    const f4 d0 = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
+    const f4 d1 = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + (r + 1) * C), k), mb);
+    q0 = madd(d0, d0, q0);
+    q1 = madd(d1, d1, q1);
+  }
+  if (r < r1) {
+    const f4 d = wasm_f32x4_sub(wasm_f32x4_sub(ld(x + r * C), k), mb);
+    q0 = madd(d, d, q0);
+  }
+  moments_merge4(r0, r1, mb, wasm_f32x4_add(q0, q1), mean, m2);
+}
+
+/* moments_tile4 for sixteen channels (a cache line): four independent sums in each pass. */
+static inline void moments_tile16(const float *x, int C, int r0, int r1, float *mean, float *m2) {
+  const f4 k0 = ld(x), k1 = ld(x + 4), k2 = ld(x + 8), k3 = ld(x + 12);
+  f4 s0 = wasm_f32x4_const_splat(0.f), s1 = s0, s2 = s0, s3 = s0;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * C;
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_sub(ld(xr), k0));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_sub(ld(xr + 4), k1));
+    s2 = wasm_f32x4_add(s2, wasm_f32x4_sub(ld(xr + 8), k2));
+    s3 = wasm_f32x4_add(s3, wasm_f32x4_sub(ld(xr + 12), k3));
+  }
+  const f4 nb = splat((float)(r1 - r0));
+  const f4 m0 = wasm_f32x4_div(s0, nb), m1 = wasm_f32x4_div(s1, nb), m2_ = wasm_f32x4_div(s2, nb), m3 = wasm_f32x4_div(s3, nb);
+  /* x − (k + mb): the tile mean rounded once, which moves M2 by nb·(rounding)², nothing. */
+  const f4 c0 = wasm_f32x4_add(k0, m0), c1 = wasm_f32x4_add(k1, m1), c2 = wasm_f32x4_add(k2, m2_), c3 = wasm_f32x4_add(k3, m3);
+  f4 q0 = wasm_f32x4_const_splat(0.f), q1 = q0, q2 = q0, q3 = q0;
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + r * C;
+    const f4 d0 = wasm_f32x4_sub(ld(xr), c0), d1 = wasm_f32x4_sub(ld(xr + 4), c1);
+    const f4 d2 = wasm_f32x4_sub(ld(xr + 8), c2), d3 = wasm_f32x4_sub(ld(xr + 12), c3);
+    q0 = madd(d0, d0, q0); q1 = madd(d1, d1, q1); q2 = madd(d2, d2, q2); q3 = madd(d3, d3, q3);
+  }
+  moments_merge4(r0, r1, wasm_f32x4_sub(c0, k0), q0, mean, m2);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c1, k1), q1, mean + 4, m2 + 4);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c2, k2), q2, mean + 8, m2 + 8);
+  moments_merge4(r0, r1, wasm_f32x4_sub(c3, k3), q3, mean + 12, m2 + 12);
+}
+
+/* moments_tile4 for one channel. */
+static inline void moments_tile1(const float *x, int C, int r0, int r1, float k, float *mean, float *m2) {
+  float s = 0.f;
+  for (int r = r0; r < r1; r++) s += x[r * C] - k;
+  const float nb = (float)(r1 - r0), mb = s / nb;
+  float q = 0.f;
+  for (int r = r0; r < r1; r++) {
+    const float d = (x[r * C] - k) - mb;
+    q += d * d;
+  }
+  if (r0 == 0) {
+    *mean = mb;
+    *m2 = q;
+    return;
+  }
+  const float n = (float)r0, total = (float)r1, delta = mb - *mean;
+  *mean += delta * (nb / total);
+  *m2 += q + (delta * delta) * (n * nb / total);
+}
+
+/* One channel's mean and variance term by term, as TF.js's Mean(x) and Mean(Square(x − mean)). */
+__attribute__((noinline)) static void moments_terms(const float *x, int R, int C, float *mean, float *var) {
+  const float n = (float)R;
+  float m = 0.f, v = 0.f;
+  for (int r = 0; r < R; r++) m += x[r * C] / n;
+  for (int r = 0; r < R; r++) {
+    const float d = x[r * C] - m;
+    v += (d * d) / n;
+  }
+  *mean = m;
+  *var = v;
+}
+
+/*
+ * Per-channel mean and biased variance of x [R,C] (tf.moments over the leading axes) in one
+ * pass over memory, where moments() makes four passes and two full-size temporaries. Rows go
+ * in tiles of T: the tile's T cache lines of one run of sixteen channels (8 KiB) stay in L1
+ * while each group of four channels in them runs its two passes. A channel whose result is not
+ * finite (infinities, NaN, an overflow) is computed again term by term, as TF.js's
+ * Mean(x) and Mean(Square(x − mean)), so that it gets TF.js's NaN or infinity. R ≥ 1.
+ */
+EXPORT(batch_moments)
+void batch_moments(const float *x, float *mean, float *var, int R, int C) {
+  const int T = 128; /* rows per tile */
+  for (int r0 = 0; r0 < R; r0 += T) {
+    const int r1 = r0 + T < R ? r0 + T : R;
+    int c = 0;
+    for (; c + 16 <= C; c += 16) moments_tile16(x + c, C, r0, r1, mean + c, var + c);
+    for (; c + 4 <= C; c += 4) moments_tile4(x + c, C, r0, r1, ld(x + c), mean + c, var + c);
+    for (; c < C; c++) moments_tile1(x + c, C, r0, r1, x[c], mean + c, var + c);
+  }
+  const float n = (float)R;
+  for (int c = 0; c < C; c++) {
+    const float m = x[c] + mean[c], v = var[c] / n;
+    if (is_finite(m + v)) {
+      mean[c] = m;
+      var[c] = v;
+    } else {
+      moments_terms(x + c, R, C, mean + c, var + c);
+    }
+  }
+}
+
+/*
+ * out = moving − (moving − batch)·decay, decay = 1 − momentum: a BatchNormalization moving
+ * statistic's update in tfjs-layers' order of operations.
+ */
+EXPORT(moving_average)
+void moving_average(const float *moving, const float *batch, float *out, int n, float decay) {
+  const f4 d = splat(decay);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const f4 m = ld(moving + i);
+    st(out + i, wasm_f32x4_sub(m, wasm_f32x4_mul(wasm_f32x4_sub(m, ld(batch + i)), d)));
+  }
+  for (; i < n; i++) out[i] = moving[i] - (moving[i] - batch[i]) * decay;
 }
 
 /*

@@ -1,6 +1,7 @@
 /**
  * Where a data-parallel training step's time goes: `npx tsx bench/profileParallel.ts
- * [--workers 2 --batch 64 --steps 30 --warmup 5]`. Runs the seed MNIST model's {@link ReplicaPool}
+ * [--workers 2 --batch 64 --steps 30 --warmup 5] [--size 96 --alpha 0.35]`. Runs the seed MNIST
+ * model's (or, with `--size`, the 3-channel ImageNet MobileNetV2's at that size) {@link ReplicaPool}
  * directly on pre-made random batches (Adam) and prints, as mean milliseconds per step, rank 0's
  * phases (reading and posting the shards, its own forward/backward, writing its gradient, waiting
  * for the workers, combining, applying) and each worker's (waiting for its shard, forward/backward,
@@ -9,7 +10,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import { ReplicaPool } from '../src/parallel/pool.js';
 import { createOptimizer, setLearningRate } from '../src/training/optimizer.js';
 import { trainingStep } from '../src/training/step.js';
@@ -20,6 +21,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     steps: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
+    size: { type: 'string' },
+    alpha: { type: 'string', default: '1' },
     // Only the single-thread reference at one shard's rows: run two at once in separate
     // processes to see how much two busy threads slow each other on this machine.
     'single-only': { type: 'boolean', default: false },
@@ -30,16 +33,21 @@ const batchSize = Number(values.batch);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 
+const size = values.size === undefined ? null : Number(values.size);
+const buildModel = () => size === null
+  ? mobileNetV2Mnist({ seed: 0 })
+  : mobileNetV2({ inputShape: [size, size, 3], numClasses: 10, alpha: Number(values.alpha), seed: 0 });
+
 await useBackend('wasm');
 const makeBatch = (n: number) => ({
-  x: tf.randomNormal([n, 28, 28, 1]) as tf.Tensor4D,
+  x: tf.randomNormal(size === null ? [n, 28, 28, 1] : [n, size, size, 3]) as tf.Tensor4D,
   y: tf.tensor1d(Array.from({ length: n }, (_, i) => i % 10), 'int32') as tf.Tensor1D,
 });
 const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
 
 /** Single-thread step at `n` rows: forward/backward (loss read) and apply, ms per step. */
 function singleThread(n: number): Record<string, number> {
-  const model = mobileNetV2Mnist({ seed: 0 });
+  const model = buildModel();
   const optimizer = createOptimizer('adam');
   const batch = makeBatch(n);
   const fb: number[] = [];
@@ -81,7 +89,7 @@ if (values['single-only']) {
 console.log(JSON.stringify({ singleThread: singleThread(batchSize), loadAvg1m: +loadavg()[0]!.toFixed(2) }));
 console.log(JSON.stringify({ singleThread: singleThread(Math.ceil(batchSize / ranks)), loadAvg1m: +loadavg()[0]!.toFixed(2) }));
 
-const model = mobileNetV2Mnist({ seed: 0 });
+const model = buildModel();
 const optimizer = createOptimizer('adam');
 const pool = await ReplicaPool.start(model, optimizer, { ranks, optimizer: 'adam', labelSmoothing: 0, freezeBatchNormStats: true });
 const batches = Array.from({ length: 4 }, () => makeBatch(batchSize));

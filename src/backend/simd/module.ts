@@ -74,7 +74,7 @@ const modules: { plain?: object; shared?: object } = {};
 
 /**
  * The compiled SIMD kernels module for a plain or a shared memory. Compiled synchronously
- * because kernels are synchronous; at 55 KB it is far below the 8 MB that browsers allow on the
+ * because kernels are synchronous; at 68 KB it is far below the 8 MB that browsers allow on the
  * main thread.
  */
 export function kernelsModule(shared: boolean): object {

@@ -35,6 +35,11 @@ describe.runIf(existsSync(path.join(root, 'dist/worker.js')))('built package wit
   it('trains with 2 workers as CJS', () => {
     expect(run(['-e', script("const lib = require('mobilenetv2-tfjs');")])).toMatchObject({ epochs: 1, finite: true });
   }, 120_000);
+
+  it('trains with 2 workers in a process started with V8 and process-wide flags (which a worker refuses)', () => {
+    const flags = ['--max-old-space-size=6000', '--stack-size=900', '--no-wasm-dynamic-tiering', '--title=mnv2'];
+    expect(run([...flags, '-e', script("const lib = require('mobilenetv2-tfjs');")])).toMatchObject({ epochs: 1, finite: true });
+  }, 120_000);
 });
 
 it('builds the worker entry (npm test runs the build before vitest)', () => {

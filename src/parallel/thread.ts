@@ -12,19 +12,41 @@ export class WorkerError extends Error {
 }
 
 /**
+ * The Node options a worker starts with: the parent's, which Node hands down by default, minus
+ * what a worker refuses. `--input-type` (of `node -e`) is refused for a file entry, and so are
+ * V8 and process-wide options (`--max-old-space-size`, `--no-wasm-dynamic-tiering`, `--title`,
+ * ...; they already apply to the whole process): a worker given any of them throws
+ * ERR_WORKER_INVALID_EXEC_ARGV, and Node names them only in that error, so they are dropped from
+ * it and the worker is made again.
+ */
+function newWorker(entry: URL | string, options: { eval?: boolean }): Worker {
+  let execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+  for (;;) {
+    try {
+      return new Worker(entry, { ...options, execArgv });
+    } catch (error) {
+      const invalid = (error as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV'
+        ? new Set((error as Error).message.split(': ').slice(1).join(': ').split(',').map((flag) => flag.trim()))
+        : new Set<string>();
+      const kept = execArgv.filter((arg) => !invalid.has(arg));
+      if (kept.length === execArgv.length) throw error;
+      execArgv = kept;
+    }
+  }
+}
+
+/**
  * A new replica thread. The published package runs dist/worker.js next to its bundle; from
  * TypeScript sources (tests, tsx) the thread first registers tsx's loader, then imports
  * worker.ts (a worker's `execArgv` does not carry `--import` loaders into its first import).
  */
 export function spawnWorker(): Worker {
   const here = import.meta.url;
-  // Workers inherit Node's flags; --input-type (of `node -e`) is refused for a file entry.
-  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { execArgv });
+  if (!here.endsWith('.ts')) return newWorker(new URL('./worker.js', here), {});
   const tsx = path.dirname(createRequire(here).resolve('tsx/package.json'));
   const api = pathToFileURL(path.join(tsx, 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true, execArgv });
+  return newWorker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
 }
 
 /** One rank's worker and the replies it has sent that nobody has taken yet. */

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""Generates test/fixtures/preprocess/: torchvision's eval transforms applied to two synthetic
-images, for checking preprocessImage's geometry and normalization.
+"""Generates test/fixtures/preprocess/: torchvision's eval transforms applied to synthetic
+images, for checking preprocessImage's geometry, normalization and colour handling.
 
     /usr/bin/python3 scripts/make_preprocess_fixtures.py
 
 - `landscape.png` (300x200) and `portrait.png` (181x263, odd sizes): smooth gradients plus a
   checkerboard, so a one-pixel shift in the resize or crop shows.
+- `alpha_rgba.png` (240x170 RGBA) and `alpha_la.png` (170x240 grayscale + alpha): the same
+  kind of picture under an alpha ramp from fully transparent to opaque, with colour stored under
+  the transparent pixels. torchvision's loaders open images with PIL's `convert('RGB')`, which
+  drops the alpha channel and keeps that stored colour; the fixtures are made the same way.
 - `<image>_<resize>_<crop>.png`: the PIL image after `Resize(resize, BILINEAR)` and
   `CenterCrop(crop)` (what ToTensor then divides by 255), for torchvision's two MobileNetV2
   transforms (256/224: IMAGENET1K_V1, 232/224: IMAGENET1K_V2) and a 96 px one (99/96).
@@ -33,12 +37,26 @@ def synthetic(w, h):
     return Image.fromarray(np.stack([r, g, b], -1).round().clip(0, 255).astype(np.uint8), "RGB")
 
 
+def with_alpha(image, mode):
+    w, h = image.size
+    alpha = np.tile(np.linspace(0, 255, w).round().astype(np.uint8), (h, 1))
+    base = image if mode == "RGBA" else image.convert("L")
+    return Image.fromarray(np.dstack([np.asarray(base), alpha]), mode)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     expected = {}
-    for name, (w, h) in [("landscape", (300, 200)), ("portrait", (181, 263))]:
-        image = synthetic(w, h)
-        image.save(os.path.join(OUT, f"{name}.png"))
+    images = [
+        ("landscape", synthetic(300, 200)),
+        ("portrait", synthetic(181, 263)),
+        ("alpha_rgba", with_alpha(synthetic(240, 170), "RGBA")),
+        ("alpha_la", with_alpha(synthetic(170, 240), "LA")),
+    ]
+    for name, original in images:
+        original.save(os.path.join(OUT, f"{name}.png"))
+        # As torchvision's datasets.folder.pil_loader opens a file.
+        image = Image.open(os.path.join(OUT, f"{name}.png")).convert("RGB")
         for resize, crop in CASES:
             cropped = T.CenterCrop(crop)(T.Resize(resize, interpolation=T.InterpolationMode.BILINEAR)(image))
             cropped.save(os.path.join(OUT, f"{name}_{resize}_{crop}.png"))

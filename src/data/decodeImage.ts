@@ -32,9 +32,11 @@ export interface DecodeOptions {
 /**
  * Decodes a PNG, JPEG, WebP or GIF (first frame) and resizes it to `[height, width, channels]`
  * as interleaved uint8 pixels (HWC). Colour images become grayscale for 1-channel models and
- * grayscale images are replicated to RGB for 3-channel ones. EXIF orientation is applied, and
- * transparency is flattened onto black, so that a glyph drawn on a transparent background
- * looks like one drawn on black (MNIST's convention).
+ * grayscale images are replicated to RGB for 3-channel ones. EXIF orientation is applied.
+ * Transparency: with `resize` (torchvision's eval transform) the alpha channel is dropped and
+ * the colour stored under it kept, as PIL's `convert('RGB')` in torchvision's image loader does;
+ * without, it is flattened onto black, so that a glyph drawn on a transparent background looks
+ * like one drawn on black (MNIST's convention).
  *
  * Throws sharp's error for an undecodable file; callers decide whether to skip it.
  *
@@ -60,7 +62,7 @@ export async function decodeImage(
       // Resampled here exactly as PIL does. libvips enlarges on another pixel grid (a third of
       // the range apart at edges), and shrinks within 2 levels of PIL, so only large photos,
       // where this would cost ~20 ms per megapixel, go to libvips.
-      const { data, info } = await pipeline.flatten({ background: { r: 0, g: 0, b: 0 } }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
       const resized = resampleBilinear(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width, info.height, info.channels, g.width, g.height);
       pipeline = sharp(resized, { raw: { width: g.width, height: g.height, channels: info.channels as 3 } })
         .extract({ left: g.left, top: g.top, width, height });
@@ -68,14 +70,17 @@ export async function decodeImage(
       // Shrinking large photos: libvips' 'linear' kernel is a triangle filter widened by the scale, like PIL's
       // antialiased BILINEAR (within a level or two). No shrink-on-load: it would subsample
       // JPEGs before filtering.
-      pipeline = pipeline
+      // No alpha channel when resampling (libvips would premultiply by it; PIL resamples RGB).
+      const { data, info } = await pipeline.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+      pipeline = sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 1 | 3 } })
         .resize(g.width, g.height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false })
         .extract({ left: g.left, top: g.top, width, height });
     }
   } else {
     pipeline = pipeline.resize(width, height, { fit: options.fit ?? 'cover', background: { r: 0, g: 0, b: 0, alpha: 1 } });
   }
-  pipeline = pipeline.flatten({ background: { r: 0, g: 0, b: 0 } });
+  // With `resize` the alpha channel was dropped above; this flattens only the plain resize's.
+  if (options.resize === undefined) pipeline = pipeline.flatten({ background: { r: 0, g: 0, b: 0 } });
   pipeline = channels === 1 ? pipeline.toColourspace('b-w') : pipeline.toColourspace('srgb');
   const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== channels || info.width !== width || info.height !== height) {

@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
-import { decodeImage } from './decodeImage.js';
+import { decodeImage, EXACT_RESIZE_MAX_PIXELS } from './decodeImage.js';
 import { resizeCropGeometry, scaledResize } from './evalTransform.js';
 import { preprocessImage } from './preprocess.js';
+import { resampleBilinear } from './resampleBilinear.js';
 
 // torchvision's Resize + CenterCrop (+ ToTensor + Normalize) on the same images:
 // scripts/make_preprocess_fixtures.py.
@@ -55,6 +56,32 @@ describe("torchvision's eval transform", () => {
     // (233 - 224) / 2 = 4.5 → 4 and (235 - 224) / 2 = 5.5 → 6 in Python; Math.round would give 5 and 6.
     expect(resizeCropGeometry(233, 400, 233, [224, 224]).left).toBe(4);
     expect(resizeCropGeometry(235, 400, 235, [224, 224]).left).toBe(6);
+  });
+
+  it('shrinks photos above 4 megapixels with libvips within 2 levels of PIL\'s algorithm, alpha dropped as PIL does', async () => {
+    // A smooth RGBA picture of 2,400 × 1,800 with colour stored under an alpha ramp.
+    const [w, h] = [2400, 1800];
+    const rgba = new Uint8Array(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 4;
+        rgba.set([128 + 100 * Math.sin(x / 90) * Math.cos(y / 230), (255 * (x + y)) / (w + h), 128 + 120 * Math.sin(y / 150), (255 * x) / w], i);
+      }
+    }
+    expect(w * h).toBeGreaterThan(EXACT_RESIZE_MAX_PIXELS);
+    const png = await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toBuffer();
+    const ours = await decodeImage(png, [224, 224, 3], { resize: 232 });
+    // The reference: PIL's resampling (resampleBilinear, checked pixel for pixel against
+    // torchvision above) of the RGB channels, then the center crop.
+    const rgb = new Uint8Array(w * h * 3);
+    for (let p = 0; p < w * h; p++) rgb.set(rgba.subarray(p * 4, p * 4 + 3), p * 3);
+    const g = resizeCropGeometry(w, h, 232, [224, 224]);
+    const resized = resampleBilinear(rgb, w, h, 3, g.width, g.height);
+    let max = 0;
+    for (let y = 0; y < 224; y++) {
+      for (let x = 0; x < 224 * 3; x++) max = Math.max(max, Math.abs(ours[y * 224 * 3 + x]! - resized[(y + g.top) * g.width * 3 + g.left * 3 + x]!));
+    }
+    expect(max).toBeLessThanOrEqual(2);
   });
 
   it('refuses bad input in one line naming it', async () => {

@@ -20,11 +20,13 @@ export function resizeCropGeometry(width: number, height: number, resize: number
 /**
  * The shorter-side resize for a model input of `[height, width]` under a transform made for
  * square `cropSize` crops (torchvision's 232 → 224): scaled by the same ratio, so a 96 px model
- * sees the same framing (99 → 96) as the 224 px one.
+ * sees the same framing (99 → 96) as the 224 px one. For a non-square input the longer side is
+ * scaled, so that the crop fits inside the resized image whichever way it is oriented.
  *
  * @example
  * scaledResize({ resizeSize: 232, cropSize: 224 }, [96, 96]); // 99
+ * scaledResize({ resizeSize: 232, cropSize: 224 }, [67, 45]); // 69
  */
 export function scaledResize(transform: { resizeSize: number; cropSize: number }, input: readonly [number, number]): number {
-  return Math.round((Math.min(input[0], input[1]) * transform.resizeSize) / transform.cropSize);
+  return Math.round((Math.max(input[0], input[1]) * transform.resizeSize) / transform.cropSize);
 }

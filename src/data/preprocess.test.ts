@@ -44,6 +44,8 @@ describe("torchvision's eval transform", () => {
     expect(scaledResize({ resizeSize: 232, cropSize: 224 }, [224, 224])).toBe(232);
     expect(scaledResize({ resizeSize: 232, cropSize: 224 }, [96, 96])).toBe(99);
     expect(scaledResize({ resizeSize: 256, cropSize: 224 }, [160, 160])).toBe(183);
+    // Non-square: the longer side, so the crop fits inside the resized image either way.
+    expect(scaledResize({ resizeSize: 232, cropSize: 224 }, [67, 45])).toBe(69);
     const c = cases.landscape_232_224;
     const x = await preprocessImage(`${DIR}${c.image}`);
     const [y, px, ch, want] = c.samples[0];

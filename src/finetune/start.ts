@@ -2,15 +2,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
-import { makeDivisible } from '../layers/makeDivisible.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { MNIST_SETTING, mobileNetV2Mnist } from '../models/mnist.js';
-import { IMAGENET_SETTING, mobileNetV2 } from '../models/mobilenetv2.js';
-import type { InvertedResidualRow } from '../models/options.js';
 import type { tf } from '../tf.js';
 import { loadTorchWeights } from '../weights/loadTorchWeights.js';
-import type { SafetensorsFile } from '../weights/safetensors.js';
 import { parseStateDict } from '../weights/stateDict.js';
+import { type Architecture, buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
+
+export type { Architecture } from '../weights/torchArchitecture.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
 import { readModelMetadata } from '../training/metadata.js';
 import { scaledResize } from '../data/evalTransform.js';
@@ -18,7 +16,6 @@ import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretra
 import { isPretrainedName, PRETRAINED, type PretrainedSpec } from '../pretrained/weights.js';
 
 /** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
-export type Architecture = 'imagenet' | 'mnist';
 
 /** torchvision's ImageNet normalization, for RGB starting points without metadata. */
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
@@ -105,46 +102,7 @@ function checkInputSize(value: readonly number[] | undefined): [number, number] 
   return [value[0], value[1]];
 }
 
-function build(arch: Architecture, options: { numClasses: number; inputShape: [number, number, number]; alpha?: number; seed?: number; lastChannels?: number; table?: InvertedResidualRow[] }): tf.LayersModel {
-  const { numClasses, inputShape, alpha, seed, lastChannels } = options;
-  return arch === 'mnist'
-    ? mobileNetV2Mnist({ numClasses, inputShape, alpha, seed, ...(lastChannels && { lastChannels }) })
-    : mobileNetV2({ numClasses, inputShape, alpha, seed, ...(lastChannels && { lastChannels }) });
-}
-
 const isDirectory = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () => false);
-
-/**
- * Measures a torchvision MobileNetV2 state_dict: which table (by block count), input channels,
- * width multiplier (the one that reproduces every block's channel count) and last conv width.
- */
-function measureStateDict(file: SafetensorsFile, where: string) {
-  const shape = (key: string) => file.tensors.get(key)?.shape;
-  let blocks = 0;
-  while (file.tensors.has(`features.${blocks + 1}.conv.0.0.weight`)) blocks++;
-  const tables: Record<Architecture, readonly InvertedResidualRow[]> = { imagenet: IMAGENET_SETTING, mnist: MNIST_SETTING };
-  const arch = (Object.keys(tables) as Architecture[]).find((a) => tables[a].reduce((n, row) => n + row[2], 0) === blocks);
-  const stem = shape('features.0.0.weight');
-  const last = shape(`features.${blocks + 1}.0.weight`);
-  if (!arch || !stem || stem.length !== 4 || !last) {
-    throw new InputError(
-      `${where}: not a torchvision MobileNetV2 state_dict (found ${blocks} inverted residual blocks; expected 17, or 10 for the MNIST variant)`,
-    );
-  }
-  const projections: number[] = [];
-  let block = 0;
-  for (const [t, , n] of tables[arch]) {
-    for (let i = 0; i < n; i++, block++) {
-      projections.push(shape(`features.${block + 1}.conv.${t === 1 ? 1 : 2}.weight`)?.[0] ?? -1);
-    }
-  }
-  const rows = tables[arch].flatMap(([, c, n]) => new Array<number>(n).fill(c));
-  const alpha = [1, 0.5, 0.75, 0.35, 1.3, 1.4, 0.25, 0.1, 1.5, 2].find(
-    (a) => makeDivisible(32 * a, 8) === stem[0] && rows.every((c, i) => makeDivisible(c * a, 8) === projections[i]),
-  );
-  if (alpha === undefined) throw new InputError(`${where}: cannot tell the width multiplier from its channel counts (stem has ${stem[0]} channels)`);
-  return { arch, alpha, channels: stem[1], lastChannels: last[0] };
-}
 
 /**
  * Builds the model to fine-tune on `classNames`: from a checkpoint of this library, from a
@@ -177,7 +135,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     if (channels !== 1 && channels !== 3) throw new InputError(`channels must be 1 or 3; received \`channels=${received(channels)}\``);
     const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
     const inputShape: [number, number, number] = [h, w, channels];
-    const model = build(arch, { numClasses, inputShape, alpha: options.alpha, seed: options.seed });
+    const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha: options.alpha, seed: options.seed });
     const transfer: TransferReport = { loaded: [], replaced: [], missing: model.layers.filter((l) => l.weights.length).map((l) => l.name) };
     return {
       model, source: 'scratch', inputShape, transfer,
@@ -238,10 +196,10 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json), a torchvision .pth or a .safetensors state_dict`);
   }
   const stateDict = parseStateDict(bytes, file);
-  const { arch, alpha, channels, lastChannels } = measureStateDict(stateDict, file);
+  const { arch, alpha, channels, lastChannels } = measureTorchMobileNetV2(stateDict, file);
   const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
   const inputShape: [number, number, number] = [h, w, channels];
-  const model = build(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+  const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
   const result = await loadTorchWeights(model, bytes, { strict: false });
   const headKeys = ['classifier.1.weight', 'classifier.1.bias'];
   const transfer: TransferReport = {
@@ -250,7 +208,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     missing: result.missing,
   };
   if (options.newHead && result.loaded.some((k) => headKeys.includes(k))) {
-    const fresh = build(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+    const fresh = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
     model.getLayer(HEAD_LAYER).setWeights(fresh.getLayer(HEAD_LAYER).getWeights());
     fresh.dispose();
     transfer.loaded = transfer.loaded.filter((k) => !headKeys.includes(k));

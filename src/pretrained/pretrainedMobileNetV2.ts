@@ -1,9 +1,10 @@
 import { scaledResize } from '../data/evalTransform.js';
 import { InputError, received } from '../errors.js';
-import { mobileNetV2 } from '../models/mobilenetv2.js';
 import type { tf } from '../tf.js';
 import type { ModelMetadata } from '../training/metadata.js';
-import { loadTorchWeights } from '../weights/loadTorchWeights.js';
+import { loadTorchWeights, readWeightsFile } from '../weights/loadTorchWeights.js';
+import { parseStateDict } from '../weights/stateDict.js';
+import { buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
 import { IMAGENET_CLASSES } from './imagenetClasses.js';
 import { pretrainedFile, type PretrainedFileOptions } from './pretrainedFile.js';
 import { type PretrainedName, type PretrainedSpec, pretrainedSpec } from './weights.js';
@@ -13,17 +14,24 @@ export interface PretrainedMobileNetV2Options extends PretrainedFileOptions {
   /** Which weights: a name, or a spec of your own (file name and sha256 prefix). Default 'imagenet' (torchvision's default, IMAGENET1K_V2). */
   weights?: PretrainedName | PretrainedSpec;
   /**
-   * A local copy of the weights (.pth or .safetensors) to use instead of the cache and the
-   * download; read as it is, without the hash check. Its transform is taken to be `weights`'.
-   * Default: none.
+   * A local weights file (.pth or .safetensors) to use instead of the cache and the download;
+   * read as it is, without the hash check. Any torchvision MobileNetV2 state_dict loads: the
+   * width multiplier and the classes are read off its shapes, so a model trained or fine-tuned
+   * in PyTorch (`mobilenet_v2(width_mult=α, num_classes=N)`) runs here as it is. Its transform is
+   * taken to be that of `weights`. Default: none.
    */
   file?: string;
+  /**
+   * Names of the classifier's outputs, in order (with `file`). Default: ImageNet's for a
+   * 1,000-class classifier, else '0', '1', ….
+   */
+  classNames?: readonly string[];
   /**
    * Input size, N or [height, width]. The network is fully convolutional, so the ImageNet
    * weights load at any size; accuracy is best near 224. Default 224.
    */
   inputSize?: number | readonly [number, number];
-  /** Keep the 1000-class classifier. Default true; false ends at the last conv, see `pooling`. */
+  /** Keep the classifier (ImageNet's 1,000 classes, or the file's). Default true; false ends at the last conv, see `pooling`. */
   includeTop?: boolean;
   /** Without the top: 'avg' ends with the pooled 1280-d features, 'none' with the last conv's map. Default 'avg'. */
   pooling?: 'avg' | 'none';
@@ -79,12 +87,27 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
   const pooling = options.pooling ?? 'avg';
   if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
   const path = options.file ?? (await pretrainedFile(spec, options)).path;
-  const model = mobileNetV2({ inputShape: [h, w, 3], includeTop, pooling, numClasses: 1000 });
+  const bytes = await readWeightsFile(path);
+  const measured = measureTorchMobileNetV2(parseStateDict(bytes, path), path);
+  if (measured.arch !== 'imagenet' || measured.channels !== 3) {
+    throw new InputError(`${path}: a MobileNetV2 for ${measured.channels}-channel input with the MNIST table; load it with mobileNetV2Mnist(options) and loadTorchWeights, or fine-tune from it (finetune --weights FILE)`);
+  }
+  const numClasses = measured.numClasses ?? 1000;
+  if (includeTop && measured.numClasses === null) throw new InputError(`${path}: has no classifier (classifier.1.weight); load it with includeTop: false`);
+  const names = options.classNames === undefined
+    ? (numClasses === 1000 ? [...IMAGENET_CLASSES] : Array.from({ length: numClasses }, (_, i) => String(i)))
+    : [...options.classNames];
+  if (names.length !== numClasses || !names.every((n) => typeof n === 'string')) {
+    throw new InputError(`classNames must be ${numClasses} strings, one per output of ${path}'s classifier; received ${names.length}`);
+  }
+  const model = buildTorchMobileNetV2('imagenet', {
+    inputShape: [h, w, 3], includeTop, pooling, numClasses, alpha: measured.alpha, lastChannels: measured.lastChannels,
+  });
   try {
     // Loaded leniently, then checked here: without the top the file's classifier is expected to be
-    // left over, but anything else that does not fit (another width, table or input channels)
-    // must fail, not leave those layers at their random initialization.
-    const result = await loadTorchWeights(model, path, { strict: false });
+    // left over, but anything else that does not fit must fail, not leave those layers at their
+    // random initialization.
+    const result = await loadTorchWeights(model, bytes, { strict: false });
     const extra = result.unexpected.filter((key) => includeTop || !key.startsWith('classifier.'));
     const [mismatch] = result.mismatched;
     const problem = mismatch
@@ -92,11 +115,12 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
       : result.missing.length ? `${result.missing[0]} is missing` : extra.length ? `${extra[0]} is not a key of the model` : undefined;
     if (problem !== undefined) {
       const count = result.mismatched.length + result.missing.length + extra.length;
-      throw new InputError(`${path}: not torchvision's ImageNet MobileNetV2 weights (α = 1, 1,000 classes): ${problem}${count > 1 ? ` (and ${count - 1} more)` : ''}; load other MobileNetV2 weights with mobileNetV2(options) and loadTorchWeights, or fine-tune from them (finetune --weights FILE)`);
+      throw new InputError(`${path}: not the weights of torchvision's MobileNetV2 (α = ${measured.alpha}, ${numClasses} classes): ${problem}${count > 1 ? ` (and ${count - 1} more)` : ''}; load other MobileNetV2 weights with mobileNetV2(options) and loadTorchWeights, or fine-tune from them (finetune --weights FILE)`);
     }
-    const { classNames, ...transform } = pretrainedMetadata(spec, [h, w]);
+    const { classNames: _imagenet, ...transform } = pretrainedMetadata(spec, [h, w]);
+    const weightsName = options.file === undefined || (measured.alpha === 1 && numClasses === 1000) ? transform.weights : options.file;
     // Without the classifier the outputs are features, not classes.
-    model.setUserDefinedMetadata(includeTop ? { classNames, ...transform } : transform);
+    model.setUserDefinedMetadata(includeTop ? { classNames: names, ...transform, weights: weightsName } : { ...transform, weights: weightsName });
     return model;
   } catch (error) {
     model.dispose();

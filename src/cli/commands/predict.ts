@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
@@ -14,8 +15,9 @@ const FLAGS: FlagSpecs = {
   model: { type: 'string', value: 'DIR', help: 'a saved model: a directory with model.json, or the model.json itself' },
   weights: {
     type: 'string', value: 'NAME|FILE',
-    help: "instead of --model: torchvision's ImageNet classifier, 'imagenet' (= IMAGENET1K_V2), IMAGENET1K_V1 or IMAGENET1K_V2 (downloaded once), or a local copy of its .pth",
+    help: "instead of --model: torchvision's ImageNet classifier, 'imagenet' (= IMAGENET1K_V2), IMAGENET1K_V1 or IMAGENET1K_V2 (downloaded once), or a local torchvision MobileNetV2 .pth/.safetensors of any width and classes (e.g. fine-tuned in PyTorch)",
   },
+  labels: { type: 'string', value: 'FILE', help: 'with --weights FILE: a text file of class names, one per line in output order (default: ImageNet\'s for 1,000 classes, else 0, 1, ...)' },
   features: { type: 'string', value: 'FILE', help: 'also write the pooled features (embeddings) of every image: FILE.npy ([images, channels] float32) or FILE.jsonl' },
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
@@ -23,14 +25,28 @@ const FLAGS: FlagSpecs = {
   ...COMMON_FLAGS,
 };
 
-async function openClassifier(model: string | undefined, weights: string | undefined, io: CliIO): Promise<Classifier> {
+/** Class names from a text file, one per line (blank lines and a trailing newline ignored). */
+async function readLabels(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`--labels ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); expected a text file with one class name per line`);
+  }
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
+}
+
+async function openClassifier(model: string | undefined, weights: string | undefined, labels: string | undefined, io: CliIO): Promise<Classifier> {
   if ((model === undefined) === (weights === undefined)) {
     throw new InputError("give either --model DIR or --weights imagenet; run 'mobilenetv2 predict --help' for the options");
+  }
+  if (labels !== undefined && (weights === undefined || isPretrainedName(weights))) {
+    throw new InputError('--labels goes with --weights FILE (a saved --model has its class names)');
   }
   if (model !== undefined) return loadClassifier(model);
   const pretrained = isPretrainedName(weights)
     ? await pretrainedMobileNetV2({ weights, logger: io.logger, onProgress: downloadBar(io.stderr) })
-    : await pretrainedMobileNetV2({ file: weights });
+    : await pretrainedMobileNetV2({ file: weights, ...(labels !== undefined && { classNames: await readLabels(labels) }) });
   return classifierOf(pretrained, weights!);
 }
 
@@ -56,8 +72,9 @@ export const predictCommand: Command = {
   summary: 'classify image files with a saved model or ImageNet weights (top-k classes, probabilities, embeddings)',
   help: () => `Usage: mobilenetv2 predict (--model DIR | --weights imagenet) IMAGE... [options]
 
-Classifies each IMAGE (PNG, JPEG, WebP, GIF) with a model saved by this library, or with
-torchvision's ImageNet weights (1,000 classes). Images are preprocessed as the model expects,
+Classifies each IMAGE (PNG, JPEG, WebP, GIF) with a model saved by this library, with
+torchvision's ImageNet weights (1,000 classes), or with a torchvision MobileNetV2 state_dict of
+any width and classes saved by PyTorch (--weights FILE, --labels for its class names). Images are preprocessed as the model expects,
 from its model.json metadata: resized (for pretrained weights and models fine-tuned from them,
 torchvision's eval transform: shorter side 232, center crop 224), converted to its channel count
 and normalized with its mean and std; probabilities are the softmax of the model's logits.
@@ -73,7 +90,8 @@ cache is used too) and downloaded from $MOBILENETV2_TFJS_WEIGHTS_URL (default ht
 Examples:
   mobilenetv2 predict --weights imagenet photo.jpg
   mobilenetv2 predict --model runs/digits --top-k 3 seven.png four.jpg
-  mobilenetv2 predict --weights imagenet --features embeddings.npy images/*.jpg`,
+  mobilenetv2 predict --weights imagenet --features embeddings.npy images/*.jpg
+  mobilenetv2 predict --weights my_mobilenet_v2.pth --labels classes.txt photo.jpg`,
 
   async run(argv, io) {
     const { flags, positionals } = parseFlags('predict', argv, FLAGS, true);
@@ -87,7 +105,7 @@ Examples:
     const topK = intFlag(flags, 'top-k', 1) ?? 5;
     const batchSize = intFlag(flags, 'batch-size', 1) ?? 32;
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
-    const classifier = await openClassifier(model, weights, io);
+    const classifier = await openClassifier(model, weights, stringFlag(flags, 'labels'), io);
     try {
       const predictions = await classifyImages(classifier, positionals, { topK, batchSize, workers: workersFlag(flags) ?? 'auto' });
       if (features !== undefined) {

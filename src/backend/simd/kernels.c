@@ -772,16 +772,20 @@ void batch_norm_grad(const float *dy, const float *x, const float *mean, const f
    * (dvar/count)·((x − mean)·2) to x and minus its sum to the mean, whose Mean gives
    * (dmean + that)/count back to every element:
    *   dx = (dy·(r·g) + (dvar/count)·((x − mean)·2)) + (dmean − Σ (dvar/count)·((x − mean)·2))/count.
-   * The sum is 0 up to rounding (Σ (x − mean) = 0) and is left out, unless dvar or Σ (x − mean)
-   * is not finite: then it is summed term by term, for TF.js's NaN. A second pass, because
-   * every element needs its channel's sums.
+   * The sum would be 0 if the mean were exact; with the float32 mean it is what corrects for
+   * that mean's rounding, which matters when a channel's values are close together (two rows,
+   * eps ≪ var: leaving it out doubled the error against float64), so it is kept, as
+   * (dvar/count)·2·Σ (x − mean) from the first pass. Where dvar or Σ (x − mean) is not finite it
+   * is summed term by term, for TF.js's NaN. A second pass, because every element needs its
+   * channel's sums.
    */
   float *a = rs, *b = hs, *kd = sxm;
   for (int c = 0; c < C; c++) {
     a[c] = rs[c] * (scale ? scale[c] : 1.f);
     const float v = dvar[c] / count;
-    float t = 0.f;
-    if (!is_finite(v + sxm[c])) {
+    float t = v * (sxm[c] * 2.f);
+    if (!is_finite(t)) {
+      t = 0.f;
       for (int row = 0; row < R; row++) t += v * ((x[row * C + c] - mean[c]) * 2.f);
     }
     b[c] = (dmean[c] + -t) / count;

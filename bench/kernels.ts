@@ -168,6 +168,17 @@ function cases(): Case[] {
   for (const kernel of ['Sum', 'Mean']) {
     list.push(elementwise(kernel, 'over N,H,W', act, () => ({ inputs: { x: rand(act) }, attrs: { axis: [0, 1, 2], keepDims: false } as unknown as NamedAttrMap })));
   }
+  // Global average pooling (a run of middle axes), at MobileNetV2's, ResNet's and EfficientNet's heads.
+  for (const shape of [[32, 7, 7, 1280], [1, 7, 7, 1280], [8, 7, 7, 2048], [32, 28, 28, 128], [2, 3, 3, 5]]) {
+    list.push(elementwise('Mean', 'over H,W', shape, () => ({ inputs: { x: rand(shape) }, attrs: { axis: [1, 2], keepDims: false } as unknown as NamedAttrMap })));
+  }
+  // BatchNorm on wide rows, and ReLU6.
+  const wide = [16, 56, 56, 144];
+  list.push(elementwise('FusedBatchNorm', 'BatchNorm, 144 channels', wide, () => ({
+    inputs: { x: rand(wide), mean: rand([144]), variance: tf.randomUniform([144], 0.5, 2), offset: rand([144]), scale: rand([144]) },
+    attrs: { varianceEpsilon: 1e-3 },
+  })));
+  list.push(elementwise('Relu6', 'activation', act, () => ({ inputs: { x: rand(act) }, attrs: {} })));
   list.push(elementwise('Identity', 'identity', act, () => ({ inputs: { x: rand(act) }, attrs: {} })));
   list.push(elementwise('Cast', 'float32→float32', act, () => ({ inputs: { x: rand(act) }, attrs: { dtype: 'float32' } as unknown as NamedAttrMap })));
   return list;

@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
+import { closeReplicas, modelPayload, type Replica, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
 import type { WorkersOption } from './workers.js';
 
 /**
@@ -66,23 +66,16 @@ export class InferencePool {
     const replicas: Replica[] = [];
     let pool: InferencePool | null = null;
     let stopped = false;
-    const terminate = () => Promise.all(replicas.map((r) => r.worker.terminate())).then(() => undefined);
     const ready = (async () => {
       try {
-        for (let rank = 1; rank < ranks; rank++) {
-          const replica = new Replica(spawnWorker(), rank, ranks);
-          replicas.push(replica);
-          replica.post({
-            type: 'init', rank, ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null,
-          });
-        }
+        spawnReplicas(replicas, ranks, { ...payload, optimizer: null, optimizerState: null, labelSmoothing: 0, freezeBatchNormStats: true, shared: null });
         const ready = await Promise.all(replicas.map((r) => r.next()));
         if (stopped) throw new WorkerError('the inference pool was stopped while it started');
         const field = (key: 'baseTensors' | 'fusedConvs') => ready.map((m) => (m.type === 'ready' ? m[key] : -1));
         pool = new InferencePool(replicas, field('baseTensors'), field('fusedConvs'));
         return pool;
       } catch (error) {
-        await terminate();
+        await terminateReplicas(replicas);
         throw error;
       }
     })();
@@ -92,7 +85,7 @@ export class InferencePool {
       stop: async () => {
         stopped = true;
         if (pool !== null) await pool.close();
-        else await terminate();
+        else await terminateReplicas(replicas);
       },
     };
   }
@@ -118,13 +111,6 @@ export class InferencePool {
 
   /** Disposes the replicas and stops their threads; returns each worker's live tensors after disposal: its `baseTensors` when nothing leaked. */
   async close(): Promise<number[]> {
-    try {
-      const alive = this.replicas.filter((r) => !r.failure);
-      for (const replica of alive) replica.post({ type: 'close' });
-      const replies = await Promise.all(alive.map((r) => r.next()));
-      return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
-    } finally {
-      await Promise.all(this.replicas.map((r) => r.worker.terminate()));
-    }
+    return closeReplicas(this.replicas);
   }
 }

@@ -6,7 +6,7 @@ import { type OptimizerName, setLearningRate } from '../training/optimizer.js';
 import { trainingStep } from '../training/step.js';
 import { allocateGradients, combineGradients, gradientSize, readGradients, writeGradients } from './gradients.js';
 import type { SharedGradients, StepTiming } from './protocol.js';
-import { modelPayload, Replica, spawnWorker, WorkerError } from './thread.js';
+import { closeReplicas, modelPayload, type Replica, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
 
 export { WorkerError } from './thread.js';
 
@@ -77,19 +77,14 @@ export class ReplicaPool {
     tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
     const replicas: Replica[] = [];
     try {
-      for (let rank = 1; rank < options.ranks; rank++) {
-        const worker = spawnWorker();
-        const replica = new Replica(worker, rank, options.ranks);
-        replicas.push(replica);
-        replica.post({
-          type: 'init', rank, ...payload, optimizer: options.optimizer, optimizerState,
-          labelSmoothing: options.labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats, shared,
-        });
-      }
+      spawnReplicas(replicas, options.ranks, {
+        ...payload, optimizer: options.optimizer, optimizerState,
+        labelSmoothing: options.labelSmoothing, freezeBatchNormStats: options.freezeBatchNormStats, shared,
+      });
       const ready = await Promise.all(replicas.map((r) => r.next()));
       return new ReplicaPool(model, optimizer, replicas, shared, options, ready.map((m) => (m.type === 'ready' ? m.baseTensors : -1)));
     } catch (error) {
-      await Promise.all(replicas.map((r) => r.worker.terminate()));
+      await terminateReplicas(replicas);
       throw error;
     }
   }
@@ -185,20 +180,13 @@ export class ReplicaPool {
   async close(): Promise<number[]> {
     if (this.closed) return [];
     this.closed = true;
-    try {
-      const alive = this.replicas.filter((r) => !r.failure);
-      for (const replica of alive) replica.post({ type: 'close' });
-      const replies = await Promise.all(alive.map((r) => r.next()));
-      return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
-    } finally {
-      await this.terminate();
-    }
+    return closeReplicas(this.replicas);
   }
 
   /** Stops every worker at once (after a failure or an interrupt). */
   async terminate(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.replicas.map((r) => r.worker.terminate()));
+    await terminateReplicas(this.replicas);
   }
 
   /** The worker threads (for tests that make one fail). */

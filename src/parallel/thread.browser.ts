@@ -22,3 +22,15 @@ export class Replica {
 export function modelPayload(): never {
   throw nodeOnly('data-parallel worker threads', INSTEAD);
 }
+
+export function spawnReplicas(): never {
+  throw nodeOnly('data-parallel worker threads', INSTEAD);
+}
+
+export function terminateReplicas(): never {
+  throw nodeOnly('data-parallel worker threads', INSTEAD);
+}
+
+export function closeReplicas(): never {
+  throw nodeOnly('data-parallel worker threads', INSTEAD);
+}

@@ -98,6 +98,39 @@ export class Replica {
   }
 }
 
+/**
+ * Starts ranks 1 … `ranks − 1`, each in a new worker thread sent `init`, appending each to
+ * `replicas` as soon as it exists (so that a caller whose start fails part-way can stop those).
+ */
+export function spawnReplicas(replicas: Replica[], ranks: number, init: Omit<InitMessage, 'type' | 'rank'>): void {
+  for (let rank = 1; rank < ranks; rank++) {
+    const replica = new Replica(spawnWorker(), rank, ranks);
+    replicas.push(replica);
+    replica.post({ type: 'init', rank, ...init });
+  }
+}
+
+/** Stops every replica's thread at once (after a failure, an interrupt, or a close). */
+export async function terminateReplicas(replicas: readonly Replica[]): Promise<void> {
+  await Promise.all(replicas.map((r) => r.worker.terminate()));
+}
+
+/**
+ * Asks every replica still alive to dispose its model, then stops every thread; returns each live
+ * replica's tensor count after disposal (its `baseTensors` when nothing leaked; -1 for a reply of
+ * another kind).
+ */
+export async function closeReplicas(replicas: readonly Replica[]): Promise<number[]> {
+  try {
+    const alive = replicas.filter((r) => !r.failure);
+    for (const replica of alive) replica.post({ type: 'close' });
+    const replies = await Promise.all(alive.map((r) => r.next()));
+    return replies.map((m) => (m.type === 'closed' ? m.numTensors : -1));
+  } finally {
+    await terminateReplicas(replicas);
+  }
+}
+
 /** What every replica's init carries of `model`: its topology, weights and trainable flags. */
 export function modelPayload(model: tf.LayersModel): Pick<InitMessage, 'topology' | 'weights' | 'trainable' | 'backend'> {
   return {

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { activationOf, type BatchNormFields, type ConvLayerFields, isChannelsLastBatchNorm } from '../layers/layerFields.js';
 import { canWalk, type Graph, type GraphNode, graphOf, orderedNodes, readCounts, walkGraph } from '../layers/graph.js';
 import { tf } from '../tf.js';
 
@@ -17,27 +18,6 @@ export interface InferencePlan {
 
 type FusedActivation = 'linear' | 'relu' | 'relu6';
 
-/** What Conv2D and DepthwiseConv2D expose (public fields in tfjs-layers, untyped). */
-interface ConvLayer {
-  kernel?: tf.LayerVariable;
-  depthwiseKernel?: tf.LayerVariable;
-  bias?: tf.LayerVariable | null;
-  strides: [number, number];
-  padding: string;
-  dilationRate: number | [number, number];
-  dataFormat: string;
-}
-
-/** What BatchNormalization exposes. */
-interface BatchNormLayer {
-  axis: number;
-  epsilon: number;
-  gamma?: tf.LayerVariable | null;
-  beta?: tf.LayerVariable | null;
-  movingMean: tf.LayerVariable;
-  movingVariance: tf.LayerVariable;
-}
-
 /** Optionally a zero padding, then a conv, then optionally a BatchNormalization and an activation, run as one fused conv. */
 interface FusedConv {
   filter: tf.Tensor4D;
@@ -46,8 +26,6 @@ interface FusedConv {
   /** The zero padding folded in, as the conv's explicit pads; null: the conv's own padding. */
   pad: [[0, 0], [number, number], [number, number], [0, 0]] | null;
 }
-
-const activationOf = (layer: tf.layers.Layer): string | undefined => (layer.getConfig() as { activation?: unknown }).activation as string | undefined;
 
 const undilated = (rate: number | [number, number]) => (Array.isArray(rate) ? rate.every((r) => r === 1) : rate === 1);
 
@@ -59,15 +37,9 @@ const undilated = (rate: number | [number, number]) => (Array.isArray(rate) ? ra
 function isFoldableConv(layer: tf.layers.Layer): boolean {
   const name = layer.getClassName();
   if (name !== 'Conv2D' && name !== 'DepthwiseConv2D') return false;
-  const conv = layer as unknown as ConvLayer;
+  const conv = layer as unknown as ConvLayerFields;
   if (conv.dataFormat !== 'channelsLast' || activationOf(layer) !== 'linear') return false;
   return name === 'Conv2D' || undilated(conv.dilationRate);
-}
-
-function isLastAxisBatchNorm(layer: tf.layers.Layer, rank: number): boolean {
-  if (layer.getClassName() !== 'BatchNormalization') return false;
-  const axis = (layer as unknown as BatchNormLayer).axis;
-  return axis === -1 || axis === rank - 1;
 }
 
 /**
@@ -83,7 +55,7 @@ function foldablePadding(pad: tf.layers.Layer, conv: tf.layers.Layer): [[number,
   if (pad.getClassName() !== 'ZeroPadding2D' || conv.getClassName() !== 'DepthwiseConv2D') return null;
   const { padding, dataFormat } = pad as unknown as { padding: [[number, number], [number, number]]; dataFormat: string };
   const { depthMultiplier } = conv as unknown as { depthMultiplier: number };
-  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayer).padding === 'valid' && depthMultiplier === 1 && isFoldableConv(conv) ? padding : null;
+  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayerFields).padding === 'valid' && depthMultiplier === 1 && isFoldableConv(conv) ? padding : null;
 }
 
 /** The activation a fused conv applies for `layer`: `Activation('relu' | 'relu6')`, `ReLU()` or `ReLU({ maxValue: 6 })`; else null. */
@@ -107,12 +79,12 @@ function fusableActivation(layer: tf.layers.Layer): FusedActivation | null {
  */
 function foldedWeights(layer: tf.layers.Layer, bn: tf.layers.Layer | null): { filter: tf.Tensor4D; bias: tf.Tensor1D | undefined } {
   return tf.tidy(() => {
-    const conv = layer as unknown as ConvLayer;
+    const conv = layer as unknown as ConvLayerFields;
     const depthwise = conv.depthwiseKernel !== undefined;
     const kernel = (depthwise ? conv.depthwiseKernel! : conv.kernel!).read() as tf.Tensor4D;
     const bias = conv.bias?.read() as tf.Tensor1D | undefined;
     if (bn === null) return { filter: tf.keep(kernel.clone()), bias: bias && tf.keep(bias.clone()) };
-    const norm = bn as unknown as BatchNormLayer;
+    const norm = bn as unknown as BatchNormFields;
     const mean = norm.movingMean.read() as tf.Tensor1D;
     let scale = tf.rsqrt(tf.add(norm.movingVariance.read(), norm.epsilon)) as tf.Tensor1D;
     if (norm.gamma) scale = tf.mul(scale, norm.gamma.read());
@@ -168,7 +140,7 @@ function compile(graph: Graph): Compiled {
       let last = node;
       let bn: tf.layers.Layer | null = null;
       const next = soleConsumer(node.outputTensors[0]!);
-      if (next && single(next) && isLastAxisBatchNorm(next.outboundLayer, 4)) {
+      if (next && single(next) && isChannelsLastBatchNorm(next.outboundLayer, 4)) {
         bn = next.outboundLayer;
         last = next;
       }
@@ -208,7 +180,7 @@ function runCompiled(compiled: Compiled, inputs: tf.Tensor[]): tf.Tensor[] {
     if (inner) return runCompiled(inner, args);
     const fused = compiled.fused.get(node);
     if (fused) {
-      const conv = layer as unknown as ConvLayer;
+      const conv = layer as unknown as ConvLayerFields;
       const common = {
         x: args[0] as tf.Tensor4D, filter: fused.filter, strides: conv.strides, pad: fused.pad ?? conv.padding as 'same' | 'valid',
         dataFormat: 'NHWC' as const, bias: fused.bias, activation: fused.activation,

@@ -1,6 +1,7 @@
 import { canWalk, type Graph, type GraphNode, graphOf, orderedNodes, walkGraph } from '../layers/graph.js';
 import { tf } from '../tf.js';
-import { batchNormTraining, isChannelsLastBatchNorm, isPlainConv2D, isRelu6Activation, plainConv2D, relu6KeepingOutput, trainingOpsAvailable } from './trainingOps.js';
+import { isChannelsLastBatchNorm } from '../layers/layerFields.js';
+import { batchNormTraining, isPlainConv2D, isRelu6Activation, plainConv2D, relu6KeepingOutput, trainingOpsAvailable } from './trainingOps.js';
 
 /** Options of {@link applyModel}. */
 export interface ApplyOptions {

@@ -5,6 +5,7 @@ import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
 import { MASK_GRAD } from '../backend/kernels/maskGrad.js';
 import { MOVING_AVERAGES, movingAveragesSupports } from '../backend/kernels/movingAverages.js';
 import { float32 } from '../backend/kernels/validate.js';
+import { activationOf, type BatchNormFields, type ConvLayerFields } from '../layers/layerFields.js';
 import { tf } from '../tf.js';
 
 /**
@@ -49,24 +50,6 @@ export function relu6KeepingOutput(x: tf.Tensor): tf.Tensor {
     };
   });
   return op(x);
-}
-
-/** What a BatchNormalization layer exposes (its weights are public fields in tfjs-layers, untyped). */
-interface BatchNormLayer {
-  axis: number;
-  momentum: number;
-  epsilon: number;
-  gamma?: tf.LayerVariable;
-  beta?: tf.LayerVariable;
-  movingMean: tf.LayerVariable;
-  movingVariance: tf.LayerVariable;
-}
-
-/** Whether {@link batchNormTraining} implements `layer` in training mode: channels-last. */
-export function isChannelsLastBatchNorm(layer: tf.layers.Layer, rank: number): boolean {
-  if (layer.getClassName() !== 'BatchNormalization') return false;
-  const axis = (layer as unknown as BatchNormLayer).axis;
-  return axis === -1 || axis === rank - 1;
 }
 
 /** The axes of every dimension but the last: a channels-last tensor's batch statistics reduce over them. */
@@ -156,7 +139,7 @@ export function movingAverages(
  * includes the path through the batch statistics.
  */
 export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const bn = layer as unknown as BatchNormLayer;
+  const bn = layer as unknown as BatchNormFields;
   const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma?.read(), bn.beta?.read(), bn.epsilon);
   const updated = movingAverages(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
   bn.movingMean.write(updated[0]);
@@ -167,28 +150,18 @@ export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tens
 
 /** Whether `layer` is an `Activation` layer with ReLU6. */
 export function isRelu6Activation(layer: tf.layers.Layer): boolean {
-  return layer.getClassName() === 'Activation' && (layer.getConfig() as { activation?: unknown }).activation === 'relu6';
-}
-
-/** What a Conv2D layer exposes (public fields in tfjs-layers, untyped). */
-interface ConvLayer {
-  kernel: tf.LayerVariable;
-  bias?: tf.LayerVariable | null;
-  strides: [number, number];
-  padding: string;
-  dilationRate: [number, number];
-  dataFormat: string;
+  return layer.getClassName() === 'Activation' && activationOf(layer) === 'relu6';
 }
 
 /** Whether `layer` is a channels-last 2D convolution without bias and activation. */
 export function isPlainConv2D(layer: tf.layers.Layer): boolean {
   if (layer.getClassName() !== 'Conv2D') return false;
-  const conv = layer as unknown as ConvLayer;
-  return conv.bias == null && conv.dataFormat === 'channelsLast' && (layer.getConfig() as { activation?: unknown }).activation === 'linear';
+  const conv = layer as unknown as ConvLayerFields;
+  return conv.bias == null && conv.dataFormat === 'channelsLast' && activationOf(layer) === 'linear';
 }
 
 /** Such a layer's call through the Conv2D kernel (the same arithmetic as the fused kernel without bias). */
 export function plainConv2D(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const conv = layer as unknown as ConvLayer;
-  return tf.conv2d(x as tf.Tensor4D, conv.kernel.read() as tf.Tensor4D, conv.strides, conv.padding === 'same' ? 'same' : 'valid', 'NHWC', conv.dilationRate);
+  const conv = layer as unknown as ConvLayerFields;
+  return tf.conv2d(x as tf.Tensor4D, conv.kernel!.read() as tf.Tensor4D, conv.strides, conv.padding === 'same' ? 'same' : 'valid', 'NHWC', conv.dilationRate);
 }

@@ -4,7 +4,7 @@ import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { tf } from '../tf.js';
-import { loadTorchWeights } from '../weights/loadTorchWeights.js';
+import { loadStateDict } from '../weights/loadTorchWeights.js';
 import { parseStateDict } from '../weights/stateDict.js';
 import { type Architecture, buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
 
@@ -200,7 +200,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
   const inputShape: [number, number, number] = [h, w, channels];
   const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
-  const result = await loadTorchWeights(model, bytes, { strict: false });
+  const result = loadStateDict(model, stateDict, file, false);
   const headKeys = ['classifier.1.weight', 'classifier.1.bias'];
   const transfer: TransferReport = {
     loaded: result.loaded,

@@ -2,7 +2,7 @@ import { scaledResize } from '../data/evalTransform.js';
 import { InputError, received } from '../errors.js';
 import type { tf } from '../tf.js';
 import type { ModelMetadata } from '../training/metadata.js';
-import { loadTorchWeights, readWeightsFile } from '../weights/loadTorchWeights.js';
+import { loadStateDict, readWeightsFile } from '../weights/loadTorchWeights.js';
 import { parseStateDict } from '../weights/stateDict.js';
 import { buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
 import { IMAGENET_CLASSES } from './imagenetClasses.js';
@@ -87,8 +87,8 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
   const pooling = options.pooling ?? 'avg';
   if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
   const path = options.file ?? (await pretrainedFile(spec, options)).path;
-  const bytes = await readWeightsFile(path);
-  const measured = measureTorchMobileNetV2(parseStateDict(bytes, path), path);
+  const stateDict = parseStateDict(await readWeightsFile(path), path);
+  const measured = measureTorchMobileNetV2(stateDict, path);
   if (measured.arch !== 'imagenet' || measured.channels !== 3) {
     throw new InputError(`${path}: a MobileNetV2 for ${measured.channels}-channel input with the MNIST table; load it with mobileNetV2Mnist(options) and loadTorchWeights, or fine-tune from it (finetune --weights FILE)`);
   }
@@ -107,7 +107,7 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
     // Loaded leniently, then checked here: without the top the file's classifier is expected to be
     // left over, but anything else that does not fit must fail, not leave those layers at their
     // random initialization.
-    const result = await loadTorchWeights(model, bytes, { strict: false });
+    const result = loadStateDict(model, stateDict, path, false);
     const extra = result.unexpected.filter((key) => includeTop || !key.startsWith('classifier.'));
     const [mismatch] = result.mismatched;
     const problem = mismatch

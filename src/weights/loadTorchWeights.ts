@@ -98,7 +98,14 @@ export async function loadTorchWeights(
   } else {
     throw new InputError(`loadTorchWeights: expected a file path, Uint8Array or ArrayBuffer; received a ${typeof pathOrBytes}`);
   }
+  return loadStateDict(model, file, source, strict);
+}
 
+/**
+ * {@link loadTorchWeights} for a state_dict already parsed (`parseStateDict`), for callers that
+ * read its shapes first; `source` names it in errors.
+ */
+export function loadStateDict(model: tf.LayersModel, file: SafetensorsFile, source: string, strict: boolean): LoadTorchWeightsResult {
   const map = torchKeyMap(model);
   const result: LoadTorchWeightsResult = { loaded: [], missing: [...map.unmapped], unexpected: [], mismatched: [] };
   const problems: string[] = map.unmapped.map((name) => `model weight ${name} has no torchvision state_dict key`);

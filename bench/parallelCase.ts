@@ -8,11 +8,12 @@
  * keeps its pool gets, and what PyTorch's figure measures), with `startSeconds` their start-up.
  */
 import { parseArgs } from 'node:util';
-import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { InferencePool } from '../src/parallel/inference.js';
 import { runLanes } from '../src/parallel/lanes.js';
 import { inferencePlan } from '../src/predict/inferencePlan.js';
+import { benchImageShape, benchModel } from './benchModel.js';
 import { evaluate } from '../src/training/evaluate.js';
 import { train } from '../src/training/trainer.js';
 
@@ -30,9 +31,12 @@ const { values } = parseArgs({
   },
 });
 
-const size = Number(values.size);
+// The seed MNIST model has its own size (28 × 28 × 1).
+const modelSize = values.model === 'mnist' ? null : Number(values.size);
+const imageShape = benchImageShape(modelSize);
+const [size] = imageShape;
 const batch = Number(values.batch);
-const channels = values.model === 'mnist' ? 1 : 3;
+const channels = imageShape[2];
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 const workers = Number(values.workers);
@@ -56,9 +60,7 @@ function randomImages(length: number): Dataset {
 }
 
 await useBackend('wasm');
-const model = values.model === 'mnist'
-  ? mobileNetV2Mnist({ alpha: Number(values.alpha), seed: 0 })
-  : mobileNetV2({ alpha: Number(values.alpha), inputShape: [size, size, 3], numClasses: 10, seed: 0 });
+const model = benchModel(modelSize, Number(values.alpha));
 let imgPerSec: number;
 let warm: { warmImgPerSec: number; startSeconds: number } | object = {};
 if (values.mode === 'train') {

@@ -13,8 +13,9 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { inferencePlan, tf, useBackend } from '../src/index.js';
 import { trainingStep } from '../src/training/step.js';
+import { benchImageShape, benchModel } from './benchModel.js';
 import { wrapKernels } from './wrapKernels.js';
 
 const { values } = parseArgs({
@@ -65,16 +66,14 @@ function instrument(backendName: string): Map<string, Row> {
 async function profile(backendName: string, steps: number, batch: number, top: number, mode: string, plan: string): Promise<void> {
   await useBackend(backendName as 'wasm' | 'cpu');
   const size = values.size === undefined ? null : Number(values.size);
-  const model = size === null
-    ? mobileNetV2Mnist({ seed: 0 })
-    : mobileNetV2({ inputShape: [size, size, 3], numClasses: 10, alpha: Number(values.alpha), seed: 0 });
+  const model = benchModel(size, Number(values.alpha));
   // The same compile call as bench.ts's fit line; trainOnBatch runs fit's per-batch step.
   model.compile({
     optimizer: tf.train.adam(1e-3),
     loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
     metrics: ['accuracy'],
   });
-  const x = tf.randomUniform(size === null ? [batch, 28, 28, 1] : [batch, size, size, 3], 0, 1, 'float32', 1);
+  const x = tf.randomUniform([batch, ...benchImageShape(size)], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
   const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
   const adam: tf.Optimizer = tf.train.adam(1e-3);

@@ -10,10 +10,11 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { tf, useBackend } from '../src/index.js';
 import { ReplicaPool } from '../src/parallel/pool.js';
 import { createOptimizer, setLearningRate } from '../src/training/optimizer.js';
 import { trainingStep } from '../src/training/step.js';
+import { benchImageShape, benchModel } from './benchModel.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,13 +35,11 @@ const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 
 const size = values.size === undefined ? null : Number(values.size);
-const buildModel = () => size === null
-  ? mobileNetV2Mnist({ seed: 0 })
-  : mobileNetV2({ inputShape: [size, size, 3], numClasses: 10, alpha: Number(values.alpha), seed: 0 });
+const buildModel = () => benchModel(size, Number(values.alpha));
 
 await useBackend('wasm');
 const makeBatch = (n: number) => ({
-  x: tf.randomNormal(size === null ? [n, 28, 28, 1] : [n, size, size, 3]) as tf.Tensor4D,
+  x: tf.randomNormal([n, ...benchImageShape(size)]) as tf.Tensor4D,
   y: tf.tensor1d(Array.from({ length: n }, (_, i) => i % 10), 'int32') as tf.Tensor1D,
 });
 const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);

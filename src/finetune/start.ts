@@ -10,6 +10,7 @@ import { type Architecture, buildTorchMobileNetV2, measureTorchMobileNetV2 } fro
 
 export type { Architecture } from '../weights/torchArchitecture.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
+import { requireArchitecture } from '../models/architectureOf.js';
 import { readModelMetadata } from '../training/metadata.js';
 import { scaledResize } from '../data/evalTransform.js';
 import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
@@ -160,7 +161,8 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
       }
       const channels = sourceShape[3] as number;
       const [h, w] = inputSize ?? [sourceShape[1] as number, sourceShape[2] as number];
-      const sourceClasses = (source.getLayer(HEAD_LAYER).outputShape as number[])[1];
+      const head = requireArchitecture(source, `fine-tuning from ${dir}`).head;
+      const sourceClasses = head.kind === 'classifier' ? head.numClasses : undefined;
       const sameClasses = sourceClasses === numClasses && (meta.classNames === undefined || meta.classNames.join('\n') === classNames.join('\n'));
       // A head trained on other labels is no start, even when its shape happens to fit.
       const { model, transfer } = await rebuildWithHead(source, {

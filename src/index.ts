@@ -7,7 +7,7 @@ export { writeSafetensors } from './weights/safetensors.js';
 export { imageFolder, scanImageFolder, type ImageFolder, type ImageFolderOptions, type ImageFolderSummary, type ImageFolderScan, type CacheMode } from './data/imageFolder.js';
 export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } from './data/decodeImage.js';
 export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
-export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
+export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type TableName, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';
 export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';

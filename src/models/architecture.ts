@@ -1,7 +1,8 @@
 import { BATCH_NORM_DEFAULTS } from '../layers/batchNorm.js';
 import { makeDivisible } from '../layers/makeDivisible.js';
+import { checkBoolean, checkOptions, keysOf } from '../options/check.js';
 import {
-  checkAlpha, checkBatchNorm, checkInputShape, checkKnownKeys, checkOneOf, checkPositiveInt, checkRate, checkTable,
+  checkAlpha, checkBatchNorm, checkInputShape, checkOneOf, checkPositiveInt, checkRate, checkTable,
   type InvertedResidualRow, type MobileNetV2Options, type Pooling,
 } from './options.js';
 
@@ -124,17 +125,18 @@ export interface Architecture {
   outputShape: number[];
 }
 
-const OPTION_NAMES = [
-  'inputShape', 'numClasses', 'alpha', 'invertedResidualSetting', 'roundNearest', 'firstChannels', 'lastChannels',
-  'dropout', 'includeTop', 'pooling', 'classifierActivation', 'batchNorm', 'seed', 'name',
-] as const satisfies readonly (keyof MobileNetV2Options)[];
-
 /** The option names {@link mobileNetV2} takes. */
-export const MOBILENETV2_OPTIONS: readonly (keyof MobileNetV2Options)[] = OPTION_NAMES;
+export const MOBILENETV2_OPTIONS = keysOf<MobileNetV2Options>()({
+  inputShape: true, numClasses: true, alpha: true, invertedResidualSetting: true, roundNearest: true, firstChannels: true, lastChannels: true,
+  dropout: true, includeTop: true, pooling: true, classifierActivation: true, batchNorm: true, seed: true, name: true,
+});
+
+// Keras's MobileNetV2(weights='imagenet') is the spelling users try first; ours is a separate function.
+const HINTS = { weights: "for torchvision's ImageNet weights call pretrainedMobileNetV2({ weights: 'imagenet' })" };
 
 /** Checks `options` and fills in every default: the paper's and torchvision's. */
 export function architectureConfig(options: MobileNetV2Options = {}): ArchitectureConfig {
-  checkKnownKeys(options, OPTION_NAMES, 'mobileNetV2');
+  checkOptions(options, MOBILENETV2_OPTIONS, 'mobileNetV2', HINTS);
   const alpha = checkAlpha(options.alpha ?? 1.0);
   const table = checkTable(options.invertedResidualSetting ?? IMAGENET_SETTING);
   const roundNearest = checkPositiveInt('roundNearest', options.roundNearest ?? 8);
@@ -148,7 +150,7 @@ export function architectureConfig(options: MobileNetV2Options = {}): Architectu
     firstChannels: checkPositiveInt('firstChannels', options.firstChannels ?? 32),
     lastChannels: checkPositiveInt('lastChannels', options.lastChannels ?? makeDivisible(1280 * Math.max(1, alpha), roundNearest)),
     dropout: checkRate('dropout', options.dropout ?? 0.2),
-    includeTop: options.includeTop ?? true,
+    includeTop: checkBoolean('includeTop', options.includeTop ?? true),
     pooling: checkOneOf('pooling', options.pooling ?? 'none', ['avg', 'max', 'none']),
     classifierActivation: checkOneOf('classifierActivation', options.classifierActivation ?? 'linear', ['linear', 'softmax']),
     batchNorm: checkBatchNorm(options.batchNorm ?? BATCH_NORM_DEFAULTS),

@@ -113,7 +113,8 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
     const { classNames: _imagenet, ...transform } = pretrainedMetadata(spec, [h, w]);
     const weightsName = options.file === undefined || (measured.alpha === 1 && numClasses === 1000) ? transform.weights : options.file;
     // Without the classifier the outputs are features, not classes.
-    model.setUserDefinedMetadata(includeTop ? { classNames: names, ...transform, weights: weightsName } : { ...transform, weights: weightsName });
+    const recorded = model.getUserDefinedMetadata() as Record<string, unknown>;
+    model.setUserDefinedMetadata({ ...recorded, ...(includeTop && { classNames: names }), ...transform, weights: weightsName });
     return model;
   } catch (error) {
     model.dispose();

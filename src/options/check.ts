@@ -69,7 +69,10 @@ export function checkRate(name: string, value: unknown): number {
 
 /** `value` as one of `allowed`. */
 export function checkOneOf<T extends string | number | boolean>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) fail(name, `one of ${allowed.map((a) => (typeof a === 'string' ? `'${a}'` : String(a))).join(', ')}`, value);
+  if (!allowed.includes(value as T)) {
+    const names = allowed.map((a) => (typeof a === 'string' ? `'${a}'` : String(a)));
+    fail(name, names.length === 2 ? `${names[0]} or ${names[1]}` : `one of ${names.join(', ')}`, value);
+  }
   return value as T;
 }
 

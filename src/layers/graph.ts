@@ -1,27 +1,23 @@
 import { tf } from '../tf.js';
 
-/** The parts of tfjs-layers' functional graph that a forward pass walks (public fields of `Container`, untyped in its .d.ts). */
-export interface GraphNode {
-  outboundLayer: tf.layers.Layer;
-  inputTensors: tf.SymbolicTensor[];
-  outputTensors: tf.SymbolicTensor[];
-  callArgs?: Record<string, unknown>;
-}
-export interface Graph {
-  inputs: tf.SymbolicTensor[];
-  outputs: tf.SymbolicTensor[];
-  nodesByDepth: Record<string, GraphNode[]>;
-}
+type Node = tf.LayersModel['nodesByDepth'][string][number];
 
-function isGraph(layer: unknown): layer is tf.LayersModel & Graph {
-  return typeof layer === 'object' && layer !== null && 'nodesByDepth' in layer && 'outputs' in layer;
-}
+/** One layer call of a functional graph: tfjs-layers' `Node` (public in `Container`'s typings), or a step made by {@link collapsePrefix}. */
+export type GraphNode = Pick<Node, 'outboundLayer' | 'inputTensors' | 'outputTensors' | 'callArgs'>;
+
+/** A functional model (a Sequential's inner one included), walked through its public `nodesByDepth`. */
+export type Graph = tf.LayersModel;
+
+const isGraph = (layer: unknown): layer is Graph => layer instanceof tf.LayersModel && !(layer instanceof tf.Sequential);
 
 /** The functional graph of `layer` (a functional model, or a Sequential's inner model), or null for a plain layer. */
 export function graphOf(layer: tf.layers.Layer): Graph | null {
-  // A Sequential keeps its layers in an inner functional model.
-  const inner = (layer as unknown as { model?: unknown }).model;
-  if (layer instanceof tf.Sequential && isGraph(inner)) return inner;
+  // A Sequential keeps its layers in an inner functional model, in a private field: the one
+  // TF.js internal this walker reads (listed in backend/internals.ts).
+  if (layer instanceof tf.Sequential) {
+    const inner = (layer as unknown as { model?: unknown }).model;
+    return isGraph(inner) ? inner : null;
+  }
   return isGraph(layer) ? layer : null;
 }
 

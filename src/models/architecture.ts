@@ -145,7 +145,7 @@ export function architectureConfig(options: MobileNetV2Options = {}): Architectu
     inputShape: [...checkInputShape(options.inputShape ?? [224, 224, 3], totalStride)],
     numClasses: checkPositiveInt('numClasses', options.numClasses ?? 1000),
     alpha,
-    invertedResidualSetting: table.map((row) => [...row] as unknown as InvertedResidualRow),
+    invertedResidualSetting: table.map(([t, c, n, s]) => [t, c, n, s] as const),
     roundNearest,
     firstChannels: checkPositiveInt('firstChannels', options.firstChannels ?? 32),
     lastChannels: checkPositiveInt('lastChannels', options.lastChannels ?? makeDivisible(1280 * Math.max(1, alpha), roundNearest)),

@@ -114,12 +114,11 @@ function graphRunner(graph: Graph): Runner {
     prefix?.runner.dispose();
   };
   try {
-    const holder = graph as unknown as tf.LayersModel;
-    const start = architecturePrefix(holder);
+        const start = architecturePrefix(graph);
     const collapsed = start && collapsePrefix(graph, nodes, start.layers, start.output);
     if (start && collapsed) {
       nodes = collapsed.nodes;
-      prefix = { step: collapsed.prefix, runner: mobileNetV2Runner(bindArchitecture(holder, start.arch)) };
+      prefix = { step: collapsed.prefix, runner: mobileNetV2Runner(bindArchitecture(graph, start.arch)) };
     }
     for (const { outboundLayer: layer } of nodes) {
       const inner = graphOf(layer);

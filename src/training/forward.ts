@@ -79,11 +79,10 @@ function walkOf(graph: Graph): Walk {
   let walk = walks.get(graph);
   if (walk) return walk;
   const nodes = orderedNodes(graph);
-  const holder = graph as unknown as tf.LayersModel;
-  const start = architecturePrefix(holder);
+    const start = architecturePrefix(graph);
   const collapsed = start && collapsePrefix(graph, nodes, start.layers, start.output);
   walk = collapsed
-    ? { nodes: collapsed.nodes, prefix: { step: collapsed.prefix, bound: bindArchitecture(holder, start!.arch) } }
+    ? { nodes: collapsed.nodes, prefix: { step: collapsed.prefix, bound: bindArchitecture(graph, start!.arch) } }
     : { nodes, prefix: null };
   walks.set(graph, walk);
   return walk;

@@ -159,11 +159,19 @@ describe('on wasm, negative paddings of every dtype and rank crop', () => {
     }
   });
 
+  it('fills NaN at rank 5 after a pad with 0 (stock wasm’s pad operator cache takes NaN for 0)', async () => {
+    const x = () => tf.ones([1, 2, 1, 2, 1]);
+    const run = () => [tf.pad(x(), [[0, 0], [1, 0], [0, 0], [0, 0], [0, 1]], 0), tf.pad(x(), [[0, 0], [1, -1], [0, 0], [0, 0], [0, 1]], nan)];
+    const got = await outcome(run, 'wasm', 'library');
+    expect(got).toEqual({ values: [[0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0], [nan, nan, nan, nan, 1, nan, 1, nan]] });
+  });
+
   it('keeps tensors and the backend’s buffers flat', async () => {
     registerKernels();
     await tf.setBackend('wasm');
     const x = tf.range(0, 120, 1, 'int32').reshape([2, 3, 4, 5, 1]);
-    const step = () => tf.tidy(() => tf.pad(x, [[0, 1], [-1, 2], [1, -2], [-3, 0], [0, 0]], 7).dataSync());
+    const paddings: Pairs = [[0, 1], [-1, 2], [1, -2], [-3, 0], [0, 0]];
+    const step = () => tf.tidy(() => [tf.pad(x, paddings, 7), tf.pad(tf.cast(x, 'float32').reshape([2, 3, 4, 5, 1, 1]), [...paddings, [1, -1]], 7)].map((t) => t.dataSync()));
     step();
     const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
     for (let i = 0; i < 50; i++) step();

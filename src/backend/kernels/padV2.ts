@@ -2,7 +2,7 @@ import type { DataType, NamedAttrMap, NamedTensorInfoMap, NumericDataType, PadV2
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
 import type { SimdKernel } from './simdKernel.js';
-import { float32, reject } from './validate.js';
+import { float32, reject, sizeOf } from './validate.js';
 
 type Pair = [number, number];
 
@@ -25,10 +25,10 @@ function fillValue(dtype: DataType, constantValue: unknown): number {
 }
 
 /**
- * Negative paddings on wasm for what pad4 does not take (int32, bool, rank > 4): a Slice of the
- * part that stays, then a PadV2 by what is left, both through the kernels registered on wasm
- * (this library's where they take the input, else stock), which see no negative padding. Output
- * element j along an axis is input element j − before where there is one, else the fill value.
+ * Negative paddings on wasm for int32 and bool tensors: a Slice of the part that stays, then a
+ * PadV2 by what is left, both through the kernels registered on wasm (stock for these dtypes),
+ * which see no negative padding. Output element j along an axis is input element j − before where
+ * there is one, else the fill value.
  */
 function cropThenPad(x: TensorInfo, paddings: readonly Pair[], constantValue: unknown, outShape: readonly number[]): TensorInfo {
   const begin: number[] = [];
@@ -57,6 +57,44 @@ function cropThenPad(x: TensorInfo, paddings: readonly Pair[], constantValue: un
 }
 
 /**
+ * A float32 pad (negative paddings crop) with the pad4 entry point, for any rank: one call up to
+ * rank 4; above, one call per two axes, each on an [outer, a, b, inner] view of the previous
+ * result (through scratch buffers). Not stock wasm's kernel for these: XNNPACK caches its pad
+ * operator by fill value in a map whose float key takes NaN as equal to any value, so a NaN pad
+ * after one with 0 fills 0.
+ */
+function padFloat32(heap: Heap, x: TensorInfo, paddings: readonly Pair[], constantValue: unknown, outShape: number[]): TensorInfo {
+  const value = fillValue('float32', constantValue);
+  const four = (dims: number[], fill = 1) => [...Array<number>(4 - dims.length).fill(fill), ...dims];
+  const passes: { dims: number[]; begin: number[]; out: number[] }[] = [];
+  if (x.shape.length <= 4) {
+    passes.push({ dims: four(x.shape), begin: four(paddings.map(([before]) => before), 0), out: four(outShape) });
+  } else {
+    const dims = [...x.shape];
+    for (let i = 0; i < dims.length; i += 2) {
+      const axes = i + 1 < dims.length ? [i, i + 1] : [i];
+      if (axes.every((a) => paddings[a]![0] === 0 && paddings[a]![1] === 0)) continue;
+      const outer = sizeOf(dims.slice(0, i));
+      const inner = sizeOf(dims.slice(i + axes.length));
+      const view = (d: number[]) => four([outer, ...axes.map((a) => d[a]!), inner]);
+      const begin = four([0, ...axes.map((a) => paddings[a]![0]), 0], 0);
+      const from = view(dims);
+      for (const a of axes) dims[a] = outShape[a]!;
+      passes.push({ dims: from, begin, out: view(dims) });
+    }
+  }
+  const scratch = passes.slice(0, -1).map(({ out }) => sizeOf(out));
+  const [result] = heap.run([x], [outShape], (k, [src], [dst, ...buffers]) => {
+    passes.forEach(({ dims, begin, out }, i) => {
+      const from = i === 0 ? src! : buffers[i - 1]!;
+      const to = i === passes.length - 1 ? dst! : buffers[i]!;
+      k.pad4(from, to, ...dims, ...begin, out[1]!, out[2]!, out[3]!, out[0]!, value);
+    });
+  }, scratch);
+  return result!;
+}
+
+/**
  * Constant padding of float32 tensors up to rank 4 (ZeroPadding2D before strided convs) as one
  * fill and one memcpy per row: the stock cpu kernel maps every element's coordinates (~40 ms
  * per MNIST batch), and wasm's takes ~0.3 ms per call more than this.
@@ -65,7 +103,7 @@ function cropThenPad(x: TensorInfo, paddings: readonly Pair[], constantValue: un
  * that fall outside wrap into their neighbours) and stock wasm writes outside its output for
  * every dtype and rank, damaging the heap. On cpu they go to the stock kernel (same values as
  * without this library); on wasm this kernel crops, which is what the stock kernel gives wherever
- * nothing wraps: pad4 for float32 up to rank 4, {@link cropThenPad} for the rest. Also on wasm,
+ * nothing wraps: {@link padFloat32} for float32, {@link cropThenPad} for int32 and bool. Also on wasm,
  * paddings that are not a pair of whole numbers per axis, string tensors (stock wasm aborts)
  * and complex64 ones (it writes nothing; stock cpu rejects them) are rejected.
  */
@@ -83,19 +121,7 @@ export const padV2: SimdKernel<{ x: TensorInfo }, PadV2Attrs> = {
     if (outShape.some((d) => d < 0)) return reject(heap, `PadV2: paddings ${JSON.stringify(paddings)} crop more than x's shape [${x.shape}]`);
     const crops = paddings.some(([before, after]) => before < 0 || after < 0);
     if (crops && heap.backend === 'cpu') return null;
-    if (float32(x) && rank >= 1 && rank <= 4 && typeof constantValue === 'number') return pad4(heap, x, paddings, constantValue, outShape);
-    return crops ? cropThenPad(x, paddings, constantValue, outShape) : null;
+    if (!crops) return float32(x) && rank >= 1 && rank <= 4 && typeof constantValue === 'number' ? padFloat32(heap, x, paddings, constantValue, outShape) : null;
+    return float32(x) ? padFloat32(heap, x, paddings, constantValue, outShape) : cropThenPad(x, paddings, constantValue, outShape);
   },
 };
-
-function pad4(heap: Heap, x: TensorInfo, paddings: readonly Pair[], constantValue: number, outShape: number[]): TensorInfo {
-  const lead = 4 - x.shape.length;
-  const dims = [...Array<number>(lead).fill(1), ...x.shape];
-  const begin = [...Array<number>(lead).fill(0), ...paddings.map(([before]) => before)];
-  const outDims = [...Array<number>(lead).fill(1), ...outShape];
-  const value = fillValue('float32', constantValue);
-  const [out] = heap.run([x], [outShape], (k, [src], [dst]) =>
-    k.pad4(src!, dst!, ...dims, ...begin, outDims[1]!, outDims[2]!, outDims[3]!, outDims[0]!, value),
-  );
-  return out!;
-}

@@ -8,7 +8,8 @@ type Pair = [number, number];
 
 /** Whether `paddings` is one [before, after] pair of whole numbers per axis (an attr can be anything). */
 function isPaddings(paddings: unknown, rank: number): paddings is Pair[] {
-  const pair = (p: unknown) => (Array.isArray(p) || ArrayBuffer.isView(p)) && (p as ArrayLike<unknown>).length === 2 && Array.from(p as ArrayLike<unknown>).every(Number.isInteger);
+  const pair = (p: unknown) =>
+    (Array.isArray(p) || ArrayBuffer.isView(p)) && (p as ArrayLike<unknown>).length === 2 && Array.from(p as ArrayLike<unknown>).every(Number.isInteger);
   return Array.isArray(paddings) && paddings.length === rank && paddings.every(pair);
 }
 

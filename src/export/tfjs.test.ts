@@ -48,7 +48,7 @@ describe('exportTfjs', () => {
     await tf.setBackend('cpu');
     model = mobileNetV2({ inputShape: [96, 96, 3], alpha: 0.35, numClasses: 5, seed: 3 });
     randomizeBatchNorm(model, 7);
-    model.setUserDefinedMetadata(META);
+    model.setUserDefinedMetadata({ ...model.getUserDefinedMetadata(), ...META });
     input = tf.randomNormal([2, 96, 96, 3], 0, 1, 'float32', 11);
     reference = tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync() as Float32Array);
     original = Object.fromEntries(model.weights.map((w) => [w.originalName, w.read().dataSync() as Float32Array]));
@@ -63,7 +63,8 @@ describe('exportTfjs', () => {
       const written = await exportTfjs(model, dir, quantize && { quantize });
       const manifest = (JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as tf.io.ModelJSON).weightsManifest[0].weights;
       const stock = await stockLoad(dir, input);
-      expect(stock.metadata).toEqual(META);
+      expect(stock.metadata).toEqual(model.getUserDefinedMetadata());
+      expect(stock.metadata).toMatchObject(META);
       results[written.dtype] = { bytes: written.weightBytes, logitError: maxAbsDiff(stock.logits, reference) / scale };
 
       for (const spec of manifest) {

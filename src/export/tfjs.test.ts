@@ -75,7 +75,7 @@ describe('exportTfjs', () => {
         if (quantize === undefined) {
           expect(q).toBeUndefined();
           expect(maxAbsDiff(decoded, w), spec.name).toBe(0);
-        } else if (quantize === 'float16' || spec.name.endsWith('/moving_variance')) {
+        } else if (quantize === 'float16' || /\/moving_(mean|variance)$/.test(spec.name)) {
           expect(q, spec.name).toEqual({ dtype: 'float16' });
           // Half an ulp of an 11-bit significand, or half the smallest subnormal.
           const outside = Array.from(w).filter((v, i) => Math.abs(decoded[i] - v) > Math.max(Math.abs(v) * 2 ** -11, 2 ** -25));
@@ -89,8 +89,8 @@ describe('exportTfjs', () => {
     expect(results.float32.logitError).toBeLessThan(1e-5);
     expect(results.float16.bytes).toBe(results.float32.bytes / 2);
     expect(results.float16.logitError).toBeLessThan(2e-3);
-    const varianceCount = model.weights.filter((w) => w.originalName.endsWith('/moving_variance')).reduce((n, w) => n + w.shape.reduce((a, b) => a! * b!, 1)!, 0);
-    expect(results.uint8.bytes).toBe(results.float32.bytes / 4 + varianceCount);
+    const statistics = model.weights.filter((w) => /\/moving_(mean|variance)$/.test(w.originalName)).reduce((n, w) => n + w.shape.reduce((a, b) => a! * b!, 1)!, 0);
+    expect(results.uint8.bytes).toBe(results.float32.bytes / 4 + statistics);
     expect(results.uint8.logitError).toBeLessThan(0.05);
     expect(results.uint8.logitError).toBeGreaterThan(results.float16.logitError);
   }, 240_000);

@@ -64,8 +64,8 @@ async function fileSize(file: string): Promise<number> {
 /**
  * Writes a TF.js LayersModel directory (`model.json` + weights) from a model or from a saved
  * model directory, optionally with quantized weights in TF.js's standard manifest: float16
- * (half the bytes) or affine uint8 per tensor (a quarter; BatchNorm variances stay float16
- * unless `float16Weights` says otherwise). Stock `tf.loadLayersModel` loads the result with no
+ * (half the bytes) or affine uint8 per tensor (a quarter; BatchNorm's moving statistics stay
+ * float16 unless `float16Weights` says otherwise). Stock `tf.loadLayersModel` loads the result with no
  * library import, dequantizing as it loads; topology and `userDefinedMetadata` (class names,
  * normalization) are copied unchanged. This is `mobilenetv2 export --format tfjs`.
  *

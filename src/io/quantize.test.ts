@@ -80,12 +80,12 @@ describe('quantizeArtifacts', () => {
     model.dispose();
   });
 
-  it('keeps BatchNorm moving variances in float16 under uint8 by default; patterns choose others', async () => {
+  it('keeps BatchNorm moving statistics in float16 under uint8 by default; patterns choose others', async () => {
     const model = tinyModel(2);
     const artifacts = await artifactsOf(model);
     const byDefault = (await quantizeArtifacts(artifacts, { quantize: 'uint8' })).report;
-    expect(UINT8_FLOAT16_WEIGHTS).toEqual(['*/moving_variance']);
-    expect(byDefault.float16).toEqual(['bn_a/moving_variance', 'bn_b/moving_variance']);
+    expect(UINT8_FLOAT16_WEIGHTS).toEqual(['*/moving_mean', '*/moving_variance']);
+    expect(byDefault.float16).toEqual(['bn_a/moving_mean', 'bn_a/moving_variance', 'bn_b/moving_mean', 'bn_b/moving_variance']);
     const all = (await quantizeArtifacts(artifacts, { quantize: 'uint8', float16Weights: [] })).report;
     expect(all.float16).toEqual([]);
     const bn = (await quantizeArtifacts(artifacts, { quantize: 'uint8', float16Weights: ['bn_?/*', 'predictions/bias'] })).report;
@@ -149,7 +149,7 @@ describe('quantizedHandler', () => {
       : null);
     tf.io.registerSaveRouter(router as Parameters<typeof tf.io.registerSaveRouter>[0]);
     await model.save(quantizedHandler('quanttest://m', { quantize: 'uint8' }));
-    expect(routed!.weightSpecs!.filter((s) => s.quantization?.dtype === 'uint8')).toHaveLength(model.weights.length - 2);
+    expect(routed!.weightSpecs!.filter((s) => s.quantization?.dtype === 'uint8')).toHaveLength(model.weights.length - 4);
     expect(() => quantizedHandler('nowhere://m', { quantize: 'uint8' })).toThrow(/no TF.js save handler takes 'nowhere:\/\/m'/);
     expect(() => quantizedHandler({} as tf.io.IOHandler, { quantize: 'uint8' })).toThrow(/must be a URL or an IOHandler with save\(\)/);
     expect(() => quantizedHandler(sink, { quantize: 'uint4' as never })).toThrow(InputError);

@@ -21,8 +21,8 @@ model.json (or a bare ArchitectureConfig JSON) instead, e.g. for a torchvision .
 The network is torchvision's MobileNetV2 built from that config, so the state_dict keys are
 torchvision's own and `load_state_dict(strict=True)` checks every tensor.
 
---data is an image folder, DIR/<class>/<image>, read by torchvision's ImageFolder (classes sorted
-by name, as the library does) and fitted to the input like the library's 'cover' fit: scaled to
+--data is an image folder, DIR/<class>/<image> (.png, .jpg, .jpeg, .webp, .gif, as the library
+reads), read by torchvision's ImageFolder (classes sorted by name, as the library does) and fitted to the input like the library's 'cover' fit: scaled to
 cover the input, then center-cropped. Each process trains on its own shard (DistributedSampler);
 DDP averages the gradients with all-reduce (gloo on CPU, nccl on GPUs). BatchNorm statistics are
 per process, and rank 0's are broadcast before every forward and saved (DDP's default; CPU has
@@ -52,6 +52,8 @@ from torchvision.ops.misc import Conv2dNormActivation
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import read_safetensors, state_dict_entries, write_safetensors  # noqa: E402
 
+# The library's image extensions (src/data/decodeImage.ts); torchvision's default list lacks .gif.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -147,7 +149,8 @@ def image_folder(path, config, preprocessing, flip):
     if flip:
         steps.append(transforms.RandomHorizontalFlip())
     steps += [transforms.ToTensor(), transforms.Normalize(mean, std)]
-    data = datasets.ImageFolder(path, transform=transforms.Compose(steps))
+    data = datasets.ImageFolder(path, transform=transforms.Compose(steps),
+                                is_valid_file=lambda file: file.lower().endswith(IMAGE_EXTENSIONS))
     expected = preprocessing.get("classNames")
     if expected is not None and list(expected) != data.classes:
         fail(f"--data {path}: classes {data.classes} differ from the model's classNames {expected}")
@@ -267,7 +270,7 @@ def main():
             after = eval_logits(model, check.cpu()).cpu()
             write_safetensors(args.out.rsplit(".", 1)[0] + ".check.safetensors",
                               {"input": ("F32", check.cpu()), "logits_before": ("F32", before), "logits_after": ("F32", after)})
-        print(json.dumps({"summary": True, "backend": backend, "worldSize": world, "steps": step, "imagesPerProcess": len(sampler),
+        print(json.dumps({"summary": True, "backend": backend, "worldSize": world, "steps": step, "images": len(data), "imagesPerProcess": len(sampler),
                           "firstLoss": losses[0] if losses else None, "lastLoss": losses[-1] if losses else None,
                           "replicaSpread": spread, "out": args.out}), flush=True)
     dist.barrier()

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect } from 'vitest';
 import { makeImageFolder } from '../scripts/make-image-folder.js';
+import { scanImageFolder } from '../src/data/imageFolder.js';
 import { fileSystem } from '../src/io/fileSystem.js';
 import { mobileNetV2Mnist } from '../src/models/mnist.js';
 import { mobileNetV2 } from '../src/models/mobilenetv2.js';
@@ -68,7 +69,10 @@ describe('saveTorchWeights → torchrun DDP → loadTorchWeights', () => {
     const start = path.join(dir, 'start.safetensors');
     await saveTorchWeights(model, start);
     const data = path.join(dir, 'digits');
-    await makeImageFolder(data, { perClass: 8, size: 32, digits: '012', seed: 2 });
+    // Seed 6 draws PNG, JPEG, WebP and GIF files: PyTorch must read the same images as the library.
+    await makeImageFolder(data, { perClass: 8, size: 32, digits: '012', seed: 6 });
+    const { files } = await scanImageFolder(data);
+    expect(new Set(files.map((f) => path.extname(f)))).toEqual(new Set(['.png', '.jpg', '.webp', '.gif']));
     const input = tf.randomNormal([2, ...OPTIONS.inputShape], 0, 1, 'float32', 4);
     await writeSafetensors(path.join(dir, 'check.safetensors'), { input: { dtype: 'F32', shape: input.shape, data: input.dataSync() as Float32Array } });
     const ours = tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync() as Float32Array);
@@ -85,7 +89,7 @@ describe('saveTorchWeights → torchrun DDP → loadTorchWeights', () => {
     ], { env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 240_000 });
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     const summary = lines.at(-1);
-    expect(summary).toMatchObject({ summary: true, backend: 'gloo', worldSize: 2, steps: 4, imagesPerProcess: 12, replicaSpread: 0 });
+    expect(summary).toMatchObject({ summary: true, backend: 'gloo', worldSize: 2, steps: 4, images: files.length, imagesPerProcess: 12, replicaSpread: 0 });
     expect(lines.filter((l) => l.step !== undefined).map((l) => l.step)).toEqual([1, 2, 3, 4]);
 
     // Before training: PyTorch's eval-mode logits of the exported weights are ours.

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { fileSystem } from '../io/fileSystem.js';
+import { modelArtifacts } from '../io/modelArtifacts.js';
 import { checkQuantizeOptions, quantizeArtifacts, type QuantizeDtype, type QuantizeReport, UINT8_FLOAT16_WEIGHTS } from '../io/quantize.js';
 import { checkKnownKeys } from '../models/options.js';
 import { tf } from '../tf.js';
@@ -31,16 +32,6 @@ export interface ExportTfjsResult {
 
 const MODEL_JSON = 'model.json';
 const modelJsonOf = (p: string) => path.resolve(p.endsWith('.json') ? p : path.join(p, MODEL_JSON));
-
-/** A model's save artifacts, captured in memory with TF.js's own `withSaveHandler`. */
-async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    captured = artifacts;
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  }));
-  return captured!;
-}
 
 /** The same artifacts with every weight stored plainly (dequantized if it was quantized). */
 async function plainArtifacts(artifacts: tf.io.ModelArtifacts): Promise<{ artifacts: tf.io.ModelArtifacts; report: QuantizeReport }> {
@@ -91,7 +82,7 @@ export async function exportTfjs(model: tf.LayersModel | string, out: string, op
   const outStat = await fs.stat(out).catch(() => null);
   if (outStat?.isFile() && !out.endsWith('.json')) throw new InputError(`exportTfjs: out '${out}' is a file; expected a directory for model.json and its weights`);
 
-  const source = typeof model === 'string' ? await fileSystem(model).load!() : await artifactsOf(model);
+  const source = typeof model === 'string' ? await fileSystem(model).load!() : await modelArtifacts(model);
   const { artifacts, report } = options.quantize === undefined
     ? await plainArtifacts(source)
     : await quantizeArtifacts(source, { quantize: options.quantize, float16Weights: options.float16Weights ?? UINT8_FLOAT16_WEIGHTS });

@@ -2,16 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tinyModel } from '../../test/tinyModel.js';
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
+import { modelArtifacts } from './modelArtifacts.js';
 import { quantizeArtifacts, quantizedHandler, UINT8_FLOAT16_WEIGHTS } from './quantize.js';
-
-async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let captured: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    captured = a;
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
-  }));
-  return captured!;
-}
 
 /** Artifacts with weights of every dtype a manifest can hold, one already quantized. */
 async function mixedArtifacts(): Promise<tf.io.ModelArtifacts> {
@@ -66,7 +58,7 @@ describe('quantizeArtifacts', () => {
 
   it('re-quantizes weights that are quantized already (float16 → uint8)', async () => {
     const model = tinyModel(1);
-    const half = (await quantizeArtifacts(await artifactsOf(model), { quantize: 'float16' })).artifacts;
+    const half = (await quantizeArtifacts(await modelArtifacts(model), { quantize: 'float16' })).artifacts;
     const { artifacts: q, report } = await quantizeArtifacts(half, { quantize: 'uint8' });
     expect(report.uint8.length + report.float16.length).toBe(model.weights.length);
     const fromHalf = decodeAll(half);
@@ -82,7 +74,7 @@ describe('quantizeArtifacts', () => {
 
   it('keeps BatchNorm moving statistics in float16 under uint8 by default; patterns choose others', async () => {
     const model = tinyModel(2);
-    const artifacts = await artifactsOf(model);
+    const artifacts = await modelArtifacts(model);
     const byDefault = (await quantizeArtifacts(artifacts, { quantize: 'uint8' })).report;
     expect(UINT8_FLOAT16_WEIGHTS).toEqual(['*/moving_mean', '*/moving_variance']);
     expect(byDefault.float16).toEqual(['bn_a/moving_mean', 'bn_a/moving_variance', 'bn_b/moving_mean', 'bn_b/moving_variance']);
@@ -101,7 +93,7 @@ describe('quantizeArtifacts', () => {
   });
 
   it('rejects bad options with one line naming the option, and weights beyond float16', async () => {
-    const artifacts = await artifactsOf(tinyModel(3));
+    const artifacts = await modelArtifacts(tinyModel(3));
     await expect(quantizeArtifacts(artifacts, { quantize: 'int8' as never })).rejects.toThrow(/quantize must be one of 'float16', 'uint8'; received `quantize="int8"`/);
     await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', float16: [] } as never)).rejects.toThrow(/unknown quantize option 'float16'; allowed: quantize, float16Weights/);
     await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', float16Weights: '*' as never })).rejects.toThrow(/float16Weights must be an array of weight-name patterns/);
@@ -113,7 +105,7 @@ describe('quantizeArtifacts', () => {
 
   it('leaves no tensors behind', async () => {
     const model = tinyModel(4);
-    const artifacts = await artifactsOf(model);
+    const artifacts = await modelArtifacts(model);
     await quantizeArtifacts(artifacts, { quantize: 'uint8' });
     const before = tf.memory().numTensors;
     for (const quantize of ['float16', 'uint8'] as const) await quantizeArtifacts(artifacts, { quantize });

@@ -59,3 +59,5 @@ export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions
 export { datasetMetadata, readModelMetadata, type ModelMetadata } from './training/metadata.js';
 export { seededRandom, deriveSeed, permutation } from './training/random.js';
 export { RECIPES, getRecipe, recipeSchedule, type Recipe, type RecipeName } from './training/recipes.js';
+// Quantized TF.js weights (float16 / uint8 manifests): arithmetic on save artifacts, e.g. into 'downloads://'.
+export { quantizeArtifacts, quantizedHandler, UINT8_FLOAT16_WEIGHTS, type QuantizeDtype, type QuantizeOptions, type QuantizeReport } from './io/quantize.js';

@@ -26,3 +26,4 @@ export { pretrainedFile, type PretrainedFile, type PretrainedFileOptions } from 
 export { weightsCacheDir, torchHubCheckpointsDir } from './pretrained/cacheDir.js';
 export { preprocessImage, type PreprocessOptions } from './data/preprocess.js';
 export { embedImages, classifierOf } from './predict/classifier.js';
+export { exportTfjs, type ExportTfjsOptions, type ExportTfjsResult } from './export/tfjs.js';

@@ -58,6 +58,7 @@ describe('train-mnist CLI errors', () => {
       [['--data-dir', badIdx], `${path.join(badIdx, 'train-images-idx3-ubyte')}: IDX file size does not match its header [2, 28, 28]; expected 1584 bytes; received 19`],
       [['--data-dir', tmp], /no MNIST images file; expected one of train-images-idx3-ubyte/],
       [['--resume', path.join(tmp, 'missing')], `${path.join(tmp, 'missing')}: cannot read the checkpoint directory (ENOENT)`],
+      [['--quantize', 'int8'], '--quantize must be one of float16, uint8; received "int8"'],
     ];
     const outcomes = await Promise.all(cases.map(([args]) => trainMnist('--backend', 'cpu', ...args)));
     outcomes.forEach((outcome, i) => expectOneLineError(outcome, cases[i][1]));
@@ -89,7 +90,7 @@ describe('train-mnist end to end (α = 0.25, 256 training images)', () => {
 
   beforeAll(async () => {
     const outcome = await trainMnist('--backend', 'wasm', '--alpha', '0.25', '--limit-train', '256', '--limit-test', '500',
-      '--epochs', '2', '--batch-size', '32', '--seed', '3', '--out', out(), '--json');
+      '--epochs', '2', '--batch-size', '32', '--seed', '3', '--out', out(), '--quantize', 'uint8', '--quantize', 'float16', '--json');
     expect(outcome.code, outcome.stderr).toBe(0);
     summary = JSON.parse(outcome.stdout.trim().split('\n').pop()!);
   }, 120_000);
@@ -144,6 +145,26 @@ describe('train-mnist end to end (α = 0.25, 256 training images)', () => {
     const result = JSON.parse(outcome.stdout.trim().split('\n').pop()!);
     expect(result.testAccuracy).toBe(summary.testAccuracy);
     expect(result.testLoss).toBeCloseTo(summary.testLoss as number, 5);
+  });
+
+  it('writes quantized copies of the best model beside it; model.json stays float32', async () => {
+    expect(summary.quantized).toEqual([
+      { dtype: 'uint8', dir: path.join(out(), 'quantized-uint8'), weightBytes: expect.any(Number), float32WeightBytes: expect.any(Number) },
+      { dtype: 'float16', dir: path.join(out(), 'quantized-float16'), weightBytes: expect.any(Number), float32WeightBytes: expect.any(Number) },
+    ]);
+    const [uint8, float16] = summary.quantized as { weightBytes: number; float32WeightBytes: number }[];
+    expect(float16.weightBytes).toBe(float16.float32WeightBytes / 2);
+    const manifest = (dir: string) => fs.readFile(path.join(dir, 'model.json'), 'utf8')
+      .then((t) => JSON.parse(t).weightsManifest[0].weights as { name: string; shape: number[]; quantization?: { dtype: string } }[]);
+    const float32 = await manifest(out());
+    expect(float32.every((w) => w.quantization === undefined)).toBe(true);
+    // A byte per value, and one more for BatchNorm's moving statistics, kept in float16.
+    const statistics = float32.filter((w) => /\/moving_(mean|variance)$/.test(w.name)).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    expect(uint8.weightBytes).toBe(uint8.float32WeightBytes / 4 + statistics);
+    expect((await manifest(path.join(out(), 'quantized-float16'))).every((w) => w.quantization?.dtype === 'float16')).toBe(true);
+    const outcome = await bin('evaluate', '--model', path.join(out(), 'quantized-uint8'), '--limit', '500', '--backend', 'wasm', '--json');
+    expect(outcome.code, outcome.stderr).toBe(0);
+    expect(Math.abs(JSON.parse(outcome.stdout.trim().split('\n').pop()!).testAccuracy - (summary.testAccuracy as number))).toBeLessThanOrEqual(0.01);
   });
 
   it('refuses to resume with different settings, in one line', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../errors.js';
+import { architectureOf } from '../models/architectureOf.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { buildFixtureModel, fixturePath, fixtures, readIO } from '../../test/fixtures/fixtures.js';
@@ -66,6 +67,22 @@ describe('saveTorchWeights', () => {
     b.weights.forEach((w, i) => expect(Array.from(w.read().dataSync()), w.name).toEqual(Array.from(a.weights[i].read().dataSync())));
     a.dispose();
     b.dispose();
+  });
+
+  it("records the architecture and, when the model has them, the preprocessing in the file's metadata", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'save-'));
+    const model = mobileNetV2Mnist({ alpha: 0.5, numClasses: 3, seed: 1 });
+    await saveTorchWeights(model, path.join(dir, 'a.safetensors'));
+    const bare = parseSafetensors(await readFile(path.join(dir, 'a.safetensors'))).metadata;
+    expect(bare.format).toBe('pt');
+    expect(JSON.parse(bare.architecture)).toEqual(architectureOf(model)!.config);
+    expect(JSON.parse(bare.architecture)).toMatchObject({ alpha: 0.5, numClasses: 3, inputShape: [28, 28, 1], lastChannels: 32 });
+    expect(bare.preprocessing).toBeUndefined();
+    model.setUserDefinedMetadata({ classNames: ['x', 'y', 'z'], mean: [0.1], std: [0.3], inputShape: [28, 28, 1], epoch: 2 });
+    await saveTorchWeights(model, path.join(dir, 'b.safetensors'));
+    const full = parseSafetensors(await readFile(path.join(dir, 'b.safetensors'))).metadata;
+    expect(JSON.parse(full.preprocessing)).toEqual({ classNames: ['x', 'y', 'z'], mean: [0.1], std: [0.3], inputShape: [28, 28, 1] });
+    model.dispose();
   });
 
   it('rejects weights with no torchvision key and unwritable paths', async () => {

@@ -1,5 +1,7 @@
 import { InputError } from '../errors.js';
+import { architectureOf } from '../models/architectureOf.js';
 import type { tf } from '../tf.js';
+import { readModelMetadata } from '../training/metadata.js';
 import { writeSafetensors, type SafetensorsInput } from './safetensors.js';
 import { torchKeyMap } from './torchKeys.js';
 
@@ -32,15 +34,40 @@ export function torchStateDict(model: tf.LayersModel): Record<string, Safetensor
 }
 
 /**
+ * The safetensors `__metadata__` that {@link saveTorchWeights} writes beside the tensors:
+ * `format: 'pt'` and the producer, plus, as JSON strings, `architecture` (the model's
+ * `ArchitectureConfig`, for a MobileNetV2 of this library) and `preprocessing` (`classNames`,
+ * `mean`, `std`, `inputShape` and `resize`, when the model records them). With these,
+ * scripts/torch_ddp.py rebuilds the same network in PyTorch and feeds it images the same way.
+ */
+export function torchMetadata(model: tf.LayersModel): Record<string, string> {
+  const metadata: Record<string, string> = { format: 'pt', producer: 'mobilenetv2-tfjs' };
+  const arch = architectureOf(model);
+  if (arch !== null) metadata.architecture = JSON.stringify(arch.config);
+  let recorded: ReturnType<typeof readModelMetadata> | undefined;
+  try {
+    recorded = readModelMetadata(model, model.name);
+  } catch {
+    // A model that was never trained or saved here records no preprocessing; that is fine.
+  }
+  if (recorded !== undefined) {
+    const { classNames, mean, std, inputShape, resize } = recorded;
+    metadata.preprocessing = JSON.stringify({ classNames, mean, std, inputShape, ...(resize !== undefined && { resize }) });
+  }
+  return metadata;
+}
+
+/**
  * Saves a model built by `mobileNetV2()`/`mobileNetV2Mnist()` as a PyTorch state_dict in
  * safetensors format, with torchvision's key names and layouts, so that PyTorch loads it with
  * `model.load_state_dict(safetensors.torch.load_file(path), strict=True)`. The file is written
- * atomically (temporary file, then rename).
+ * atomically (temporary file, then rename). Its metadata ({@link torchMetadata}) says which
+ * network it is, for scripts/torch_ddp.py (training on many processes or machines with DDP).
  *
  * @example
  * await saveTorchWeights(model, 'runs/mnist/weights.safetensors');
  * // Python: model.load_state_dict(safetensors.torch.load_file('runs/mnist/weights.safetensors'))
  */
 export async function saveTorchWeights(model: tf.LayersModel, path: string): Promise<void> {
-  await writeSafetensors(path, torchStateDict(model), { format: 'pt', producer: 'mobilenetv2-tfjs' });
+  await writeSafetensors(path, torchStateDict(model), torchMetadata(model));
 }

@@ -26,7 +26,7 @@ describe('mobilenetv2 finetune / predict', () => {
     const common = ['--data', data, '--epochs', '2', '--batch-size', '6', '--seed', '1', '--progress', 'none', '--backend', 'wasm', '--json'];
     const scratchOut = path.join(runs, 'scratch');
     const io = captureIO();
-    const code = await runCli(['finetune', ...common, '--arch', 'mnist', '--alpha', '0.25', '--input-size', '16', '--val-split', '0.34', '--out', scratchOut], io);
+    const code = await runCli(['finetune', ...common, '--arch', 'mnist', '--alpha', '0.25', '--input-size', '16', '--val-split', '0.34', '--out', scratchOut, '--quantize', 'float16'], io);
     expect(code, io.err()).toBe(0);
     const summary = JSON.parse(lastLine(io.out()));
     expect(Object.keys(summary)).toEqual(expect.arrayContaining(['valAccuracy', 'valLoss', 'classes', 'epochs', 'out']));
@@ -39,6 +39,10 @@ describe('mobilenetv2 finetune / predict', () => {
     expect(files).toEqual(expect.arrayContaining(['model.json', 'metrics.jsonl', 'loss.svg', 'accuracy.png', 'confusion.svg', 'confusion.png', 'last']));
     const metadata = JSON.parse(await readFile(path.join(scratchOut, 'model.json'), 'utf8')).userDefinedMetadata;
     expect(metadata).toMatchObject({ classNames: ['0', '1', '2'], mean: [0.1307], std: [0.3081], inputShape: [16, 16, 1] });
+    expect(summary.quantized).toEqual([{ dtype: 'float16', dir: path.join(scratchOut, 'quantized-float16'), weightBytes: expect.any(Number), float32WeightBytes: expect.any(Number) }]);
+    const half = JSON.parse(await readFile(path.join(scratchOut, 'quantized-float16', 'model.json'), 'utf8'));
+    expect(half.userDefinedMetadata).toEqual(metadata);
+    expect(half.weightsManifest[0].weights.every((w: tf.io.WeightsManifestEntry) => w.quantization?.dtype === 'float16')).toBe(true);
 
     // Two stages from the checkpoint; the class names match, so the head is kept.
     const tunedOut = path.join(runs, 'tuned');
@@ -71,6 +75,7 @@ describe('mobilenetv2 finetune / predict', () => {
     [['finetune', '--data', 'x', '--val-split', '1'], '--val-split must be a number >= 0 and < 1; received "1"'],
     [['finetune', '--data', 'x', '--mean', '0.1,0.2'], '--mean must be 1 or 3 comma-separated numbers'],
     [['finetune', '--data', 'x', '--bogus'], 'unknown option --bogus'],
+    [['finetune', '--data', 'x', '--quantize', 'float8'], '--quantize must be one of float16, uint8; received "float8"'],
     [['predict', '--model', '/no/such/model', 'a.png'], '/no/such/model/model.json: cannot read the model'],
     [['predict', '--model', 'x'], 'no images given'],
   ])('%j fails with one line and exit code 2', async (argv, message) => {

@@ -5,6 +5,7 @@ import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { QUANTIZE_FLAG, quantizeFlag, writeQuantizedCopies } from '../quantized.js';
 import { downloadBar } from '../downloadBar.js';
 
 const FLAGS: FlagSpecs = {
@@ -35,6 +36,7 @@ const FLAGS: FlagSpecs = {
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
+  ...QUANTIZE_FLAG,
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
@@ -70,7 +72,8 @@ from the starting point's, the classifier is replaced and everything else is loa
 
 Writes to --out: model.json (best epoch by validation accuracy, plain TF.js, with classNames, mean,
 std and inputShape in its metadata), last/, metrics.jsonl, loss.svg/png, accuracy.svg/png and
-confusion.svg/png.
+confusion.svg/png; with --quantize, a copy of model.json with smaller weights in quantized-<dtype>/
+(model.json itself stays float32, for evaluate and further fine-tuning).
 
 Options:
 ${formatFlags(FLAGS)}
@@ -81,7 +84,8 @@ Examples:
   mobilenetv2 finetune --data data/flowers --weights imagenet --unfreeze-after 3 --epochs 8 --flip
   mobilenetv2 finetune --data data/digits --weights runs/mnist --unfreeze-after 2 --epochs 6 --json
   mobilenetv2 finetune --data data/flowers --weights mobilenet_v2.safetensors --input-size 160 --freeze-features --flip
-  mobilenetv2 finetune --data data/digits --arch mnist --epochs 10 --seed 1`,
+  mobilenetv2 finetune --data data/digits --arch mnist --epochs 10 --seed 1
+  mobilenetv2 finetune --data data/flowers --weights imagenet --input-size 160 --quantize uint8`,
 
   async run(argv, io) {
     const { flags } = parseFlags('finetune', argv, FLAGS);
@@ -118,6 +122,7 @@ Examples:
       throw new InputError('--freeze-features and --unfreeze-after exclude each other: the first never unfreezes');
     }
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
+    const quantize = quantizeFlag(flags);
     const backend = await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
     io.logger.info(`backend: ${backend}`);
     const result = await fineTuneImageFolder({
@@ -132,6 +137,7 @@ Examples:
     }
     const accuracy = result.valAccuracy === undefined ? 'no validation split' : `validation accuracy ${(100 * result.valAccuracy).toFixed(2)}%`;
     io.logger.info(`${accuracy} (best epoch ${result.best?.epoch ?? '-'}); saved ${result.out}/model.json`);
+    const quantized = await writeQuantizedCopies(result.out, quantize, io.logger);
     if (flags.json) {
       io.stdout.write(`${JSON.stringify({
         valAccuracy: result.valAccuracy ?? null,
@@ -146,6 +152,7 @@ Examples:
         backend,
         seed: result.seed,
         stages: result.stages,
+        ...(quantize.length > 0 && { quantized }),
       })}\n`);
     }
     return 0;

@@ -4,6 +4,7 @@ import { RECIPES, type RecipeName } from '../../training/recipes.js';
 import { trainMnist } from '../../training/trainMnist.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { QUANTIZE_FLAG, quantizeFlag, writeQuantizedCopies } from '../quantized.js';
 
 const FLAGS: FlagSpecs = {
   recipe: { type: 'string', value: 'seed|strong', help: 'training recipe (default seed; see Recipes)' },
@@ -20,6 +21,7 @@ const FLAGS: FlagSpecs = {
   resume: { type: 'string', value: 'DIR', help: 'continue the run in DIR (model, optimizer state and epoch count from DIR/last)' },
   'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise)' },
+  ...QUANTIZE_FLAG,
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
@@ -31,7 +33,8 @@ export const trainMnistCommand: Command = {
 
 Trains MobileNetV2 (MNIST variant) and evaluates it on the 10,000 test images after every epoch.
 Writes to --out: model.json (best epoch by test accuracy, plain TF.js), last/ (latest epoch with
-optimizer state, for --resume), metrics.jsonl, loss.svg/png and accuracy.svg/png.
+optimizer state, for --resume), metrics.jsonl, loss.svg/png and accuracy.svg/png; with --quantize,
+a copy of model.json with float16 or uint8 weights in quantized-<dtype>/ (model.json stays float32).
 
 Options:
 ${formatFlags(FLAGS)}
@@ -44,7 +47,8 @@ With --json the last stdout line is {"testAccuracy", "testLoss", "trainImagesPer
 Examples:
   mobilenetv2 train-mnist --json
   mobilenetv2 train-mnist --recipe strong --seed 1 --out runs/strong
-  mobilenetv2 train-mnist --resume runs/strong --epochs 6`,
+  mobilenetv2 train-mnist --resume runs/strong --epochs 6
+  mobilenetv2 train-mnist --quantize float16 --quantize uint8`,
 
   async run(argv, io) {
     const { flags } = parseFlags('train-mnist', argv, FLAGS);
@@ -66,6 +70,7 @@ Examples:
     };
     const backendName = choiceFlag(flags, 'backend', BACKENDS) ?? 'auto';
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
+    const quantize = quantizeFlag(flags);
     await useBackend(backendName);
     const result = await trainMnist({
       ...options,
@@ -74,9 +79,10 @@ Examples:
     });
     io.logger.info(`best test accuracy ${(100 * result.testAccuracy).toFixed(2)}% (epoch ${result.bestEpoch}), `
       + `${result.trainImagesPerSec.toFixed(1)} training img/s; saved ${result.out}/model.json`);
+    const quantized = await writeQuantizedCopies(result.out, quantize, io.logger);
     if (flags.json) {
       const { history, ...summary } = result;
-      io.stdout.write(`${JSON.stringify({ ...summary, perEpoch: history.map((h) => ({ epoch: h.epoch, testAccuracy: h.valAccuracy, testLoss: h.valLoss, trainSeconds: h.trainSeconds, trainImagesPerSec: h.trainImagesPerSec })) })}\n`);
+      io.stdout.write(`${JSON.stringify({ ...summary, perEpoch: history.map((h) => ({ epoch: h.epoch, testAccuracy: h.valAccuracy, testLoss: h.valLoss, trainSeconds: h.trainSeconds, trainImagesPerSec: h.trainImagesPerSec })), ...(quantize.length > 0 && { quantized }) })}\n`);
     }
     return 0;
   },

@@ -4,7 +4,7 @@ import { InputError } from '../errors.js';
 import { fileSystem } from '../io/fileSystem.js';
 import { modelArtifacts } from '../io/modelArtifacts.js';
 import { checkQuantizeOptions, quantizeArtifacts, type QuantizeDtype, type QuantizeReport, UINT8_FLOAT16_WEIGHTS } from '../io/quantize.js';
-import { checkKnownKeys } from '../models/options.js';
+import { checkOptions } from '../options/check.js';
 import { tf } from '../tf.js';
 
 /** Options of {@link exportTfjs}. */
@@ -73,7 +73,7 @@ async function fileSize(file: string): Promise<number> {
  * // In a page: const model = await tf.loadLayersModel('digits-uint8/model.json');
  */
 export async function exportTfjs(model: tf.LayersModel | string, out: string, options: ExportTfjsOptions = {}): Promise<ExportTfjsResult> {
-  checkKnownKeys(options, ['quantize', 'float16Weights'], 'exportTfjs');
+  checkOptions(options, ['quantize', 'float16Weights'], 'exportTfjs');
   if (options.quantize !== undefined) checkQuantizeOptions({ quantize: options.quantize, float16Weights: options.float16Weights });
   if (typeof out !== 'string' || out.trim() === '') throw new InputError('exportTfjs: out must be a directory path');
   if (typeof model === 'string' && modelJsonOf(model) === modelJsonOf(out)) {

@@ -1,4 +1,4 @@
-import { checkKnownKeys, checkOneOf } from '../models/options.js';
+import { checkOneOf, checkOptions } from '../options/check.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { encodeFloat16 } from './float16.js';
@@ -48,7 +48,7 @@ export function checkQuantizeOptions(options: QuantizeOptions): (name: string) =
   if (options === null || typeof options !== 'object') {
     throw new InputError(`quantize options must be an object like { quantize: 'float16' }; received ${received(options)}`);
   }
-  checkKnownKeys(options, OPTION_NAMES, 'quantize');
+  checkOptions(options, OPTION_NAMES, 'quantize');
   const dtype = checkOneOf('quantize', options.quantize, QUANTIZE_DTYPES);
   const patterns = options.float16Weights ?? UINT8_FLOAT16_WEIGHTS;
   if (!Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string' && p.length > 0)) {

@@ -66,7 +66,7 @@ describe('mobilenetv2 finetune / predict', () => {
 
   it.each([
     [['finetune', '--epochs', '1'], '--data DIR is required'],
-    [['finetune', '--data', '/no/such/dir'], '/no/such/dir: cannot read the image folder'],
+    [['finetune', '--data', '/no/such/dir'], '/no/such/dir: does not exist'],
     [['finetune', '--data', 'x', '--freeze-features', '--unfreeze-after', '1'], '--freeze-features and --unfreeze-after exclude each other'],
     [['finetune', '--data', 'x', '--val-split', '1'], '--val-split must be a number >= 0 and < 1; received "1"'],
     [['finetune', '--data', 'x', '--mean', '0.1,0.2'], '--mean must be 1 or 3 comma-separated numbers'],

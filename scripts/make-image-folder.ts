@@ -8,6 +8,7 @@
  *
  *   npx tsx scripts/make-image-folder.ts --out data/digits --per-class 60 --seed 1
  *   npx tsx scripts/make-image-folder.ts --out data/digits-test --per-class 30 --seed 2
+ *   npx tsx scripts/make-image-folder.ts --out data/three --per-class 20 --digits 147 --size 224 --seed 1
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -111,11 +112,12 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '28' },
       'rgb-fraction': { type: 'string', default: '0.15' },
       seed: { type: 'string', default: '0' },
+      digits: { type: 'string', default: '0123456789' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || !values.out) {
-    process.stdout.write('usage: npx tsx scripts/make-image-folder.ts --out DIR [--per-class 50] [--size 28] [--rgb-fraction 0.15] [--seed 0]\n');
+    process.stdout.write('usage: npx tsx scripts/make-image-folder.ts --out DIR [--per-class 50] [--size 28] [--rgb-fraction 0.15] [--digits 0123456789] [--seed 0]\n');
     process.exitCode = values.help ? 0 : 1;
     return;
   }
@@ -124,8 +126,9 @@ async function main(): Promise<void> {
     size: Number(values.size),
     rgbFraction: Number(values['rgb-fraction']),
     seed: Number(values.seed),
+    digits: values.digits,
   });
-  process.stdout.write(`wrote ${perClass} images per class for 10 classes to ${values.out}\n`);
+  process.stdout.write(`wrote ${perClass} images per class for ${values.digits.length} classes to ${values.out}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -49,6 +49,7 @@ export { rebuildWithHead, copyWeightsByName, freezeFeatures, splitAtHead, HEAD_L
 export { train, NonFiniteLossError, type TrainOptions, type TrainResult, type OptimizerName } from './training/trainer.js';
 export type { TrainCallbacks, StepMetrics, EpochMetrics, TrainBeginInfo } from './training/types.js';
 export { evaluate, type EvaluateOptions, type EvaluateResult } from './training/evaluate.js';
+export { classMetrics, type ClassMetrics } from './training/classMetrics.js';
 export { sparseSoftmaxCrossEntropy, countCorrect } from './training/losses.js';
 export { constantLr, oneCycleLr, cosineLr, type LrSchedule, type OneCycleOptions, type CosineOptions } from './training/schedules.js';
 export { datasetMetadata, readModelMetadata, type ModelMetadata } from './training/metadata.js';

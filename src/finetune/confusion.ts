@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { renderChart } from '../training/plots.js';
 
@@ -48,7 +49,8 @@ export function confusionSpec(confusion: readonly (readonly number[])[], classNa
 
 /**
  * Draws `DIR/confusion.svg` and `DIR/confusion.png` (vega-lite → vega SVG → sharp PNG, like the
- * trainer's loss and accuracy plots). `data` names the images in the title. Default 'validation'.
+ * trainer's loss and accuracy plots), creating `dir` if needed. `data` names the images in the
+ * title. Default 'validation'.
  *
  * @example
  * const { confusion } = await evaluate(model, val, { confusion: true });
@@ -57,5 +59,6 @@ export function confusionSpec(confusion: readonly (readonly number[])[], classNa
 export async function writeConfusionMatrix(
   dir: string, confusion: readonly (readonly number[])[], classNames: readonly string[], data = 'validation',
 ): Promise<void> {
+  await mkdir(dir, { recursive: true });
   await renderChart(confusionSpec(confusion, classNames, data), path.join(dir, 'confusion'));
 }

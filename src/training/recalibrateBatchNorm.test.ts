@@ -56,6 +56,13 @@ function expectClose(actual: number[], expected: number[], tolerance = 1e-4): vo
   actual.forEach((v, i) => expect(Math.abs(v - expected[i]!), `[${i}] ${v} vs ${expected[i]}`).toBeLessThan(tolerance * (1 + Math.abs(expected[i]!))));
 }
 
+/** The layer's moving mean and variance against [mean, variance]. */
+function expectStats(m: tf.LayersModel, name: string, [mean, variance]: [number[], number[]]): void {
+  const [movingMean, movingVariance] = movingStats(m, name);
+  expectClose(movingMean, mean);
+  expectClose(movingVariance, variance);
+}
+
 describe('recalibrateBatchNorm', () => {
   let images: tf.Tensor4D;
   const data = () => tensorDataset(images.clone(), Array.from({ length: N }, (_, i) => i % 3), { classNames: ['a', 'b', 'c'] });
@@ -91,12 +98,8 @@ describe('recalibrateBatchNorm', () => {
     const result = await recalibrateBatchNorm(m, ds, { batchSize: N });
     expect(tf.memory().numTensors).toBe(before);
     expect(result).toEqual({ layers: 2, images: N });
-    const [meanA, varA] = movingStats(m, 'bn_a');
-    const [meanB, varB] = movingStats(m, 'bn_b');
-    expectClose(meanA, expected.a[0]);
-    expectClose(varA, expected.a[1]);
-    expectClose(meanB, expected.b[0]);
-    expectClose(varB, expected.b[1]);
+    expectStats(m, 'bn_a', expected.a);
+    expectStats(m, 'bn_b', expected.b);
     m.dispose();
   });
 
@@ -121,12 +124,8 @@ describe('recalibrateBatchNorm', () => {
       return out;
     });
     await recalibrateBatchNorm(m, data(), { batchSize, seed: 5 });
-    const [meanA, varA] = movingStats(m, 'bn_a');
-    const [meanB, varB] = movingStats(m, 'bn_b');
-    expectClose(meanA, expected.a[0]);
-    expectClose(varA, expected.a[1]);
-    expectClose(meanB, expected.b[0]);
-    expectClose(varB, expected.b[1]);
+    expectStats(m, 'bn_a', expected.a);
+    expectStats(m, 'bn_b', expected.b);
     m.dispose();
   });
 
@@ -144,9 +143,7 @@ describe('recalibrateBatchNorm', () => {
     });
     expect(await recalibrateBatchNorm(m, data(), { batchSize: N })).toEqual({ layers: 1, images: N });
     expect(values(m, 'bn_a')).toEqual(frozenBefore);
-    const [meanB, varB] = movingStats(m, 'bn_b');
-    expectClose(meanB, expected[0]);
-    expectClose(varB, expected[1]);
+    expectStats(m, 'bn_b', expected);
     // Without freezeBatchNormStats the frozen layer is recalibrated too.
     expect(await recalibrateBatchNorm(m, data(), { batchSize: N, freezeBatchNormStats: false })).toEqual({ layers: 2, images: N });
     expect(values(m, 'bn_a')).not.toEqual(frozenBefore);
@@ -163,9 +160,7 @@ describe('recalibrateBatchNorm', () => {
       return [Array.from(mean.dataSync()), Array.from(variance.dataSync())];
     }));
     expect(await recalibrateBatchNorm(m, data(), { batchSize: 4 })).toEqual({ layers: 1, images: N });
-    const [mean, variance] = movingStats(m, 'bn_rows');
-    expectClose(mean, expected[0]!);
-    expectClose(variance, expected[1]!);
+    expectStats(m, 'bn_rows', expected as [number[], number[]]);
     m.dispose();
   });
 

@@ -101,10 +101,10 @@ export interface FineTuneResult {
  * of their initial 0/1 after S steps, while early in a run the weights change quickly from step
  * to step, so the averages describe weights that no longer exist. Measured from scratch
  * (scripts/bn-recalibration.ts, README "Results"): validation with the moving averages stayed at
- * chance for 60 steps and caught up with recalibrated statistics at about 100; after that,
- * recalibration changed the result only when training wobbled, never for the worse. 200 is twice
- * that point, a margin for slower problems; longer runs would pay a pass per epoch (about a third
- * of an epoch: a forward pass without the backward) for little.
+ * chance for 60 steps and caught up with recalibrated statistics at about 100; after that the
+ * two were within one image of 30, except where training wobbled (recalibrated 10-23 points
+ * better). 200 is twice that point, a margin for slower problems; longer runs would pay a pass
+ * per epoch (about a third of an epoch: a forward pass without the backward) for little.
  */
 export const SHORT_RUN_STEPS = 200;
 

@@ -6,6 +6,7 @@ export default defineConfig({
     // TF.js keeps one global engine per process; files run in separate forks so that
     // backend switches and tensor counts in one file cannot disturb another.
     pool: 'forks',
+    setupFiles: ['test/setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -8,6 +8,7 @@
  *
  *   npx tsx scripts/make-image-folder.ts --out data/digits --per-class 60 --seed 1
  *   npx tsx scripts/make-image-folder.ts --out data/digits-test --per-class 30 --seed 2
+ *   npx tsx scripts/make-image-folder.ts --out data/shapes --per-class 20 --shapes --size 224 --seed 1
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,14 @@ export interface MakeImageFolderOptions {
   rgbFraction?: number;
   /** Classes to draw, each a digit glyph. Default '0123456789'. */
   digits?: string;
+  /**
+   * Draw shapes instead of digits: classes 'circle', 'square' and 'triangle', each filled or
+   * outlined (so the amount of ink does not tell them apart), at random sizes, angles and
+   * offsets, with the same colours, noise, blur and formats. Default false.
+   */
+  shapes?: boolean;
+  /** Draw stripes instead: classes 'horizontal', 'vertical' and 'diagonal', of random period, width, phase and extent. Default false. */
+  stripes?: boolean;
   /** Default 0. */
   seed?: number;
 }
@@ -56,6 +65,47 @@ function addNoise(pixels: Buffer, amplitude: number, random: () => number): void
   }
 }
 
+export const SHAPES = ['circle', 'square', 'triangle'] as const;
+export const STRIPES = ['horizontal', 'vertical', 'diagonal'] as const;
+
+/** Stripes of a random period, width and phase in a random rectangle, at the class's angle ±12° ('diagonal': 45° or 135°). */
+function stripesSvg(kind: string, size: number, random: () => number, colours: { fg: string; bg: string }): string {
+  const base = kind === 'horizontal' ? 0 : kind === 'vertical' ? 90 : random() < 0.5 ? 45 : 135;
+  const angle = base + (random() * 2 - 1) * 12;
+  const period = size * (0.06 + random() * 0.14);
+  const width = period * (0.3 + random() * 0.4);
+  const phase = random() * period;
+  const [w, h] = [size * (0.5 + random() * 0.5), size * (0.5 + random() * 0.5)];
+  const [x, y] = [random() * (size - w), random() * (size - h)];
+  const c = size / 2;
+  const bars = Array.from({ length: Math.ceil((3 * size) / period) }, (_, i) =>
+    `<rect x="${(-size).toFixed(1)}" y="${(-size + phase + i * period).toFixed(2)}" width="${3 * size}" height="${width.toFixed(2)}"/>`).join('');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><defs><clipPath id="r"><rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}"/></clipPath></defs>` +
+    `<rect width="${size}" height="${size}" fill="${colours.bg}"/>` +
+    `<g clip-path="url(#r)"><g fill="${colours.fg}" transform="rotate(${angle.toFixed(1)} ${c} ${c})">${bars}</g></g></svg>`
+  );
+}
+
+function shapeSvg(shape: string, size: number, random: () => number, colours: { fg: string; bg: string }): string {
+  const r = size * (0.2 + random() * 0.2);
+  const angle = (random() * 2 - 1) * 30;
+  const cx = size / 2 + (random() * 2 - 1) * size * 0.1;
+  const cy = size / 2 + (random() * 2 - 1) * size * 0.1;
+  const outline = random() < 0.4;
+  const paint = outline
+    ? `fill="none" stroke="${colours.fg}" stroke-width="${(r * (0.12 + random() * 0.15)).toFixed(2)}"`
+    : `fill="${colours.fg}"`;
+  const polygon = (corners: number, start: number) => Array.from({ length: corners }, (_, i) => {
+    const a = start + (2 * Math.PI * i) / corners;
+    return `${(cx + r * Math.cos(a)).toFixed(2)},${(cy + r * Math.sin(a)).toFixed(2)}`;
+  }).join(' ');
+  const body = shape === 'circle'
+    ? `<circle cx="${cx.toFixed(2)}" cy="${cy.toFixed(2)}" r="${r.toFixed(2)}" ${paint}/>`
+    : `<polygon points="${shape === 'square' ? polygon(4, Math.PI / 4) : polygon(3, -Math.PI / 2)}" ${paint} transform="rotate(${angle.toFixed(1)} ${cx.toFixed(2)} ${cy.toFixed(2)})"/>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}"><rect width="${size}" height="${size}" fill="${colours.bg}"/>${body}</svg>`;
+}
+
 const hex = (v: number) => Math.round(v).toString(16).padStart(2, '0');
 const rgb = (r: number, g: number, b: number) => `#${hex(r)}${hex(g)}${hex(b)}`;
 
@@ -70,9 +120,10 @@ export async function makeImageFolder(dir: string, options: MakeImageFolderOptio
   const perClass = options.perClass ?? 50;
   const size = options.size ?? 28;
   const rgbFraction = options.rgbFraction ?? 0.15;
-  const digits = options.digits ?? '0123456789';
+  const classes: readonly string[] = options.stripes ? STRIPES : options.shapes ? SHAPES : [...(options.digits ?? '0123456789')];
+  const draw = options.stripes ? stripesSvg : options.shapes ? shapeSvg : glyphSvg;
   const random = seededRandom(options.seed ?? 0);
-  for (const digit of digits) {
+  for (const digit of classes) {
     const classDir = path.join(dir, digit);
     await fs.mkdir(classDir, { recursive: true });
     for (let n = 0; n < perClass; n++) {
@@ -84,13 +135,13 @@ export async function makeImageFolder(dir: string, options: MakeImageFolderOptio
         const hue = random();
         const fg = rgb(180 + 75 * hue, 255 - 60 * hue, 120 + 100 * random());
         const bg = rgb(60 * random(), 40 * random(), 70 * random());
-        const { data, info } = await sharp(Buffer.from(glyphSvg(digit, big, random, { fg, bg }))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        const { data, info } = await sharp(Buffer.from(draw(digit, big, random, { fg, bg }))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
         addNoise(data, noise, random);
         await sharp(data, { raw: info }).jpeg({ quality: 85 }).toFile(`${name}.jpg`);
         continue;
       }
       const level = 170 + random() * 85;
-      const svg = glyphSvg(digit, size, random, { fg: rgb(level, level, level), bg: '#000000' });
+      const svg = draw(digit, size, random, { fg: rgb(level, level, level), bg: '#000000' });
       let image = sharp(Buffer.from(svg)).removeAlpha().toColourspace('b-w');
       if (random() < 0.25) image = image.blur(0.3 + random() * 0.7);
       const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
@@ -111,11 +162,14 @@ async function main(): Promise<void> {
       size: { type: 'string', default: '28' },
       'rgb-fraction': { type: 'string', default: '0.15' },
       seed: { type: 'string', default: '0' },
+      digits: { type: 'string', default: '0123456789' },
+      shapes: { type: 'boolean', default: false },
+      stripes: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help || !values.out) {
-    process.stdout.write('usage: npx tsx scripts/make-image-folder.ts --out DIR [--per-class 50] [--size 28] [--rgb-fraction 0.15] [--seed 0]\n');
+    process.stdout.write('usage: npx tsx scripts/make-image-folder.ts --out DIR [--per-class 50] [--size 28] [--rgb-fraction 0.15] [--digits 0123456789 | --shapes | --stripes] [--seed 0]\n');
     process.exitCode = values.help ? 0 : 1;
     return;
   }
@@ -124,8 +178,11 @@ async function main(): Promise<void> {
     size: Number(values.size),
     rgbFraction: Number(values['rgb-fraction']),
     seed: Number(values.seed),
+    digits: values.digits,
+    shapes: values.shapes,
+    stripes: values.stripes,
   });
-  process.stdout.write(`wrote ${perClass} images per class for 10 classes to ${values.out}\n`);
+  process.stdout.write(`wrote ${perClass} images per class for ${values.shapes || values.stripes ? 3 : values.digits.length} classes to ${values.out}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -51,6 +51,8 @@ describe('useBackend', () => {
   });
 
   it('cpu: initializes without the "install tfjs-node" banner', async () => {
+    // test/setup.ts silences the banner for every test file; turn it back on to see useBackend do it.
+    (tf.findBackend('cpu') as { firstUse?: boolean }).firstUse = true;
     const warn = vi.spyOn(console, 'warn');
     expect(await useBackend('cpu')).toBe('cpu');
     tf.tidy(() => tf.ones([2]).dataSync());

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
 import { type BackendName, checkBackendName } from './backendName.js';
+import { withoutEmscriptenListeners } from './emscriptenListeners.js';
 
 export type { BackendName };
 
@@ -17,40 +18,6 @@ const NATIVE = {
       "run `npm i @tensorflow/tfjs-node@4.22.0` (it downloads libtensorflow 2.9.1 at install time), or use 'auto' or 'wasm'",
   },
 } as const;
-
-type Listener = (...args: unknown[]) => void;
-const CRASH_EVENTS: readonly (string | symbol)[] = ['uncaughtException', 'unhandledRejection'];
-
-/**
- * Runs `init` and then removes the process listeners that emscripten's glue code in
- * tfjs-backend-wasm added while it ran: an 'uncaughtException' listener that rethrows every error
- * (printing the module's minified source with it) and an 'unhandledRejection' listener that
- * throws the reason. They outlive the backend and would fire on the user's own errors.
- *
- * Node announces each listener with 'newListener' before adding it, so the listeners are taken
- * by reference as they are added, and only those whose registering call runs inside the
- * tfjs-backend-wasm package (its stack frames): a handler that user code adds meanwhile, or had
- * added before, is never touched. A bundle that inlines tfjs-backend-wasm under another file name
- * keeps emscripten's listeners, which is stock TF.js behaviour.
- */
-async function withoutEmscriptenListeners<T>(init: () => Promise<T>): Promise<T> {
-  const added: [string | symbol, Listener][] = [];
-  const note = (event: string | symbol, listener: Listener) => {
-    if (!CRASH_EVENTS.includes(event)) return;
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 64;
-    const stack = new Error().stack ?? '';
-    Error.stackTraceLimit = limit;
-    if (/[\\/]tfjs-backend-wasm[\\/]/.test(stack)) added.push([event, listener]);
-  };
-  process.on('newListener', note);
-  try {
-    return await init();
-  } finally {
-    process.removeListener('newListener', note);
-    for (const [event, listener] of added) process.removeListener(event, listener);
-  }
-}
 
 /**
  * The cpu backend greets its first tensor in Node with a banner that says to install tfjs-node.
@@ -95,10 +62,10 @@ async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
  * In a web page (the package's browser build) the choices are `webgl`, `wasm` and `cpu`, and
  * `auto` takes the first of `wasm`, `webgl`, `cpu` that starts.
  *
- * When it initializes 'wasm' itself in Node, it removes the two process listeners that
- * emscripten's module adds at that moment ('uncaughtException' rethrowing every error,
- * 'unhandledRejection' throwing); listeners anyone else added are left alone. If wasm was
- * initialized before (e.g. by `tf.ready()`), emscripten's listeners stay, as in stock TF.js.
+ * In Node, the two process listeners that emscripten's module adds when wasm starts
+ * ('uncaughtException' rethrowing every error, exiting with code 7; 'unhandledRejection'
+ * throwing) are removed however wasm starts, here or through `tf.ready()`/`tf.setBackend`
+ * (tf.ts wraps the backend's factory); listeners anyone else added are left alone.
  *
  * @param name - 'auto' | 'cuda' | 'tensorflow' | 'webgl' | 'wasm' | 'cpu'; default 'auto'.
  * @example

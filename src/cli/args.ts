@@ -113,6 +113,21 @@ export const WORKERS_FLAG = {
   },
 } as const;
 
+/**
+ * A boolean flag with its `--no-` form, both declared as flags since Node 20's parseArgs has no
+ * negation: `--name` and `--no-name` in `--help`, as git and most CLIs spell them.
+ */
+export function negatableFlag(name: string, help: string, noHelp: string): FlagSpecs {
+  return { [name]: { type: 'boolean', help }, [`no-${name}`]: { type: 'boolean', help: noHelp } };
+}
+
+/** A {@link negatableFlag}: true, false, or undefined when neither form is given; both at once is an InputError. */
+export function negatableValue(flags: FlagValues, name: string): boolean | undefined {
+  const [yes, no] = [flags[name] === true, flags[`no-${name}`] === true];
+  if (yes && no) throw new InputError(`--${name} and --no-${name} contradict each other; give one`);
+  return yes ? true : no ? false : undefined;
+}
+
 /** `--name` as a non-empty string, or undefined when absent. */
 export function stringFlag(flags: FlagValues, name: string): string | undefined {
   const v = str(flags, name);

@@ -168,11 +168,12 @@ describe('imageFolder', () => {
 
   it('rejects bad folders with one line naming the folder', async () => {
     const missing = path.join(tmpdir(), 'no-such-folder-xyz');
-    await expect(imageFolder(missing, { inputShape: [4, 4, 1] })).rejects.toThrow(`${missing}: cannot read the image folder`);
+    await expect(imageFolder(missing, { inputShape: [4, 4, 1] })).rejects.toThrow(`${missing}: does not exist; expected a directory`);
 
     const flat = await tempDir();
     await writeImage(path.join(flat, 'x.png'), gray(1), 4, 4, 1);
     await expect(imageFolder(flat, { inputShape: [4, 4, 1] })).rejects.toThrow(`${flat}: no class folders`);
+    await expect(imageFolder(path.join(flat, 'x.png'), { inputShape: [4, 4, 1] })).rejects.toThrow(`${path.join(flat, 'x.png')}: is not a folder`);
 
     const single = await tempDir();
     await writeImage(path.join(single, 'only', 'x.png'), gray(1), 4, 4, 1);

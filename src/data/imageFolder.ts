@@ -112,8 +112,10 @@ export async function scanImageFolder(dir: string): Promise<ImageFolderScan> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    throw new InputError(`${dir}: cannot read the image folder; expected a directory with one sub-folder of images per class`);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const problem = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : `cannot read the image folder (${code ?? error})`;
+    throw new InputError(`${dir}: ${problem}; expected a directory with one sub-folder of images per class`);
   }
   const ignored: Record<string, number> = {};
   const classDirs: string[] = [];

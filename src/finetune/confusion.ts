@@ -1,8 +1,12 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { renderChart } from '../training/plots.js';
 
-/** A vega-lite heatmap of confusion[label][predicted], counts written in the cells, rows normalized for colour. */
-export function confusionSpec(confusion: readonly (readonly number[])[], classNames: readonly string[]): object {
+/**
+ * A vega-lite heatmap of confusion[label][predicted], counts written in the cells, rows
+ * normalized for colour. `data` names the images in the title. Default 'validation'.
+ */
+export function confusionSpec(confusion: readonly (readonly number[])[], classNames: readonly string[], data = 'validation'): object {
   const values = confusion.flatMap((row, label) => {
     const total = row.reduce((a, b) => a + b, 0);
     return row.map((count, predicted) => ({
@@ -15,7 +19,7 @@ export function confusionSpec(confusion: readonly (readonly number[])[], classNa
   const order = [...classNames];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `Confusion matrix (validation, accuracy ${total ? ((100 * correct) / total).toFixed(2) : '-'}%)`,
+    title: `Confusion matrix (${data}, accuracy ${total ? ((100 * correct) / total).toFixed(2) : '-'}%)`,
     width: side,
     height: side,
     background: 'white',
@@ -45,12 +49,16 @@ export function confusionSpec(confusion: readonly (readonly number[])[], classNa
 
 /**
  * Draws `DIR/confusion.svg` and `DIR/confusion.png` (vega-lite → vega SVG → sharp PNG, like the
- * trainer's loss and accuracy plots).
+ * trainer's loss and accuracy plots), creating `dir` if needed. `data` names the images in the
+ * title. Default 'validation'.
  *
  * @example
  * const { confusion } = await evaluate(model, val, { confusion: true });
  * await writeConfusionMatrix('runs/digits', confusion!, val.classNames);
  */
-export async function writeConfusionMatrix(dir: string, confusion: readonly (readonly number[])[], classNames: readonly string[]): Promise<void> {
-  await renderChart(confusionSpec(confusion, classNames), path.join(dir, 'confusion'));
+export async function writeConfusionMatrix(
+  dir: string, confusion: readonly (readonly number[])[], classNames: readonly string[], data = 'validation',
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await renderChart(confusionSpec(confusion, classNames, data), path.join(dir, 'confusion'));
 }

@@ -54,6 +54,14 @@ export interface FineTuneOptions {
   metadata?: Record<string, unknown>;
   /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`). Default 1. */
   workers?: WorkersOption;
+  /**
+   * Precise BatchNorm: after every epoch of a stage that trains BatchNorm layers, re-estimate
+   * their moving statistics from one pass over the training images (`recalibrateBatchNorm`),
+   * before validation and checkpoints, so the saved model evaluates with statistics of its own
+   * weights. 'auto' does it for short runs: fewer than {@link SHORT_RUN_STEPS} optimizer steps
+   * in all. Frozen BatchNorm layers are never touched. Default 'auto'.
+   */
+  recalibrateBatchNorm?: boolean | 'auto';
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
 }
@@ -85,6 +93,31 @@ export interface FineTuneResult {
   /** confusion[label][predicted] on the validation data, for the returned model. */
   confusion?: number[][];
   seed: number;
+}
+
+/**
+ * Runs shorter than this many optimizer steps recalibrate BatchNorm by default. The moving
+ * averages weigh the last ~1/momentum = 10 steps (PyTorch's momentum 0.1) and still hold 0.9^S
+ * of their initial 0/1 after S steps, while early in a run the weights change quickly from step
+ * to step, so the averages describe weights that no longer exist. Measured from scratch
+ * (scripts/bn-recalibration.ts, README "Results"): validation with the moving averages stayed at
+ * chance for 60 steps and caught up with recalibrated statistics at about 100; after that the
+ * two were within one image of 30, except where training wobbled (recalibrated 10-23 points
+ * better). 200 is twice that point, a margin for slower problems; longer runs would pay a pass
+ * per epoch (about a third of an epoch: a forward pass without the backward) for little.
+ */
+export const SHORT_RUN_STEPS = 200;
+
+/** The warning when validation (evaluation mode) stays far below training-mode accuracy, or null. */
+export function batchNormWarning(trainAccuracy: number, valAccuracy: number | undefined, steps: number, recalibrated: boolean, trainImages: number): string | null {
+  if (valAccuracy === undefined || trainAccuracy - valAccuracy < 0.25) return null;
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const why = recalibrated
+    ? `after ${steps} optimizer steps the weights fit ${trainImages} training images without generalizing`
+    : `after ${steps} optimizer steps BatchNorm's moving statistics, which evaluation uses, lag the weights (or the model memorizes its ${trainImages} training images)`;
+  return `validation accuracy ${pct(valAccuracy)} (evaluation mode) is far below training accuracy ${pct(trainAccuracy)} (training mode): ${why}; `
+    + `what helps: more steps (epochs or images), ImageNet weights (--weights imagenet), training only the classifier (--freeze-features)`
+    + (recalibrated ? '' : ', BatchNorm recalibration (--recalibrate-bn)');
 }
 
 function checkInt(name: string, value: number, min: number): number {
@@ -161,6 +194,11 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
   const logger = options.logger ?? silentLogger;
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const recalibrate = options.recalibrateBatchNorm ?? 'auto';
+  if (recalibrate !== 'auto' && typeof recalibrate !== 'boolean') {
+    throw new InputError(`recalibrateBatchNorm must be true, false or 'auto'; received \`recalibrateBatchNorm=${received(recalibrate)}\``);
+  }
+  const totalSteps = epochs * Math.ceil(data.length / batchSize);
 
   const plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[] =
     unfreezeAfter !== undefined
@@ -172,13 +210,21 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
 
   const stages: FineTuneStage[] = [];
   let previous: TrainResult | undefined;
+  let recalibrated = false;
   try {
     for (const stage of plan) {
       freezeFeatures(model, stage.trains === 'head');
       const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
       const firstEpoch = (previous?.epochs ?? 0) + 1;
+      const trainsBatchNorm = model.layers.some(function trains(layer: tf.layers.Layer): boolean {
+        const inner = (layer as { layers?: tf.layers.Layer[] }).layers;
+        return inner ? inner.some(trains) : layer.getClassName() === 'BatchNormalization' && layer.trainable;
+      });
+      const recalibrateStage = trainsBatchNorm && (recalibrate === 'auto' ? totalSteps < SHORT_RUN_STEPS : recalibrate);
+      if (recalibrateStage) recalibrated = true;
       logger.info(`stage ${stages.length + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
-        + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`);
+        + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`
+        + (recalibrateStage ? `, recalibrating BatchNorm after each epoch${recalibrate === 'auto' ? ` (a short run: ${totalSteps} < ${SHORT_RUN_STEPS} steps)` : ''}` : ''));
       const result = await train(model, data, {
         epochs: firstEpoch - 1 + stage.epochs,
         batchSize, optimizer, seed,
@@ -188,7 +234,8 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
         augment: options.augment ?? true,
         validationData: options.validationData,
         out: options.out,
-        metadata: { ...options.metadata, stage: stage.trains },
+        metadata: { ...options.metadata, stage: stage.trains, ...(recalibrateStage && { batchNormRecalibrated: true }) },
+        recalibrateBatchNorm: recalibrateStage,
         callbacks: [...callbacks, earlyStopping(options.patience)],
         logger,
         ...(previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
@@ -217,6 +264,10 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
   if (options.validationData) {
     const val = await evaluate(model, options.validationData, { confusion: true });
     Object.assign(outcome, { valAccuracy: val.accuracy, valLoss: val.loss, confusion: val.confusion });
+    const last = final.history.at(-1);
+    const steps = final.history.reduce((n, h) => n + Math.ceil(h.trainImages / batchSize), 0);
+    const warning = last && batchNormWarning(last.trainAccuracy, val.accuracy, steps, recalibrated, data.length);
+    if (warning) logger.warn(warning);
     if (options.out) {
       await writeConfusionMatrix(options.out, val.confusion!, data.classNames).catch((error: Error) => {
         logger.warn(`could not draw the confusion matrix in ${options.out}: ${error.message}`);

@@ -124,12 +124,12 @@ describe.each(['wasm', 'cpu'])('freezing (%s)', (backend) => {
     x.dispose();
   });
 
-  it('frozen features keep their weights and BN moving statistics; the head learns; no tensors leak', async () => {
+  it('frozen features keep their weights and BN moving statistics, recalibration asked for or not; the head learns; no tensors leak', async () => {
     const model = tiny(3, 4);
     const data = syntheticData(24);
     const before = snapshot(model);
     const tensors = tf.memory().numTensors;
-    const result = await fineTune(model, data, { freezeFeatures: true, epochs: 2, batchSize: 8, seed: 1, learningRate: 0.01 });
+    const result = await fineTune(model, data, { freezeFeatures: true, epochs: 2, batchSize: 8, seed: 1, learningRate: 0.01, recalibrateBatchNorm: true });
     expect(result.stages.map((s) => s.trains)).toEqual(['head']);
     const after = snapshot(model);
     const movingStats = [...before.keys()].filter((k) => k.includes('moving_'));

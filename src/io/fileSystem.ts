@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { tf } from '../tf.js';
+// '@tensorflow/tfjs' itself, not ../tf.js: tf.ts imports this file through fileRouter.ts (see
+// backend/registerKernels.ts for the same cycle). Same package, same engine.
+import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from './atomic.js';
 
 const MODEL_JSON = 'model.json';

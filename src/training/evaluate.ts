@@ -13,6 +13,8 @@ export interface EvaluateOptions {
   limit?: number;
   /** Also return the confusion matrix. Default false. */
   confusion?: boolean;
+  /** `topKAccuracy` counts a label among the `topK` highest logits (capped at the class count). Default 5. */
+  topK?: number;
   /**
    * Ranks for the forward passes: this thread plus `workers - 1` worker threads with copies of
    * the model ('auto': one per core), started only when, timed on the first batch, the rest
@@ -24,10 +26,15 @@ export interface EvaluateOptions {
 export interface EvaluateResult {
   /** Mean cross-entropy (no label smoothing). */
   loss: number;
-  /** Fraction of examples whose top logit is the label. */
+  /** Fraction of examples whose top logit is the label (top-1). */
   accuracy: number;
   correct: number;
   count: number;
+  /** The k of `topKAccuracy`: `options.topK`, at most the class count. */
+  topK: number;
+  /** Fraction of examples whose label is among the `topK` highest logits. */
+  topKAccuracy: number;
+  topKCorrect: number;
   /** confusion[label][predicted] counts, when asked for. */
   confusion?: number[][];
 }
@@ -44,31 +51,47 @@ export interface EvaluateResult {
 export async function evaluate(model: tf.LayersModel, data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  const requestedK = options.topK ?? 5;
+  if (!Number.isInteger(requestedK) || requestedK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(requestedK)}\``);
   const count = Math.min(data.length, options.limit ?? data.length);
   const numClasses = data.classNames.length;
+  const outputs = (model.outputs[0]!.shape as number[])[1];
+  if (outputs !== numClasses) {
+    throw new InputError(`the model outputs ${outputs} classes but the data has ${numClasses} (${received(data.classNames)})`);
+  }
+  const topK = Math.min(requestedK, numClasses);
   const confusion = options.confusion ? Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0)) : undefined;
   const indices = (start: number) => Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i);
 
   let lossSum = 0;
   let correct = 0;
+  let topKCorrect = 0;
+  // Examples actually scored: a streaming image folder leaves out a file that fails to decode.
+  let seen = 0;
   const tally = async (batch: Batch, logits: tf.Tensor2D) => {
     const [stats, predicted] = tf.tidy(() => {
       const n = batch.y.shape[0];
-      const sums = tf.stack([sparseSoftmaxCrossEntropy(batch.y, logits).mul(n), countCorrect(batch.y, logits)]);
+      seen += n;
+      // The label is in the top k when fewer than k logits beat it (ties go to the label, as in tf.math.in_top_k).
+      const labelLogit = tf.sum(tf.mul(logits, tf.oneHot(batch.y, numClasses)), 1, true);
+      const inTopK = tf.less(tf.sum(tf.cast(tf.greater(logits, labelLogit), 'float32'), 1), topK);
+      const sums = tf.stack([sparseSoftmaxCrossEntropy(batch.y, logits).mul(n), countCorrect(batch.y, logits), tf.sum(tf.cast(inTopK, 'float32'))]);
       return [sums, confusion ? tf.argMax(logits, 1) : null] as const;
     });
-    const [lossTotal, right] = await stats.data();
+    const [lossTotal, right, rightK] = await stats.data();
     stats.dispose();
-    lossSum += lossTotal;
-    correct += right;
+    lossSum += lossTotal!;
+    correct += right!;
+    topKCorrect += rightK!;
     if (confusion && predicted) {
       const [p, y] = await Promise.all([predicted.data(), batch.y.data()]);
       predicted.dispose();
-      for (let i = 0; i < p.length; i++) confusion[y[i]][p[i]]++;
+      for (let i = 0; i < p.length; i++) confusion[y[i]!]![p[i]!]!++;
     }
   };
 
-  // The next round of batches loads while this one runs.
+  // The next round of batches loads while this one runs. This is the one place where logits are
+  // made: another inference engine would plug in here.
   await inferBatches(model, {
     count: Math.ceil(count / batchSize),
     load: (i) => data.batch(indices(i * batchSize)),
@@ -76,5 +99,9 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
     use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
     release: (batch) => tf.dispose([batch.x, batch.y]),
   }, { workers: options.workers, prefetch: true });
-  return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, correct, count, ...(confusion && { confusion }) };
+  const rate = (n: number) => (seen ? n / seen : NaN);
+  return {
+    loss: rate(lossSum), accuracy: rate(correct), correct, count: seen, topK, topKAccuracy: rate(topKCorrect), topKCorrect,
+    ...(confusion && { confusion }),
+  };
 }

@@ -12,7 +12,24 @@ export interface PlotOptions {
 
 type Point = { epoch: number; value: number; series: string };
 
-function lineChart(title: string, yTitle: string, points: Point[], yZero: boolean): object {
+/**
+ * One colour per series in every chart: training blue, the evaluation data (validation or
+ * test) orange. Without a fixed domain vega-lite colours series by name order, which made
+ * 'test' blue beside 'training' and 'validation' orange beside it.
+ */
+export const SERIES_COLOURS = { training: '#4c78a8', evaluation: '#f58518' } as const;
+
+/**
+ * The x domain: from `first` (the first epoch, or the start of training for per-step points)
+ * to the last epoch, padded when there is a single point so that it is not drawn on an edge.
+ */
+function epochDomain(points: readonly Point[], first: number): [number, number] {
+  const last = Math.max(first, ...points.map((p) => p.epoch));
+  return last > first ? [first, last] : [first - 0.5, last + 0.5];
+}
+
+/** The vega-lite spec of one chart of {@link writePlots}: `points` over epochs, one line per series. */
+export function lineChart(title: string, yTitle: string, points: Point[], options: { yZero: boolean; xFrom: number; label: string }): object {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -22,9 +39,18 @@ function lineChart(title: string, yTitle: string, points: Point[], yZero: boolea
     data: { values: points },
     mark: { type: 'line', point: { size: 30 }, tooltip: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { zero: true } },
-      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: yZero } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-right' } },
+      x: {
+        field: 'epoch', type: 'quantitative', title: 'epoch',
+        scale: { domain: epochDomain(points, options.xFrom), nice: false, zero: false },
+        axis: { tickMinStep: 1 },
+      },
+      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: options.yZero } },
+      color: {
+        field: 'series', type: 'nominal', title: null,
+        scale: { domain: ['training', options.label], range: [SERIES_COLOURS.training, SERIES_COLOURS.evaluation] },
+        // Below the plot: inside it, the legend covered the accuracy curve, which ends top right.
+        legend: { orient: 'bottom', direction: 'horizontal' },
+      },
     },
   };
 }
@@ -53,8 +79,9 @@ export async function renderChart(spec: object, file: string, png = true): Promi
 /**
  * Draws `DIR/loss.{svg,png}` (training loss at every logged step, plus validation loss per
  * epoch) and `DIR/accuracy.{svg,png}` (training and validation accuracy per epoch) from
- * metrics.jsonl records, with vega-lite → vega SVG → sharp PNG. The x axis is in epochs, so a
- * step logged in the middle of epoch 2 sits at 1.5.
+ * metrics.jsonl records, with vega-lite → vega SVG → sharp PNG. The x axis is in epochs, from
+ * the first epoch, so a step logged in the middle of epoch 2 sits at 1.5. Training is blue and
+ * the evaluation data orange in both (see {@link SERIES_COLOURS}); the legend is below the plot.
  *
  * @example
  * await writePlots('runs/mnist', log.all, { validationLabel: 'test' });
@@ -66,13 +93,17 @@ export async function writePlots(dir: string, records: readonly MetricsRecord[],
   const accuracy: Point[] = [];
   for (const r of records) {
     if (r.type === 'step') {
-      loss.push({ epoch: r.epoch - 1 + r.step / r.stepsPerEpoch, value: r.loss, series: 'training loss' });
+      loss.push({ epoch: r.epoch - 1 + r.step / r.stepsPerEpoch, value: r.loss, series: 'training' });
     } else {
-      accuracy.push({ epoch: r.epoch, value: r.trainAccuracy, series: 'training accuracy' });
-      if (r.valLoss !== undefined) loss.push({ epoch: r.epoch, value: r.valLoss, series: `${label} loss` });
-      if (r.valAccuracy !== undefined) accuracy.push({ epoch: r.epoch, value: r.valAccuracy, series: `${label} accuracy` });
+      accuracy.push({ epoch: r.epoch, value: r.trainAccuracy, series: 'training' });
+      if (r.valLoss !== undefined) loss.push({ epoch: r.epoch, value: r.valLoss, series: label });
+      if (r.valAccuracy !== undefined) accuracy.push({ epoch: r.epoch, value: r.valAccuracy, series: label });
     }
   }
-  await renderChart(lineChart('Loss', 'cross-entropy', loss, true), path.join(dir, 'loss'), png);
-  await renderChart(lineChart('Accuracy', 'accuracy', accuracy, false), path.join(dir, 'accuracy'), png);
+  // Per-epoch values start at the first epoch (1, or later after a resume); per-step losses
+  // start where that epoch's training started, one epoch before.
+  const firstEpoch = records.reduce((first, r) => Math.min(first, r.epoch), records.length ? Infinity : 1);
+  const firstLoss = records.some((r) => r.type === 'step' && r.epoch === firstEpoch) ? firstEpoch - 1 : firstEpoch;
+  await renderChart(lineChart('Loss', 'cross-entropy', loss, { yZero: true, xFrom: firstLoss, label }), path.join(dir, 'loss'), png);
+  await renderChart(lineChart('Accuracy', 'accuracy', accuracy, { yZero: false, xFrom: firstEpoch, label }), path.join(dir, 'accuracy'), png);
 }

@@ -9,6 +9,7 @@ import { evaluate } from './evaluate.js';
 import { checkStepFits, estimateStepBytes } from './memory.js';
 import { createOptimizer, type OptimizerName } from './optimizer.js';
 import { deriveSeed, permutation, seededRandom } from './random.js';
+import { recalibrateBatchNorm } from './recalibrateBatchNorm.js';
 import { type RunState, runOutputs } from './runOutputs.js';
 import { constantLr, type LrSchedule } from './schedules.js';
 import { createStepper, NonFiniteLossError, type Stepper } from './stepper.js';
@@ -69,6 +70,14 @@ export interface TrainOptions {
    * Default true.
    */
   freezeBatchNormStats?: boolean;
+  /**
+   * After each epoch's steps, before validation and checkpoints, re-estimate the moving
+   * statistics of the BatchNormalization layers that train from one pass over the training data
+   * (see `recalibrateBatchNorm`), in batches of the size each replica trains with. For short
+   * runs, whose exponential averages lag the weights (`fineTune` turns it on for them). Costs
+   * one forward pass over the training data per epoch. Default false.
+   */
+  recalibrateBatchNorm?: boolean;
   /** Warnings (e.g. plots that could not be drawn). Default silent. */
   logger?: Logger;
   /**
@@ -99,7 +108,7 @@ export interface TrainResult {
 const TRAIN_OPTIONS = keysOf<TrainOptions>()({
   epochs: true, batchSize: true, optimizer: true, learningRate: true, labelSmoothing: true, augment: true, shuffle: true, seed: true,
   validationData: true, evalBatchSize: true, logEvery: true, out: true, metadata: true, config: true, resume: true, callbacks: true,
-  plots: true, validationLabel: true, freezeBatchNormStats: true, logger: true, workers: true,
+  plots: true, validationLabel: true, freezeBatchNormStats: true, logger: true, workers: true, recalibrateBatchNorm: true,
 });
 
 async function runCallbacks<K extends keyof TrainCallbacks>(
@@ -199,6 +208,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     result = await runEpochs({
       model, data, stepper, run, info, schedule, callbacks: list, logEvery, evalBatchSize,
       shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped,
+      recalibrate: options.recalibrateBatchNorm ?? false, freezeBatchNormStats: options.freezeBatchNormStats ?? true,
     });
   } catch (error) {
     failure = error;
@@ -226,6 +236,8 @@ interface Loop {
   augment: boolean;
   validation?: Dataset;
   stopped(where: string): string;
+  recalibrate: boolean;
+  freezeBatchNormStats: boolean;
 }
 
 /**
@@ -290,6 +302,16 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     trainImages += sums.seen;
     trainSeconds += epochSeconds;
 
+    let recalibrationSeconds: number | undefined;
+    if (loop.recalibrate) {
+      const recalibrationStarted = performance.now();
+      await recalibrateBatchNorm(loop.model, data, {
+        batchSize: Math.ceil(batchSize / info.workers), seed: deriveSeed(run.seed, epoch, 3 /* recalibration */),
+        freezeBatchNormStats: loop.freezeBatchNormStats,
+      });
+      recalibrationSeconds = (performance.now() - recalibrationStarted) / 1000;
+    }
+
     const evalStarted = performance.now();
     // A multi-worker run may evaluate on every core too, when the validation set is worth it.
     const evalWorkers = info.workers > 1 ? 'auto' : 1;
@@ -304,6 +326,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
       ...(val && { valLoss: val.loss, valAccuracy: val.accuracy }),
       trainSeconds: epochSeconds,
       evalSeconds: (performance.now() - evalStarted) / 1000,
+      ...(recalibrationSeconds !== undefined && { recalibrationSeconds }),
       trainImages: sums.seen,
       trainImagesPerSec: sums.seen / epochSeconds,
       learningRate,

@@ -34,6 +34,8 @@ export interface EpochMetrics {
   trainSeconds: number;
   /** Evaluation wall time. */
   evalSeconds: number;
+  /** Wall time of the BatchNorm recalibration pass, when `recalibrateBatchNorm` is on. */
+  recalibrationSeconds?: number;
   trainImages: number;
   trainImagesPerSec: number;
   learningRate: number;

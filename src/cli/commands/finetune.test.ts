@@ -4,6 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeImageFolder } from '../../../scripts/make-image-folder.js';
 import { loadModel } from '../../io/fileSystem.js';
+import { evaluateImageFolder } from '../../training/evaluateImageFolder.js';
 import { tf } from '../../tf.js';
 import { recordingIO as captureIO } from '../../../test/cliIO.js';
 import { runCli } from '../run.js';
@@ -66,16 +67,36 @@ describe('mobilenetv2 finetune / predict', () => {
     const io4 = captureIO();
     expect(await runCli(['predict', '--model', tunedOut, '--backend', 'wasm', image], io4)).toBe(0);
     expect(io4.out()).toMatch(new RegExp(`^${image}\\n  \\d  +\\d+\\.\\d\\d%`));
+
+    // evaluate on the folder: the report of evaluateImageFolder, as text, JSON and a confusion plot.
+    const io5 = captureIO();
+    const evalOut = path.join(runs, 'evaluation');
+    expect(await runCli(['evaluate', '--model', tunedOut, '--data', data, '--top-k', '2', '--out', evalOut, '--json', '--backend', 'wasm'], io5), io5.err()).toBe(0);
+    const report = JSON.parse(lastLine(io5.out()));
+    expect(report).toMatchObject({ topK: 2, count: 18, confusionClasses: ['0', '1', '2'], missingClasses: [], data, model: tunedOut });
+    const api = await evaluateImageFolder(tunedOut, data, { topK: 2 });
+    expect(report.accuracy).toBe(api.accuracy);
+    expect(report.perClass).toEqual(api.perClass);
+    expect(io5.out()).toMatch(new RegExp(`^${data}: 18 images\\naccuracy \\d+\\.\\d\\d% \\(\\d+/18\\), top-2 \\d+\\.\\d\\d%, loss \\d`));
+    expect(io5.out()).toContain('confusion matrix (rows: true class, columns: predicted):');
+    expect(await readdir(evalOut)).toEqual(expect.arrayContaining(['confusion.svg', 'confusion.png']));
+    // Without --data it is MNIST's test set, which this 16-px model is not for.
+    const io6 = captureIO();
+    expect(await runCli(['evaluate', '--model', tunedOut, '--backend', 'wasm'], io6)).toBe(2);
+    expect(io6.err()).toContain('not an MNIST model (inputShape [16, 16, 1], 3 classes); pass --data FOLDER');
   });
 
   it.each([
     [['finetune', '--epochs', '1'], '--data DIR is required'],
-    [['finetune', '--data', '/no/such/dir'], '/no/such/dir: cannot read the image folder'],
+    [['finetune', '--data', '/no/such/dir'], '/no/such/dir: does not exist'],
     [['finetune', '--data', 'x', '--freeze-features', '--unfreeze-after', '1'], '--freeze-features and --unfreeze-after exclude each other'],
     [['finetune', '--data', 'x', '--val-split', '1'], '--val-split must be a number >= 0 and < 1; received "1"'],
     [['finetune', '--data', 'x', '--mean', '0.1,0.2'], '--mean must be 1 or 3 comma-separated numbers'],
     [['finetune', '--data', 'x', '--bogus'], 'unknown option --bogus'],
     [['finetune', '--data', 'x', '--quantize', 'float8'], '--quantize must be one of float16, uint8; received "float8"'],
+    [['finetune', '--data', 'x', '--recalibrate-bn', '--no-recalibrate-bn'], '--recalibrate-bn and --no-recalibrate-bn contradict each other'],
+    [['evaluate', '--model', 'x', '--data', 'y', '--limit', '5'], '--limit is for the MNIST test set; it does not go with --data'],
+    [['evaluate', '--model', '/no/such/model', '--data', 'y'], '/no/such/model/model.json: cannot read the model'],
     [['predict', '--model', '/no/such/model', 'a.png'], '/no/such/model/model.json: cannot read the model'],
     [['predict', '--model', 'x'], 'no images given'],
   ])('%j fails with one line and exit code 2', async (argv, message) => {

@@ -3,7 +3,11 @@ import type { AugmentOptions } from '../../data/augment.js';
 import { InputError } from '../../errors.js';
 import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
+import {
+  BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, negatableFlag, negatableValue, numberFlag, parseFlags, stringFlag,
+  WORKERS_FLAG, workersFlag,
+} from '../args.js';
+import { SHORT_RUN_STEPS } from '../../finetune/finetune.js';
 import type { Command } from '../command.js';
 import { QUANTIZE_FLAG, quantizeFlag, writeQuantizedCopies } from '../quantized.js';
 import { downloadBar } from '../downloadBar.js';
@@ -31,6 +35,11 @@ const FLAGS: FlagSpecs = {
   mean: { type: 'string', value: 'M[,M,M]', help: "normalization mean over [0, 1] pixels (default: the starting point's)" },
   std: { type: 'string', value: 'S[,S,S]', help: "normalization std (default: the starting point's)" },
   'new-head': { type: 'boolean', help: 're-initialize the classifier even when the classes match the checkpoint' },
+  ...negatableFlag(
+    'recalibrate-bn',
+    `after every epoch, re-estimate BatchNorm statistics from one pass over the training images (default: on for runs under ${SHORT_RUN_STEPS} steps whose BatchNorm trains)`,
+    'never recalibrate BatchNorm (keep the moving averages of training)',
+  ),
   flip: { type: 'boolean', help: 'augment: random horizontal flips (not for digits or text)' },
   shift: { type: 'string', value: 'F', help: 'augment: random shifts up to F of the size, e.g. 0.1' },
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
@@ -114,6 +123,7 @@ Examples:
       mean: listFlag(flags, 'mean'),
       std: listFlag(flags, 'std'),
       newHead: flags['new-head'] === true,
+      recalibrateBatchNorm: negatableValue(flags, 'recalibrate-bn') ?? ('auto' as const),
       augment,
       cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
       workers: workersFlag(flags),

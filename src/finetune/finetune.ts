@@ -1,5 +1,6 @@
 import type { Dataset } from '../data/dataset.js';
-import { InputError, received } from '../errors.js';
+import { InputError } from '../errors.js';
+import { checkInt, checkNumber, checkOneOf, checkOptions, keysOf } from '../options/check.js';
 import { loadModel } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
@@ -120,10 +121,12 @@ export function batchNormWarning(trainAccuracy: number, valAccuracy: number | un
     + (recalibrated ? '' : ', BatchNorm recalibration (--recalibrate-bn)');
 }
 
-function checkInt(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
-  return value;
-}
+/** The option names of {@link fineTune}. */
+export const FINE_TUNE_OPTIONS = keysOf<FineTuneOptions>()({
+  epochs: true, batchSize: true, learningRate: true, freezeFeatures: true, unfreezeAfter: true, unfreezeLrFactor: true, patience: true,
+  validationData: true, augment: true, optimizer: true, labelSmoothing: true, out: true, seed: true, metadata: true, workers: true,
+  recalibrateBatchNorm: true, callbacks: true, logger: true,
+});
 
 function earlyStopping(patience: number | undefined): TrainCallbacks {
   let best = -Infinity;
@@ -175,18 +178,13 @@ function continueFrom(model: tf.LayersModel, first: TrainResult, batchSize: numb
  * });
  */
 export async function fineTune(model: tf.LayersModel, data: Dataset, options: FineTuneOptions = {}): Promise<FineTuneResult> {
-  const epochs = checkInt('epochs', options.epochs ?? 5, 1);
-  const batchSize = checkInt('batchSize', options.batchSize ?? 32, 1);
-  const learningRate = options.learningRate ?? 1e-3;
-  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
-    throw new InputError(`learningRate must be a finite number > 0; received \`learningRate=${received(learningRate)}\``);
-  }
-  const factor = options.unfreezeLrFactor ?? 0.1;
-  if (!(factor > 0 && Number.isFinite(factor))) {
-    throw new InputError(`unfreezeLrFactor must be a finite number > 0; received \`unfreezeLrFactor=${received(factor)}\``);
-  }
-  if (options.patience !== undefined) checkInt('patience', options.patience, 1);
-  const unfreezeAfter = options.unfreezeAfter === undefined ? undefined : checkInt('unfreezeAfter', options.unfreezeAfter, 0);
+  checkOptions(options, FINE_TUNE_OPTIONS, 'fineTune');
+  const epochs = checkInt('epochs', options.epochs ?? 5, { min: 1 });
+  const batchSize = checkInt('batchSize', options.batchSize ?? 32, { min: 1 });
+  const learningRate = checkNumber('learningRate', options.learningRate ?? 1e-3, { above: 0 });
+  const factor = checkNumber('unfreezeLrFactor', options.unfreezeLrFactor ?? 0.1, { above: 0 });
+  if (options.patience !== undefined) checkInt('patience', options.patience, { min: 1 });
+  const unfreezeAfter = options.unfreezeAfter === undefined ? undefined : checkInt('unfreezeAfter', options.unfreezeAfter, { min: 0 });
   if (unfreezeAfter !== undefined && unfreezeAfter >= epochs) {
     throw new InputError(`unfreezeAfter must be < epochs (${epochs}) so that the second stage runs; received \`unfreezeAfter=${unfreezeAfter}\``);
   }
@@ -194,10 +192,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
   const logger = options.logger ?? silentLogger;
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const recalibrate = options.recalibrateBatchNorm ?? 'auto';
-  if (recalibrate !== 'auto' && typeof recalibrate !== 'boolean') {
-    throw new InputError(`recalibrateBatchNorm must be true, false or 'auto'; received \`recalibrateBatchNorm=${received(recalibrate)}\``);
-  }
+  const recalibrate = checkOneOf('recalibrateBatchNorm', options.recalibrateBatchNorm ?? 'auto', [true, false, 'auto']);
   const totalSteps = epochs * Math.ceil(data.length / batchSize);
 
   const plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[] =

@@ -4,7 +4,8 @@ import { type CacheMode, imageFolder, scanImageFolder } from '../data/imageFolde
 import { stratifiedSplit } from '../data/split.js';
 import { subset } from '../data/subset.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
+import { checkOptions, keysOf } from '../options/check.js';
+import { FINE_TUNE_OPTIONS, fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
 import { loadStartingPoint, type TableName } from './start.js';
 import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
 
@@ -59,6 +60,13 @@ export interface FineTuneFolderResult extends FineTuneResult {
   dataDescription: string;
 }
 
+const FOLDER_OPTIONS = keysOf<FineTuneFolderOptions>()({
+  epochs: true, batchSize: true, learningRate: true, freezeFeatures: true, unfreezeAfter: true, unfreezeLrFactor: true, patience: true,
+  optimizer: true, labelSmoothing: true, out: true, metadata: true, workers: true, recalibrateBatchNorm: true, callbacks: true,
+  augment: true, logger: true, seed: true, data: true, weights: true, pretrained: true, valSplit: true, arch: true, alpha: true,
+  channels: true, inputSize: true, mean: true, std: true, newHead: true, cache: true, fit: true, maxCorruptFraction: true,
+});
+
 const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('T', '-').slice(0, 19);
 
 /**
@@ -71,6 +79,7 @@ const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('
  * console.log(r.valAccuracy, r.out);
  */
 export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promise<FineTuneFolderResult> {
+  checkOptions(options, FOLDER_OPTIONS, 'fineTuneImageFolder');
   const logger = options.logger ?? silentLogger;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const out = options.out ?? `runs/finetune-${timestamp()}`;
@@ -90,8 +99,9 @@ export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promi
     logger.info(`data: ${dataDescription}`);
     const split = stratifiedSplit(folder.labels(), options.valSplit ?? 0.1, seed);
     logger.info(`split: ${split.train.length} training and ${split.val.length} validation images (seed ${seed})`);
+    const tuning = Object.fromEntries(Object.entries(options).filter(([key]) => (FINE_TUNE_OPTIONS as string[]).includes(key)));
     const result = await fineTune(start.model, subset(folder, split.train), {
-      ...options,
+      ...tuning,
       seed,
       out,
       logger,

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError, received } from '../errors.js';
-import { checkPerChannel, checkSize } from '../options/check.js';
+import { checkOptions, checkPerChannel, checkSize, keysOf } from '../options/check.js';
 import { loadModel } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { tf } from '../tf.js';
@@ -87,6 +87,11 @@ function summarizeTransfer(name: string, source: string, transfer: TransferRepor
   return `${name} (${source}): ${parts.join(', ')}`;
 }
 
+const START_OPTIONS = keysOf<StartingPointOptions>()({
+  weights: true, pretrained: true, classNames: true, arch: true, alpha: true, inputSize: true, channels: true, mean: true, std: true,
+  newHead: true, seed: true, logger: true,
+});
+
 /** Torchvision's ImageNet normalization for RGB, the seed's MNIST one for grayscale: what a start without metadata assumes. */
 const defaultNormalization = (channels: number) => (channels === 1 ? { mean: MNIST_MEAN, std: MNIST_STD } : { mean: IMAGENET_MEAN, std: IMAGENET_STD });
 
@@ -121,6 +126,7 @@ const isDirectory = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () =>
  * console.log(start.describe()); // runs/mnist (checkpoint): loaded 52 layers, replaced predictions ...
  */
 export async function loadStartingPoint(options: StartingPointOptions): Promise<StartingPoint> {
+  checkOptions(options, START_OPTIONS, 'loadStartingPoint');
   const logger = options.logger ?? silentLogger;
   const classNames = [...options.classNames];
   const numClasses = classNames.length;

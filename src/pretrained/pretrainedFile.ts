@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { checkOptions, keysOf } from '../options/check.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { torchHubCheckpointsDir, weightsCacheDir } from './cacheDir.js';
 import { downloadVerified } from './download.js';
@@ -24,6 +25,11 @@ export interface PretrainedFileOptions {
   /** Environment variables to read. Default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
 }
+
+/** The option names of {@link pretrainedFile}. */
+export const PRETRAINED_FILE_OPTIONS = keysOf<PretrainedFileOptions>()({
+  cacheDir: true, baseUrl: true, useTorchHub: true, download: true, onProgress: true, logger: true, env: true,
+});
 
 /** A verified local copy of pretrained weights. */
 export interface PretrainedFile {
@@ -56,6 +62,7 @@ async function fileSha256(file: string): Promise<string | undefined> {
  * const { path } = await pretrainedFile('imagenet');
  */
 export async function pretrainedFile(name: PretrainedName | PretrainedSpec, options: PretrainedFileOptions = {}): Promise<PretrainedFile> {
+  checkOptions(options, PRETRAINED_FILE_OPTIONS, 'pretrainedFile');
   const spec = typeof name === 'object' && name !== null ? name : pretrainedSpec(name);
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;

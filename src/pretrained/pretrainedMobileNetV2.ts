@@ -1,13 +1,13 @@
 import { scaledResize } from '../data/evalTransform.js';
 import { InputError, received } from '../errors.js';
-import { checkSize } from '../options/check.js';
+import { checkOptions, checkSize } from '../options/check.js';
 import type { tf } from '../tf.js';
 import type { ModelMetadata } from '../training/metadata.js';
 import { loadStateDict, readWeightsFile } from '../weights/loadTorchWeights.js';
 import { parseStateDict } from '../weights/stateDict.js';
 import { buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
 import { IMAGENET_CLASSES } from './imagenetClasses.js';
-import { pretrainedFile, type PretrainedFileOptions } from './pretrainedFile.js';
+import { PRETRAINED_FILE_OPTIONS, pretrainedFile, type PretrainedFileOptions } from './pretrainedFile.js';
 import { type PretrainedName, type PretrainedSpec, pretrainedSpec } from './weights.js';
 
 /** Options of {@link pretrainedMobileNetV2}; also those of {@link pretrainedFile} (cache, mirror, progress). */
@@ -72,6 +72,7 @@ export function pretrainedMetadata(spec: PretrainedSpec, inputSize: readonly [nu
  * const logits = model.predict(x.expandDims(0)) as tf.Tensor2D;
  */
 export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Options = {}): Promise<tf.LayersModel> {
+  checkOptions(options, [...PRETRAINED_FILE_OPTIONS, 'weights', 'file', 'classNames', 'inputSize', 'includeTop', 'pooling'], 'pretrainedMobileNetV2');
   const weights = options.weights ?? 'imagenet';
   const spec = typeof weights === 'object' && weights !== null ? weights : pretrainedSpec(weights);
   // Five stride-2 layers: smaller inputs leave nothing to pool.
@@ -79,7 +80,8 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
   const includeTop = options.includeTop ?? true;
   const pooling = options.pooling ?? 'avg';
   if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
-  const path = options.file ?? (await pretrainedFile(spec, options)).path;
+  const fileOptions = Object.fromEntries(Object.entries(options).filter(([key]) => (PRETRAINED_FILE_OPTIONS as string[]).includes(key)));
+  const path = options.file ?? (await pretrainedFile(spec, fileOptions)).path;
   const stateDict = parseStateDict(await readWeightsFile(path), path);
   const measured = measureTorchMobileNetV2(stateDict, path);
   if (measured.arch !== 'imagenet' || measured.channels !== 3) {

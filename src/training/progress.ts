@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import { type Logger, stderrLogger } from '../logger.js';
+import { checkOneOf, checkOptions } from '../options/check.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
 /** How {@link progressReporter} shows progress. */
@@ -43,6 +44,8 @@ export function formatEpoch(m: EpochMetrics, epochs: number, validationLabel = '
  * await train(model, data, { callbacks: progressReporter({ mode: 'auto' }) });
  */
 export function progressReporter(options: ProgressOptions = {}): TrainCallbacks {
+  checkOptions(options, ['mode', 'stream', 'logger', 'validationLabel'], 'progressReporter');
+  checkOneOf('mode', options.mode ?? 'auto', ['auto', 'bar', 'lines', 'none']);
   const stream = options.stream ?? process.stderr;
   const logger = options.logger ?? stderrLogger;
   const label = options.validationLabel ?? 'val';

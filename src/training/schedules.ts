@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkInt, checkNumber, checkOptions } from '../options/check.js';
 
 /**
  * A learning-rate schedule: the rate for optimizer step `step` (0-based) of `totalSteps`.
@@ -44,6 +45,7 @@ export interface OneCycleOptions {
  * schedule(0, 1000); // 1.2e-4
  */
 export function oneCycleLr(options: OneCycleOptions): LrSchedule {
+  checkOptions(options, ['maxLr', 'pctStart', 'divFactor', 'finalDivFactor'], 'oneCycleLr');
   const maxLr = checkRate('maxLr', options.maxLr);
   const pctStart = options.pctStart ?? 0.3;
   if (!(pctStart > 0 && pctStart < 1)) throw new InputError(`pctStart must be in (0, 1); received \`pctStart=${received(pctStart)}\``);
@@ -76,9 +78,10 @@ export interface CosineOptions {
  * const schedule = cosineLr({ peakLr: 1e-3, warmupSteps: 100 });
  */
 export function cosineLr(options: CosineOptions): LrSchedule {
+  checkOptions(options, ['peakLr', 'warmupSteps', 'finalLr'], 'cosineLr');
   const peak = checkRate('peakLr', options.peakLr);
-  const warmup = options.warmupSteps ?? 0;
-  const final = options.finalLr ?? 0;
+  const warmup = checkInt('warmupSteps', options.warmupSteps ?? 0, { min: 0 });
+  const final = checkNumber('finalLr', options.finalLr ?? 0, { min: 0, max: peak });
   return (step, totalSteps) => {
     if (step < warmup) return (peak * (step + 1)) / warmup;
     const span = Math.max(1, totalSteps - 1 - warmup);

@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkOptions, keysOf } from '../options/check.js';
 import { loadMnist } from '../data/mnist.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
@@ -73,6 +74,11 @@ interface RunConfig {
 
 const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('T', '-').slice(0, 19);
 
+const TRAIN_MNIST_OPTIONS = keysOf<TrainMnistOptions>()({
+  recipe: true, epochs: true, batchSize: true, learningRate: true, alpha: true, dropout: true, dataDir: true, limitTrain: true,
+  limitTest: true, out: true, seed: true, resume: true, logEvery: true, workers: true, callbacks: true, logger: true,
+});
+
 /**
  * Trains MobileNetV2 on MNIST end to end: loads the data, builds `mobileNetV2Mnist`, trains
  * with a recipe, evaluates on the test set after every epoch, and writes `out/model.json` (best
@@ -85,6 +91,7 @@ const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('
  * console.log(r.testAccuracy, r.out);
  */
 export async function trainMnist(options: TrainMnistOptions = {}): Promise<TrainMnistResult> {
+  checkOptions(options, TRAIN_MNIST_OPTIONS, 'trainMnist');
   const logger = options.logger ?? silentLogger;
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let config: RunConfig;

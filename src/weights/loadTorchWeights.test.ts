@@ -179,7 +179,7 @@ describe('loadTorchWeights', () => {
     await rejection(loadTorchWeights(model, 42 as unknown as string));
     await rejection(loadTorchWeights(model, MNIST, { strict: 'no' as unknown as boolean }));
     expect((await rejection(loadTorchWeights(model, MNIST, { strickt: false } as never))).message).toBe(
-      "loadTorchWeights: unknown option 'strickt'; allowed: strict",
+      "unknown loadTorchWeights option 'strickt'; did you mean 'strict'?",
     );
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();

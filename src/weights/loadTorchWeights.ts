@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { checkBoolean, checkOptions } from '../options/check.js';
 import { readBytes } from '../io/bytes.js';
 import { failureCode } from '../io/fetchBytes.js';
 import { tf } from '../tf.js';
@@ -81,11 +82,8 @@ export async function loadTorchWeights(
   pathOrBytes: string | Uint8Array | ArrayBuffer,
   options: LoadTorchWeightsOptions = {},
 ): Promise<LoadTorchWeightsResult> {
-  for (const key of Object.keys(options ?? {})) {
-    if (key !== 'strict') throw new InputError(`loadTorchWeights: unknown option '${key}'; allowed: strict`);
-  }
-  const strict = options?.strict ?? true;
-  if (typeof strict !== 'boolean') throw new InputError(`loadTorchWeights: strict must be true or false; received \`strict=${String(strict)}\``);
+  checkOptions(options, ['strict'], 'loadTorchWeights');
+  const strict = checkBoolean('strict', options?.strict ?? true);
   let file: SafetensorsFile;
   let source: string;
   if (typeof pathOrBytes === 'string') {

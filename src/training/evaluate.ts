@@ -1,12 +1,13 @@
 import type { Batch, Dataset } from '../data/dataset.js';
+import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
 
-/** Options of {@link evaluate}. */
-export interface EvaluateOptions {
+/** Options of {@link evaluate}; `engine` (default 'auto'), `threads` and `logger` are {@link EngineOptions}. */
+export interface EvaluateOptions extends EngineOptions {
   /** Images per forward pass. Default 256. */
   batchSize?: number;
   /** Evaluate only the first `limit` examples. Default: all. */
@@ -30,6 +31,8 @@ export interface EvaluateResult {
   count: number;
   /** confusion[label][predicted] counts, when asked for. */
   confusion?: number[][];
+  /** What ran the forward passes. */
+  engine: 'tfjs' | 'onnxruntime';
 }
 
 /**
@@ -69,12 +72,12 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   };
 
   // The next round of batches loads while this one runs.
-  await inferBatches(model, {
+  const { engine } = await inferBatches(model, {
     count: Math.ceil(count / batchSize),
     load: (i) => data.batch(indices(i * batchSize)),
     input: (batch) => batch.x,
     use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
     release: (batch) => tf.dispose([batch.x, batch.y]),
-  }, { workers: options.workers, prefetch: true });
-  return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, correct, count, ...(confusion && { confusion }) };
+  }, { workers: options.workers, prefetch: true, engine: options.engine, threads: options.threads, logger: options.logger });
+  return { loss: count ? lossSum / count : NaN, accuracy: count ? correct / count : NaN, correct, count, ...(confusion && { confusion }), engine };
 }

@@ -9,7 +9,9 @@ export { decodeImage, IMAGE_EXTENSIONS, type ResizeFit, type DecodeOptions } fro
 export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
 export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';
-export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
+export {
+  loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions, type LoadClassifierOptions, type EmbedImagesOptions,
+} from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
 export { predictBatches, type PredictBatchesOptions } from './parallel/predictBatches.js';

@@ -7,7 +7,7 @@ import { tf } from '../tf.js';
 import { VERSION } from '../version.js';
 import { type OnnxConvWeights, onnxGraph, type OnnxGraphOptions, type OnnxLayout } from './onnxGraph.js';
 import { metadataProps, onnxMetadata } from './onnxMetadata.js';
-import { encodeModel, ONNX_IR_VERSION, ONNX_OPSET } from './onnxProto.js';
+import { ONNX_IR_VERSION, ONNX_OPSET } from './onnxProto.js';
 
 /** Options of {@link exportOnnx}. */
 export interface ExportOnnxOptions {
@@ -74,6 +74,7 @@ export async function onnxModel(model: tf.LayersModel, arch: Architecture, optio
   const classifier = arch.head.kind === 'classifier' ? { kernel: values[2 * units.length]!, bias: values[2 * units.length + 1]! } : undefined;
   const graph = onnxGraph(arch, { conv: (u) => folded.get(u)!, ...(classifier && { classifier }) }, options);
 
+  const { encodeModel } = await import('./onnxCodec.js');
   return encodeModel({
     ir_version: ONNX_IR_VERSION,
     opset_import: [{ domain: '', version: ONNX_OPSET }],

@@ -32,10 +32,34 @@ export interface OnnxGraphWeights {
   classifier?: { kernel: Float32Array; bias: Float32Array };
 }
 
-/** The graph's one input and one output name, documented in the README. */
+/** The graph's input name, documented in the README. */
 export const ONNX_INPUT = 'input';
-export const onnxOutputName = (head: Head): 'logits' | 'probabilities' | 'features' =>
-  head.kind !== 'classifier' ? 'features' : head.activation === 'softmax' ? 'probabilities' : 'logits';
+
+/** A graph input's or output's name and shape (a string is a free dimension). */
+export interface OnnxValue {
+  name: string;
+  shape: (number | string)[];
+}
+
+/**
+ * The exported graph's input and output: `input` in `layout`, and `logits` (a linear
+ * classifier), `probabilities` (softmax), or `features` (pooled [batch, channels], or the
+ * feature map in `layout`).
+ */
+export function onnxSignature(arch: Architecture, options: Pick<OnnxGraphOptions, 'layout' | 'freeSize'>): { input: OnnxValue; output: OnnxValue } {
+  const nhwc = options.layout === 'nhwc';
+  const [h, w, c] = arch.inputShape;
+  const [ih, iw] = options.freeSize ? ['height', 'width'] : [h, w];
+  const { head } = arch;
+  const name = head.kind !== 'classifier' ? 'features' : head.activation === 'softmax' ? 'probabilities' : 'logits';
+  const outC = arch.outputShape.at(-1)!;
+  let shape: (number | string)[] = ['batch', outC];
+  if (head.kind === 'none') {
+    const [oh, ow] = options.freeSize ? ['out_height', 'out_width'] : arch.last.outputSize;
+    shape = nhwc ? ['batch', oh, ow, outC] : ['batch', outC, oh, ow];
+  }
+  return { input: { name: ONNX_INPUT, shape: nhwc ? ['batch', ih, iw, c] : ['batch', c, ih, iw] }, output: { name, shape } };
+}
 
 /**
  * The ONNX graph of `arch`, built by {@link runArchitecture} with ONNX value names as its values,
@@ -48,29 +72,29 @@ export const onnxOutputName = (head: Head): 'logits' | 'probabilities' | 'featur
  */
 export function onnxGraph(arch: Architecture, weights: OnnxGraphWeights, options: OnnxGraphOptions): GraphProto {
   const { layout } = options;
-  const nodes: NodeProto[] = [];
-  const initializers: TensorProto[] = [];
-  const node = (op: string, name: string, input: string[], attribute?: NodeProto['attribute']): string => {
-    nodes.push({ name, op_type: op, input, output: [name], ...(attribute && { attribute }) });
+  // ONNX's field names: the graph's `node` list and its `initializer`s.
+  const node: NodeProto[] = [];
+  const initializer: TensorProto[] = [];
+  const emit = (op: string, name: string, input: string[], attribute?: NodeProto['attribute']): string => {
+    node.push({ name, op_type: op, input, output: [name], ...(attribute && { attribute }) });
     return name;
   };
-  const initializer = (name: string, dims: number[], values: Float32Array) => {
-    initializers.push(floatTensor(name, dims, values));
+  const constant = (name: string, dims: number[], values: Float32Array) => {
+    initializer.push(floatTensor(name, dims, values));
     return name;
   };
-  const [h, w, c] = arch.inputShape;
   // Clip's bounds are inputs from opset 11 on: one pair of scalars for every ReLU6.
-  const relu6 = { min: initializer('relu6.min', [], new Float32Array([0])), max: initializer('relu6.max', [], new Float32Array([6])) };
+  const relu6 = { min: constant('relu6.min', [], new Float32Array([0])), max: constant('relu6.max', [], new Float32Array([6])) };
 
   const unit = (u: ConvUnit, x: string): string => {
     const { weight, bias } = weights.conv(u);
     const group = u.op === 'depthwise' ? u.inChannels : 1;
     const k = u.kernelSize;
     const p = u.padding;
-    const conv = node('Conv', u.layers.conv, [
+    const conv = emit('Conv', u.layers.conv, [
       x,
-      initializer(`${u.layers.conv}.weight`, [u.outChannels, u.inChannels / group, k, k], weight),
-      initializer(`${u.layers.conv}.bias`, [u.outChannels], bias),
+      constant(`${u.layers.conv}.weight`, [u.outChannels, u.inChannels / group, k, k], weight),
+      constant(`${u.layers.conv}.bias`, [u.outChannels], bias),
     ], [
       intsAttribute('kernel_shape', [k, k]),
       intsAttribute('strides', [u.stride, u.stride]),
@@ -78,47 +102,41 @@ export function onnxGraph(arch: Architecture, weights: OnnxGraphWeights, options
       intsAttribute('dilations', [1, 1]),
       intAttribute('group', group),
     ]);
-    return u.layers.act ? node('Clip', u.layers.act, [conv, relu6.min, relu6.max]) : conv;
+    return u.layers.act ? emit('Clip', u.layers.act, [conv, relu6.min, relu6.max]) : conv;
   };
   const head = (hd: Head, x: string): string => {
     if (hd.kind === 'none') return x;
-    const pooled = node(hd.kind === 'pool' && hd.pooling === 'max' ? 'GlobalMaxPool' : 'GlobalAveragePool', hd.layers.pool, [x]);
-    const flat = node('Flatten', `${hd.layers.pool}.flatten`, [pooled], [intAttribute('axis', 1)]);
+    const pooled = emit(hd.kind === 'pool' && hd.pooling === 'max' ? 'GlobalMaxPool' : 'GlobalAveragePool', hd.layers.pool, [x]);
+    const flat = emit('Flatten', `${hd.layers.pool}.flatten`, [pooled], [intAttribute('axis', 1)]);
     if (hd.kind === 'pool') return flat;
     const { kernel, bias } = weights.classifier!;
     const name = hd.layers.classifier;
-    const logits = node('Gemm', name, [flat, initializer(`${name}.weight`, [hd.inFeatures, hd.numClasses], kernel), initializer(`${name}.bias`, [hd.numClasses], bias)]);
-    return hd.activation === 'softmax' ? node('Softmax', `${name}.softmax`, [logits], [intAttribute('axis', 1)]) : logits;
+    const logits = emit('Gemm', name, [flat, constant(`${name}.weight`, [hd.inFeatures, hd.numClasses], kernel), constant(`${name}.bias`, [hd.numClasses], bias)]);
+    return hd.activation === 'softmax' ? emit('Softmax', `${name}.softmax`, [logits], [intAttribute('axis', 1)]) : logits;
   };
 
-  const entry = layout === 'nhwc' ? node('Transpose', `${ONNX_INPUT}.nchw`, [ONNX_INPUT], [intsAttribute('perm', [0, 3, 1, 2])]) : ONNX_INPUT;
-  let out = runArchitecture(arch, entry, { unit, add: (block, a, b) => node('Add', block.shortcut!.layer, [a, b]), head });
-  const [oh, ow] = options.freeSize ? ['out_height', 'out_width'] : arch.last.outputSize;
-  const outC = arch.outputShape.at(-1)!;
-  let outDims: (number | string)[] = ['batch', outC];
+  const entry = layout === 'nhwc' ? emit('Transpose', `${ONNX_INPUT}.nchw`, [ONNX_INPUT], [intsAttribute('perm', [0, 3, 1, 2])]) : ONNX_INPUT;
+  let out = runArchitecture(arch, entry, { unit, add: (block, a, b) => emit('Add', block.shortcut!.layer, [a, b]), head });
+  const signature = onnxSignature(arch, options);
   let pooled: string | null = null;
   if (options.pooledOutput && arch.head.kind === 'classifier') pooled = `${arch.head.layers.pool}.flatten`;
   if (arch.head.kind === 'none') {
     if (options.pooledOutput) {
-      pooled = node('Flatten', 'pooled', [node('GlobalAveragePool', 'pooled.mean', [out])], [intAttribute('axis', 1)]);
+      pooled = emit('Flatten', 'pooled', [emit('GlobalAveragePool', 'pooled.mean', [out])], [intAttribute('axis', 1)]);
     }
-    outDims = layout === 'nhwc' ? ['batch', oh, ow, outC] : ['batch', outC, oh, ow];
-    if (layout === 'nhwc') out = node('Transpose', `${out}.nhwc`, [out], [intsAttribute('perm', [0, 2, 3, 1])]);
+    if (layout === 'nhwc') out = emit('Transpose', `${out}.nhwc`, [out], [intsAttribute('perm', [0, 2, 3, 1])]);
   }
   // The output value takes the public name; its node keeps its layer's.
-  const outName = onnxOutputName(arch.head);
-  for (const n of nodes) {
+  const outName = signature.output.name;
+  for (const n of node) {
     n.input = n.input.map((v) => (v === out ? outName : v));
     n.output = n.output.map((v) => (v === out ? outName : v));
   }
-
-  const [ih, iw] = options.freeSize ? ['height', 'width'] : [h, w];
-  const inDims = layout === 'nhwc' ? ['batch', ih, iw, c] : ['batch', c, ih, iw];
   return {
     name: 'mobilenetv2',
-    node: nodes,
-    initializer: initializers,
-    input: [floatValue(ONNX_INPUT, inDims, `images, ${layout.toUpperCase()} float32, normalized as metadata_props mean and std say`)],
-    output: [floatValue(outName, outDims), ...(pooled ? [floatValue(pooled, ['batch', arch.last.outChannels])] : [])],
+    node,
+    initializer,
+    input: [floatValue(ONNX_INPUT, signature.input.shape, `images, ${layout.toUpperCase()} float32, normalized as metadata_props mean and std say`)],
+    output: [floatValue(outName, signature.output.shape), ...(pooled ? [floatValue(pooled, ['batch', arch.last.outChannels])] : [])],
   };
 }

@@ -1,10 +1,3 @@
-import * as protobufModule from 'protobufjs/light.js';
-import { ONNX_SCHEMA } from './onnxSchema.js';
-
-// protobufjs is CommonJS: Node's ESM loader gives its exports as `default` only, bundlers as
-// the namespace itself.
-const protobuf = ((protobufModule as unknown as { default?: typeof protobufModule }).default ?? protobufModule) as typeof protobufModule;
-
 /**
  * The operator set the export targets. 13 is the first with `Clip` taking min and max as inputs
  * (ReLU6 needs both), `Softmax` over one axis (not the flattened trailing axes of opset ≤ 12)
@@ -74,20 +67,6 @@ export interface ModelProto {
   doc_string?: string;
   graph: GraphProto;
   metadata_props: { key: string; value: string }[];
-}
-
-let modelType: protobufModule.Type | null = null;
-
-/** The ONNX file of `model`: protobuf.js encoding it with ONNX's schema (`onnx.ModelProto`). */
-export function encodeModel(model: ModelProto): Uint8Array {
-  modelType ??= protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
-  return modelType.encode(modelType.fromObject(model)).finish();
-}
-
-/** The protobuf message of ONNX bytes as a plain object (long integers as numbers), for tests and tools. */
-export function decodeModel(bytes: Uint8Array): ModelProto {
-  modelType ??= protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
-  return modelType.toObject(modelType.decode(bytes), { longs: Number, bytes: Uint8Array as never, arrays: true }) as ModelProto;
 }
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

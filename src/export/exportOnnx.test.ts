@@ -155,7 +155,9 @@ describe('exportOnnx: what the file says about itself', () => {
     expect(relativeDiff((await runOnnx(file, x.dataSync() as Float32Array, [2, 64, 64, 3])).data, reference(model, x, 'nhwc'))).toBeLessThan(1e-4);
     const meta = Object.fromEntries(decodeModel(readFileSync(file)).metadata_props.map((p) => [p.key, JSON.parse(p.value)]));
     expect(meta).toMatchObject({ classNames: ['a', 'b'], mean: [0.5, 0.5, 0.5], layout: 'NHWC', inputSize: [64, 64] });
-    tf.dispose([x, model, loaded]);
+    x.dispose();
+    model.dispose();
+    loaded.dispose();
 
     // torchvision weights read from a file: ImageNet's eval transform (resize 232 → 224, scaled to 96 → 99).
     const tv = fixtures.find((f) => f.name === 'tv_a0.5_64x64')!;

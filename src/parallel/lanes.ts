@@ -135,7 +135,12 @@ export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions):
       const item = await (ahead ?? take());
       ahead = null;
       if (item === null) break;
-      if (options.prefetch) ahead = take();
+      if (options.prefetch) {
+        ahead = take();
+        // Awaited below; while an asynchronous run (onnxruntime's) is under way, a failing load
+        // must not count as an unhandled rejection.
+        ahead.catch(() => {});
+      }
       await runHere(item);
       // Worker replies and a finished start-up come in as events: let them in between batches.
       if (launch !== null) await new Promise<void>((resolve) => setImmediate(resolve));

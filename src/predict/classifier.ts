@@ -137,8 +137,9 @@ export interface EmbedImagesOptions extends EngineOptions {
 }
 
 /**
- * Pooled features (`embed`, through one {@link featurePlan}) of image files, preprocessed as the classifier expects, in
- * batches: one row of `dim` values per file, file order.
+ * Pooled features (`embed`'s) of image files, preprocessed as the classifier expects, in
+ * batches: one row of `dim` values per file, file order. On the onnxruntime engine they are the
+ * session's pooled output; on tfjs they come from one {@link featurePlan}.
  *
  * @example
  * const { features, dim } = await embedImages(await loadClassifier('runs/digits'), ['a.png', 'b.png']);

@@ -43,7 +43,8 @@ export default defineConfig([
     // The embedded TF.js wasm binaries go to their own chunk, loaded only when wasm starts.
     splitting: true,
     loader: { '.wasm': 'binary' },
-    noExternal: [/\.wasm$/],
+    // protobufjs (exportOnnx's encoder) is bundled: a page's bundle needs no CommonJS package of ours.
+    noExternal: [/\.wasm$/, /^protobufjs(\/|$)/],
     esbuildPlugins: [browserSwaps],
   },
 ]);

@@ -7,6 +7,11 @@
  * OMP_NUM_THREADS=2 (`--torch-threads`), and a last line gives each backend's ratios to it. Peak RSS is the
  * process's peak so far (configurations run in sequence).
  *
+ * Then the inference rows (bench/inference.ts; `--no-inference` skips them): the seed MNIST
+ * model's evaluate on 10k and α=1 at 224 at batch 32 and 1, on TF.js (1 and N workers), on the
+ * library's onnxruntime engine, on onnxruntime's own session.run and on PyTorch, with peak RSS
+ * and the target ratios.
+ *
  * `--workers N|auto` runs the data-parallel benchmark instead (bench/parallel.ts).
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { train } from '../src/training/trainer.js';
+import { runInferenceBench } from './inference.js';
 import { runParallelBench } from './parallel.js';
 
 const { values } = parseArgs({
@@ -26,6 +32,7 @@ const { values } = parseArgs({
     imagenet: { type: 'string', default: 'wasm' },
     // Node 20's parseArgs has no --no-<flag> negation.
     'no-torch': { type: 'boolean', default: false },
+    'no-inference': { type: 'boolean', default: false },
     // The issue's reference is 2 threads; on a loaded 2-core machine PyTorch's OpenMP threads
     // wait on each other (measured: 16-26 img/s instead of ~450), and 1 thread is the fairer check.
     'torch-threads': { type: 'string', default: '2' },
@@ -171,3 +178,5 @@ if (hasTorch) {
 } else {
   emit({ pytorch: 'skipped', reason: !values['no-torch'] ? 'no torch and torchvision for /usr/bin/python3' : '--no-torch' });
 }
+
+if (!values['no-inference']) runInferenceBench({ torch: hasTorch, torchThreads: Number(values['torch-threads']) });

@@ -10,7 +10,9 @@ export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderRes
 export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type TableName, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';
 export { evaluateImageFolder, type EvaluateImageFolderOptions, type ImageFolderEvaluation } from './training/evaluateImageFolder.js';
-export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
+export {
+  loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions, type LoadClassifierOptions, type EmbedImagesOptions,
+} from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, MnistDataset, embeddedMnistDir, MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, type MnistOptions, type MnistSplit } from './data/mnist.js';
 export { predictBatches, type PredictBatchesOptions } from './parallel/predictBatches.js';

@@ -43,7 +43,7 @@ describe('predictBatches', () => {
     randomizeBatchNorm(model, 1);
     const images = tf.randomNormal([37, 96, 96, 3], 0, 1, 'float32', 4);
     const before = tf.memory().numTensors;
-    const ours = await predictBatches(model, images, { batchSize: 4, workers: 2 });
+    const ours = await predictBatches(model, images, { batchSize: 4, workers: 2, engine: 'tfjs' });
     expect(tf.memory().numTensors).toBe(before + 1);
     const expected = model.predict(images, { batchSize: 4 }) as tf.Tensor;
     expect(ours.shape).toEqual([37, 7]);

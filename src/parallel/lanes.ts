@@ -23,8 +23,8 @@ export interface PoolLaunch {
 
 /** How {@link runLanes} runs batches. */
 export interface LaneOptions {
-  /** Runs a batch on this thread (inference mode); returns a new tensor. */
-  runLocal(x: tf.Tensor): tf.Tensor;
+  /** Runs a batch on this thread (inference mode, or onnxruntime's session); returns a new tensor. */
+  runLocal(x: tf.Tensor): tf.Tensor | Promise<tf.Tensor>;
   /** Ranks allowed, this thread included; 1 runs everything here. */
   ranks: number;
   /**
@@ -102,7 +102,7 @@ export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions):
     return flushed;
   };
   const runHere = async (item: { index: number; batch: B }) => {
-    await finish(item.index, item.batch, options.runLocal(source.input(item.batch)));
+    await finish(item.index, item.batch, await options.runLocal(source.input(item.batch)));
   };
 
   let launch: PoolLaunch | null = null;
@@ -135,7 +135,12 @@ export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions):
       const item = await (ahead ?? take());
       ahead = null;
       if (item === null) break;
-      if (options.prefetch) ahead = take();
+      if (options.prefetch) {
+        ahead = take();
+        // Awaited below; while an asynchronous run (onnxruntime's) is under way, a failing load
+        // must not count as an unhandled rejection.
+        ahead.catch(() => {});
+      }
       await runHere(item);
       // Worker replies and a finished start-up come in as events: let them in between batches.
       if (launch !== null) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,10 +1,12 @@
+import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
+import { checkOptions } from '../options/check.js';
 import { tf } from '../tf.js';
 import { inferBatches } from './inferBatches.js';
 import type { WorkersOption } from './workers.js';
 
-/** Options of {@link predictBatches}. */
-export interface PredictBatchesOptions {
+/** Options of {@link predictBatches}; `engine`, `threads` and `logger` are {@link EngineOptions}. */
+export interface PredictBatchesOptions extends EngineOptions {
   /** Images per forward pass. Default 32. */
   batchSize?: number;
   /**
@@ -12,23 +14,30 @@ export interface PredictBatchesOptions {
    * is one per core, and starts workers only when, timed on the first batch, the rest would
    * keep this thread busy for longer than a worker's start-up (they start in the background and
    * join when ready). Either way workers need at least 4 batches each, so a handful of images
-   * never starts one. Default 'auto'.
+   * never starts one. The onnxruntime engine ignores it (its session runs on `threads` cores).
+   * Default 'auto'.
    */
   workers?: WorkersOption;
 }
 
+const OPTION_NAMES = ['batchSize', 'workers', 'engine', 'threads', 'logger'] as const satisfies readonly (keyof PredictBatchesOptions)[];
+
 /**
  * Runs `model` in inference mode over `images` ([N, ...inputShape], already preprocessed) in
- * batches, on every core when there are enough batches, and returns the outputs concatenated
- * in order ([N, ...outputShape]). Each BatchNormalization runs folded into the conv before it
- * ({@link inferencePlan}), so the result equals `model.predict(images, { batchSize })` within
- * float32 rounding.
+ * batches, on every core, and returns the outputs concatenated in order ([N, ...outputShape]).
+ * Each BatchNormalization runs folded into the conv before it, so the result equals
+ * `model.predict(images, { batchSize })` within float32 rounding. With onnxruntime-node
+ * installed, a MobileNetV2 of this library runs on it (`engine: 'auto'`, the default: one
+ * session per model, on an in-memory `exportOnnx` of it); any other model, or `engine: 'tfjs'`,
+ * runs on TF.js ({@link inferencePlan}), with worker threads when there are enough batches.
  *
  * @example
  * const logits = await predictBatches(model, images, { batchSize: 64 }); // all cores for large N
  * const classes = logits.argMax(1);
+ * await predictBatches(model, images, { engine: 'onnxruntime', threads: 2, logger: stderrLogger });
  */
 export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, options: PredictBatchesOptions = {}): Promise<tf.Tensor> {
+  checkOptions(options, OPTION_NAMES, 'predictBatches');
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const n = images.shape[0] ?? 0;
@@ -41,7 +50,7 @@ export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, o
       input: (x) => x,
       use: (_, y) => void outputs.push(y.clone()),
       release: (x) => x.dispose(),
-    }, { workers: options.workers ?? 'auto' });
+    }, { engine: options.engine, threads: options.threads, logger: options.logger, workers: options.workers ?? 'auto' });
     return tf.concat(outputs, 0);
   } finally {
     tf.dispose(outputs);

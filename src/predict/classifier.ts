@@ -1,12 +1,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
+import { checkEngineOptions, chooseEngine, type EngineOptions, type InferenceEngine } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
 import { featurePlan } from './embed.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
+import { checkOptions } from '../options/check.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -18,7 +20,14 @@ export interface Classifier {
   std: number[];
   /** Shorter side before the center crop (torchvision's eval transform), from the metadata. Default: resize to the input ('cover'). */
   resize?: number;
+  /** The engine {@link classifyImages} and {@link embedImages} run on unless told otherwise (see `InferenceEngine`). Default 'auto'. */
+  engine?: InferenceEngine;
+  /** onnxruntime's threads. Default: every core. */
+  threads?: number;
 }
+
+/** Options of {@link loadClassifier}: the engine the classifier runs on and its threads. */
+export type LoadClassifierOptions = Omit<EngineOptions, 'logger'>;
 
 /** One class of a prediction. */
 export interface ClassScore {
@@ -34,8 +43,8 @@ export interface Prediction {
   top: ClassScore[];
 }
 
-/** Options of {@link classifyImages}. */
-export interface ClassifyOptions {
+/** Options of {@link classifyImages}; `engine` and `threads` override the classifier's. */
+export interface ClassifyOptions extends EngineOptions {
   /** Classes returned per image. Default 5 (at most the class count). */
   topK?: number;
   /** Images per forward pass. Default 32. */
@@ -43,9 +52,9 @@ export interface ClassifyOptions {
   /** How images of another aspect ratio are fitted. Default 'cover'. */
   fit?: ResizeFit;
   /**
-   * Ranks for the forward passes: this thread plus worker threads with copies of the model
-   * ('auto': one per core, when the work pays for their start-up; see `predictBatches`).
-   * Default 'auto'.
+   * Ranks for the tfjs engine's forward passes: this thread plus worker threads with copies of
+   * the model ('auto': one per core, when the work pays for their start-up; see
+   * `predictBatches`). Default 'auto'.
    */
   workers?: WorkersOption;
 }
@@ -53,15 +62,23 @@ export interface ClassifyOptions {
 /**
  * Loads a model directory saved by this library (or any TF.js LayersModel whose
  * `userDefinedMetadata` has classNames, mean, std and inputShape). The caller disposes `model`.
+ * With an onnxruntime engine ('auto', the default, when onnxruntime-node is installed and the
+ * model is a MobileNetV2 of this library; or 'onnxruntime'), the model's session is created
+ * here, once: {@link classifyImages} and {@link embedImages} reuse it.
  *
  * @example
  * const classifier = await loadClassifier('runs/digits');
+ * const fast = await loadClassifier('runs/digits', { engine: 'onnxruntime', threads: 2 });
  */
-export async function loadClassifier(dir: string): Promise<Classifier> {
+export async function loadClassifier(dir: string, options: LoadClassifierOptions = {}): Promise<Classifier> {
+  checkOptions(options, ['engine', 'threads'], 'loadClassifier');
+  const { engine, threads } = checkEngineOptions(options);
   const modelDir = path.basename(dir) === 'model.json' ? path.dirname(dir) : dir;
   const model = await loadModel(modelDir);
   try {
-    return classifierOf(model, modelDir);
+    const classifier: Classifier = { ...classifierOf(model, modelDir), engine, ...(threads !== undefined && { threads }) };
+    if (engine !== 'tfjs') await chooseEngine(model, { engine, threads });
+    return classifier;
   } catch (error) {
     model.dispose();
     throw error;
@@ -103,33 +120,55 @@ async function loadImages(classifier: Classifier, files: readonly string[], fit:
   return pixels;
 }
 
-const normalized = (classifier: Classifier, pixels: Float32Array, count: number) =>
-  tf.tensor4d(pixels, [count, ...classifier.inputShape]).sub(tf.tensor1d(classifier.mean)).div(tf.tensor1d(classifier.std)) as tf.Tensor4D;
+const normalized = (classifier: Classifier, pixels: Float32Array, count: number) => tf.tidy(() =>
+  tf.tensor4d(pixels, [count, ...classifier.inputShape]).sub(tf.tensor1d(classifier.mean)).div(tf.tensor1d(classifier.std)) as tf.Tensor4D);
+
+/** The call's engine options over the classifier's. */
+const engineOf = (classifier: Classifier, options: EngineOptions): EngineOptions => ({
+  engine: options.engine ?? classifier.engine,
+  threads: options.threads ?? classifier.threads,
+  logger: options.logger,
+});
+
+/** Options of {@link embedImages}; `engine` and `threads` override the classifier's. */
+export interface EmbedImagesOptions extends EngineOptions {
+  /** Images per forward pass. Default 32. */
+  batchSize?: number;
+}
 
 /**
- * Pooled features (`embed`, through one {@link featurePlan}) of image files, preprocessed as the classifier expects, in
- * batches: one row of `dim` values per file, file order.
+ * Pooled features (`embed`'s) of image files, preprocessed as the classifier expects, in
+ * batches: one row of `dim` values per file, file order. On the onnxruntime engine they are the
+ * session's pooled output; on tfjs they come from one {@link featurePlan}.
  *
  * @example
  * const { features, dim } = await embedImages(await loadClassifier('runs/digits'), ['a.png', 'b.png']);
  */
-export async function embedImages(classifier: Classifier, files: readonly string[], options: { batchSize?: number } = {}): Promise<{ features: Float32Array; dim: number }> {
+export async function embedImages(classifier: Classifier, files: readonly string[], options: EmbedImagesOptions = {}): Promise<{ features: Float32Array; dim: number }> {
+  checkOptions(options, ['batchSize', 'engine', 'threads', 'logger'], 'embedImages');
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
   const rows: Float32Array[] = [];
   let dim = 0;
-  const plan = featurePlan(classifier.model);
+  const { session } = await chooseEngine(classifier.model, engineOf(classifier, options));
+  const plan = session ? null : featurePlan(classifier.model);
   try {
     for (let start = 0; start < files.length; start += batchSize) {
       const chunk = files.slice(start, start + batchSize);
       const pixels = await loadImages(classifier, chunk, undefined);
-      const out = tf.tidy(() => plan.embed(normalized(classifier, pixels, chunk.length)));
-      dim = out.shape[1];
+      const x = normalized(classifier, pixels, chunk.length);
+      let out: tf.Tensor;
+      try {
+        out = session ? await session.run(x, 'pooled') : plan!.embed(x);
+      } finally {
+        x.dispose();
+      }
+      dim = out.shape[1]!;
       rows.push((await out.data()) as Float32Array);
       out.dispose();
     }
   } finally {
-    plan.dispose();
+    plan?.dispose();
   }
   const features = new Float32Array(files.length * dim);
   rows.reduce((at, row) => (features.set(row, at), at + row.length), 0);
@@ -148,6 +187,7 @@ export async function embedImages(classifier: Classifier, files: readonly string
  * console.log(p.top[0].className, p.top[0].probability);
  */
 export async function classifyImages(classifier: Classifier, files: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
+  checkOptions(options, ['topK', 'batchSize', 'fit', 'workers', 'engine', 'threads', 'logger'], 'classifyImages');
   const { model, classNames } = classifier;
   const topK = options.topK ?? 5;
   if (!Number.isInteger(topK) || topK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(topK)}\``);
@@ -156,7 +196,7 @@ export async function classifyImages(classifier: Classifier, files: readonly str
   const k = Math.min(topK, classNames.length);
   const decode = async (chunk: readonly string[]): Promise<tf.Tensor4D> => {
     const pixels = await loadImages(classifier, chunk, options.fit);
-    return tf.tidy(() => normalized(classifier, pixels, chunk.length));
+    return normalized(classifier, pixels, chunk.length);
   };
   const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
   const predictions: Prediction[] = [];
@@ -176,6 +216,6 @@ export async function classifyImages(classifier: Classifier, files: readonly str
       });
     },
     release: (x) => x.dispose(),
-  }, { workers: options.workers ?? 'auto' });
+  }, { ...engineOf(classifier, options), workers: options.workers ?? 'auto' });
   return predictions;
 }

@@ -1,12 +1,13 @@
 import type { Batch, Dataset } from '../data/dataset.js';
+import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
 
-/** Options of {@link evaluate}. */
-export interface EvaluateOptions {
+/** Options of {@link evaluate}; `engine` (default 'auto'), `threads` and `logger` are {@link EngineOptions}. */
+export interface EvaluateOptions extends EngineOptions {
   /** Images per forward pass. Default 256. */
   batchSize?: number;
   /** Evaluate only the first `limit` examples. Default: all. */
@@ -37,6 +38,8 @@ export interface EvaluateResult {
   topKCorrect: number;
   /** confusion[label][predicted] counts, when asked for. */
   confusion?: number[][];
+  /** What ran the forward passes. */
+  engine: 'tfjs' | 'onnxruntime';
 }
 
 /**
@@ -90,18 +93,17 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
     }
   };
 
-  // The next round of batches loads while this one runs. This is the one place where logits are
-  // made: another inference engine would plug in here.
-  await inferBatches(model, {
+  // The next round of batches loads while this one runs.
+  const { engine } = await inferBatches(model, {
     count: Math.ceil(count / batchSize),
     load: (i) => data.batch(indices(i * batchSize)),
     input: (batch) => batch.x,
     use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
     release: (batch) => tf.dispose([batch.x, batch.y]),
-  }, { workers: options.workers, prefetch: true });
+  }, { workers: options.workers, prefetch: true, engine: options.engine, threads: options.threads, logger: options.logger });
   const rate = (n: number) => (seen ? n / seen : NaN);
   return {
     loss: rate(lossSum), accuracy: rate(correct), correct, count: seen, topK, topKAccuracy: rate(topKCorrect), topKCorrect,
-    ...(confusion && { confusion }),
+    ...(confusion && { confusion }), engine,
   };
 }

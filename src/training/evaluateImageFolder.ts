@@ -4,7 +4,8 @@ import { type CacheMode, imageFolder, scanImageFolder } from '../data/imageFolde
 import { InputError } from '../errors.js';
 import { writeConfusionMatrix } from '../finetune/confusion.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { checkOptions } from '../options/check.js';
+import type { EngineOptions } from '../engines/engine.js';
+import { checkOptions, keysOf } from '../options/check.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { type Classifier, loadClassifier } from '../predict/classifier.js';
 import { tf } from '../tf.js';
@@ -12,7 +13,7 @@ import { type ClassMetrics, classMetrics } from './classMetrics.js';
 import { evaluate, type EvaluateResult } from './evaluate.js';
 
 /** Options of {@link evaluateImageFolder}. */
-export interface EvaluateImageFolderOptions {
+export interface EvaluateImageFolderOptions extends EngineOptions {
   /** Images per forward pass. Default 32. */
   batchSize?: number;
   /** The k of `topKAccuracy` (capped at the model's class count). Default 5. */
@@ -31,7 +32,9 @@ export interface EvaluateImageFolderOptions {
   logger?: Logger;
 }
 
-const OPTION_NAMES: readonly (keyof EvaluateImageFolderOptions)[] = ['batchSize', 'topK', 'workers', 'cache', 'fit', 'maxCorruptFraction', 'out', 'logger'];
+const OPTION_NAMES = keysOf<EvaluateImageFolderOptions>()({
+  batchSize: true, topK: true, workers: true, cache: true, fit: true, maxCorruptFraction: true, out: true, logger: true, engine: true, threads: true,
+});
 
 /** What {@link evaluateImageFolder} measured. */
 export interface ImageFolderEvaluation extends Omit<EvaluateResult, 'confusion'> {
@@ -103,6 +106,7 @@ export async function evaluateImageFolder(
     const toModel = Int32Array.from(data.classNames, (name) => classNames.indexOf(name));
     const result = await evaluate(classifier.model, relabelled(data, classNames, toModel), {
       batchSize: options.batchSize ?? 32, topK: options.topK, workers: options.workers ?? 'auto', confusion: true,
+      engine: options.engine, threads: options.threads, logger,
     });
     const full = result.confusion!;
     const perClass = classMetrics(full, classNames);

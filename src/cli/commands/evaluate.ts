@@ -9,6 +9,7 @@ import { evaluate } from '../../training/evaluate.js';
 import { evaluateImageFolder } from '../../training/evaluateImageFolder.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { ENGINE_FLAGS, engineFlags } from '../engineFlags.js';
 
 const FLAGS: FlagSpecs = {
   ...MODEL_FLAG,
@@ -18,7 +19,8 @@ const FLAGS: FlagSpecs = {
   'top-k': { type: 'string', value: 'K', help: 'also report top-K accuracy (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32 with --data, 256 for MNIST)' },
   out: { type: 'string', value: 'DIR', help: 'write confusion.svg and confusion.png there (default: nothing written)' },
-  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  workers: { type: 'string', value: 'N|auto', help: 'tfjs engine: threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  ...ENGINE_FLAGS,
   ...COMMON_FLAGS,
 };
 
@@ -31,6 +33,8 @@ interface Report {
   topK: number;
   topKAccuracy: number;
   loss: number;
+  /** What ran the forward passes. */
+  engine: string;
   perClass: ClassMetrics[];
   missingClasses: string[];
   confusion: number[][];
@@ -84,7 +88,7 @@ ${formatFlags(FLAGS)}
 
 With --json the last stdout line is {"accuracy", "topK", "topKAccuracy", "loss", "correct", "count",
 "perClass": [{"className", "precision", "recall", "support", "predicted", "correct"}], "confusion",
-"confusionClasses", "missingClasses", "model", "data"} (for MNIST also "testAccuracy", "testLoss").
+"confusionClasses", "missingClasses", "model", "data", "engine"} (for MNIST also "testAccuracy", "testLoss").
 
 Examples:
   mobilenetv2 evaluate --model runs/flowers --data data/flowers-test --out runs/flowers/test
@@ -104,6 +108,7 @@ Examples:
     const batchSize = intFlag(flags, 'batch-size', 1) ?? (folder === undefined ? 256 : 32);
     const out = stringFlag(flags, 'out');
     const workers = workersFlag(flags) ?? 'auto';
+    const engine = engineFlags(flags, io.logger);
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
 
     const classifier = await loadClassifier(dir);
@@ -111,7 +116,7 @@ Examples:
     let extra: Record<string, unknown> = {};
     try {
       if (folder !== undefined) {
-        report = { data: folder, ...(await evaluateImageFolder(classifier, folder, { batchSize, topK, workers, logger: io.logger })) };
+        report = { data: folder, ...(await evaluateImageFolder(classifier, folder, { batchSize, topK, workers, ...engine })) };
       } else {
         const [h, w, c] = classifier.inputShape;
         if (h !== 28 || w !== 28 || c !== 1 || classifier.classNames.length !== MNIST_CLASS_NAMES.length) {
@@ -119,7 +124,7 @@ Examples:
             + 'pass --data FOLDER to evaluate it on an image folder, or give an MNIST model (inputShape [28, 28, 1], 10 classes)');
         }
         const data = await loadMnist({ split: 'test', dataDir: stringFlag(flags, 'data-dir'), limit, mean: classifier.mean[0], std: classifier.std[0] });
-        const result = await evaluate(classifier.model, data, { batchSize, topK, workers, confusion: true });
+        const result = await evaluate(classifier.model, data, { batchSize, topK, workers, confusion: true, ...engine });
         const confusion = result.confusion!;
         report = { ...result, data: 'MNIST test set', perClass: classMetrics(confusion, classifier.classNames), missingClasses: [], confusion, confusionClasses: classifier.classNames };
         extra = { testAccuracy: result.accuracy, testLoss: result.loss };
@@ -136,7 +141,7 @@ Examples:
       const { accuracy, topK: k, topKAccuracy, loss, correct, count, perClass, confusion, confusionClasses, missingClasses } = report;
       io.stdout.write(`${JSON.stringify({
         ...extra, accuracy, topK: k, topKAccuracy, loss, correct, count, perClass, confusion, confusionClasses, missingClasses,
-        model: dir, data: folder ?? 'mnist',
+        model: dir, data: folder ?? 'mnist', engine: report.engine,
       })}\n`);
     }
     return 0;

@@ -1,13 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { pretrainedMobileNetV2 } from '../../pretrained/pretrainedMobileNetV2.js';
-import { isPretrainedName } from '../../pretrained/weights.js';
+import type { EngineOptions } from '../../engines/engine.js';
 import { type Classifier, classifierOf, classifyImages, embedImages, loadClassifier } from '../../predict/classifier.js';
 import { encodeNpy } from '../../predict/npy.js';
-import { downloadBar } from '../downloadBar.js';
+import { ENGINE_FLAGS, engineFlags } from '../engineFlags.js';
+import { checkModelSource, openPretrained } from '../openModel.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, parseFlags, stringFlag, workersFlag } from '../args.js';
 import type { Command, CliIO } from '../command.js';
 
@@ -21,33 +20,16 @@ const FLAGS: FlagSpecs = {
   features: { type: 'string', value: 'FILE', help: 'also write the pooled features (embeddings) of every image: FILE.npy ([images, channels] float32) or FILE.jsonl' },
   'top-k': { type: 'string', value: 'K', help: 'classes shown per image (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32)' },
-  workers: { type: 'string', value: 'N|auto', help: 'threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  workers: { type: 'string', value: 'N|auto', help: 'tfjs engine: threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
+  ...ENGINE_FLAGS,
   ...COMMON_FLAGS,
 };
 
-/** Class names from a text file, one per line (blank lines and a trailing newline ignored). */
-async function readLabels(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`--labels ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)}); expected a text file with one class name per line`);
-  }
-  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length > 0);
-}
-
-async function openClassifier(model: string | undefined, weights: string | undefined, labels: string | undefined, io: CliIO): Promise<Classifier> {
-  if ((model === undefined) === (weights === undefined)) {
-    throw new InputError("give either --model DIR or --weights imagenet; run 'mobilenetv2 predict --help' for the options");
-  }
-  if (labels !== undefined && (weights === undefined || isPretrainedName(weights))) {
-    throw new InputError('--labels goes with --weights FILE (a saved --model has its class names)');
-  }
-  if (model !== undefined) return loadClassifier(model);
-  const pretrained = isPretrainedName(weights)
-    ? await pretrainedMobileNetV2({ weights, logger: io.logger, onProgress: downloadBar(io.stderr) })
-    : await pretrainedMobileNetV2({ file: weights, ...(labels !== undefined && { classNames: await readLabels(labels) }) });
-  return classifierOf(pretrained, weights!);
+async function openClassifier(model: string | undefined, weights: string | undefined, labels: string | undefined, engine: EngineOptions, io: CliIO): Promise<Classifier> {
+  checkModelSource('predict', model, weights, labels);
+  const { engine: which, threads } = engine;
+  if (model !== undefined) return loadClassifier(model, { engine: which, threads });
+  return { ...classifierOf(await openPretrained(weights!, labels, io), weights!), engine: which, threads };
 }
 
 async function writeFeatures(file: string, files: readonly string[], features: Float32Array, dim: number): Promise<void> {
@@ -78,6 +60,7 @@ any width and classes saved by PyTorch (--weights FILE, --labels for its class n
 from its model.json metadata: resized (for pretrained weights and models fine-tuned from them,
 torchvision's eval transform: shorter side 232, center crop 224), converted to its channel count
 and normalized with its mean and std; probabilities are the softmax of the model's logits.
+With onnxruntime-node installed the forward passes run on it (--engine; stderr names the engine).
 
 Options:
 ${formatFlags(FLAGS)}
@@ -105,9 +88,10 @@ Examples:
     const topK = intFlag(flags, 'top-k', 1) ?? 5;
     const batchSize = intFlag(flags, 'batch-size', 1) ?? 32;
     await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
-    const classifier = await openClassifier(model, weights, stringFlag(flags, 'labels'), io);
+    const engine = engineFlags(flags, io.logger);
+    const classifier = await openClassifier(model, weights, stringFlag(flags, 'labels'), engine, io);
     try {
-      const predictions = await classifyImages(classifier, positionals, { topK, batchSize, workers: workersFlag(flags) ?? 'auto' });
+      const predictions = await classifyImages(classifier, positionals, { topK, batchSize, workers: workersFlag(flags) ?? 'auto', logger: io.logger });
       if (features !== undefined) {
         const embedded = await embedImages(classifier, positionals, { batchSize });
         await writeFeatures(features, positionals, embedded.features, embedded.dim);

@@ -1,0 +1,2 @@
+// The package's version, from package.json (the bundlers inline this one field).
+export { version as VERSION } from '../package.json';

@@ -1,4 +1,5 @@
 import { chooseEngine, type EngineChoice, type EngineOptions } from '../engines/engine.js';
+import { featureModel } from '../predict/embed.js';
 import { inferencePlan } from '../predict/inferencePlan.js';
 import type { tf } from '../tf.js';
 import { InferencePool, ranksFor, workersPayOff } from './inference.js';
@@ -13,10 +14,15 @@ export interface InferBatchesOptions extends EngineOptions {
   workers: WorkersOption | undefined;
   /** Load this thread's next batch while it runs the current one. Default false. */
   prefetch?: boolean;
+  /**
+   * What each batch yields: the model's output, or its features (`featureModel`: the pooled
+   * features before the classifier, or the last conv's map of a model without top). Default 'output'.
+   */
+  output?: 'output' | 'features';
 }
 
 /**
- * The batch-inference loop of `evaluate`, `classifyImages` and `predictBatches`: runs `model` in
+ * The batch-inference loop of `evaluate`, `classifyImages`, `embedImages` and `predictBatches`: runs `model` in
  * inference mode over every batch of `source`, on the engine {@link chooseEngine} picks.
  *
  * - onnxruntime: every batch goes through the model's session on this thread (its threads
@@ -37,9 +43,10 @@ export async function inferBatches<B>(model: tf.LayersModel, source: BatchSource
   const choice = await chooseEngine(model, options);
   const prefetch = options.prefetch ?? false;
   const { session } = choice;
+  const features = options.output === 'features';
   if (session) {
     await runLanes(source, {
-      runLocal: (x) => session.run(x),
+      runLocal: (x) => session.run(x, features ? 'pooled' : undefined),
       ranks: 1,
       startPool: () => {
         throw new Error('the onnxruntime engine runs on one session');
@@ -48,13 +55,14 @@ export async function inferBatches<B>(model: tf.LayersModel, source: BatchSource
     });
     return choice;
   }
-  const plan = inferencePlan(model);
+  const target = features ? featureModel(model) : model;
+  const plan = inferencePlan(target);
   try {
     await runLanes(source, {
       runLocal: (x) => plan.predict(x),
       ranks: ranksFor(source.count, resolveWorkers(options.workers)),
       worthStarting: (seconds, left) => workersPayOff(options.workers, seconds, left),
-      startPool: (ranks) => InferencePool.launch(model, ranks),
+      startPool: (ranks) => InferencePool.launch(target, ranks),
       prefetch,
     });
   } finally {

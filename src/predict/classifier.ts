@@ -2,13 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeImage, type ResizeFit } from '../data/decodeImage.js';
 import { checkEngineOptions, chooseEngine, type EngineOptions, type InferenceEngine } from '../engines/engine.js';
-import { InputError, received } from '../errors.js';
+import { InputError } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { featurePlan } from './embed.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
-import { checkOptions } from '../options/check.js';
+import { checkInt, checkOptions } from '../options/check.js';
 import { readModelMetadata } from '../training/metadata.js';
 
 /** A saved model plus what it needs to be fed: classes, input shape and normalization from its metadata. */
@@ -134,46 +133,45 @@ const engineOf = (classifier: Classifier, options: EngineOptions): EngineOptions
 export interface EmbedImagesOptions extends EngineOptions {
   /** Images per forward pass. Default 32. */
   batchSize?: number;
+  /** tfjs engine: ranks for the forward passes, as in {@link classifyImages}. Default 'auto'. */
+  workers?: WorkersOption;
 }
 
 /**
  * Pooled features (`embed`'s) of image files, preprocessed as the classifier expects, in
- * batches: one row of `dim` values per file, file order. On the onnxruntime engine they are the
- * session's pooled output; on tfjs they come from one {@link featurePlan}.
+ * batches through the one batch-inference loop (`inferBatches`, its features output): one row
+ * of `dim` values per file, file order.
  *
  * @example
  * const { features, dim } = await embedImages(await loadClassifier('runs/digits'), ['a.png', 'b.png']);
  */
 export async function embedImages(classifier: Classifier, files: readonly string[], options: EmbedImagesOptions = {}): Promise<{ features: Float32Array; dim: number }> {
-  checkOptions(options, ['batchSize', 'engine', 'threads', 'logger'], 'embedImages');
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  checkOptions(options, ['batchSize', 'workers', 'engine', 'threads', 'logger'], 'embedImages');
+  const batchSize = checkInt('batchSize', options.batchSize ?? 32, { min: 1 });
+  const chunks = chunked(files, batchSize);
   const rows: Float32Array[] = [];
   let dim = 0;
-  const { session } = await chooseEngine(classifier.model, engineOf(classifier, options));
-  const plan = session ? null : featurePlan(classifier.model);
-  try {
-    for (let start = 0; start < files.length; start += batchSize) {
-      const chunk = files.slice(start, start + batchSize);
-      const pixels = await loadImages(classifier, chunk, undefined);
-      const x = normalized(classifier, pixels, chunk.length);
-      let out: tf.Tensor;
-      try {
-        out = session ? await session.run(x, 'pooled') : plan!.embed(x);
-      } finally {
-        x.dispose();
-      }
-      dim = out.shape[1]!;
-      rows.push((await out.data()) as Float32Array);
-      out.dispose();
-    }
-  } finally {
-    plan?.dispose();
-  }
+  await inferBatches(classifier.model, {
+    count: chunks.length,
+    load: async (c) => normalized(classifier, await loadImages(classifier, chunks[c]!, undefined), chunks[c]!.length),
+    input: (x) => x,
+    use: async (_, y, c) => {
+      // A model without top and without pooling ends with the last conv's map.
+      const pooled = y.rank === 4 ? tf.mean(y, [1, 2]) : y;
+      dim = pooled.shape[1]!;
+      rows[c] = (await pooled.data()) as Float32Array;
+      if (pooled !== y) pooled.dispose();
+    },
+    release: (x) => x.dispose(),
+  }, { ...engineOf(classifier, options), workers: options.workers ?? 'auto', output: 'features' });
   const features = new Float32Array(files.length * dim);
   rows.reduce((at, row) => (features.set(row, at), at + row.length), 0);
   return { features, dim };
 }
+
+/** `files` in batches of `size`. */
+const chunked = (files: readonly string[], size: number) =>
+  Array.from({ length: Math.ceil(files.length / size) }, (_, c) => files.slice(c * size, (c + 1) * size));
 
 /**
  * Classifies image files (PNG, JPEG, WebP, GIF) with a {@link Classifier}: each is decoded and
@@ -189,16 +187,14 @@ export async function embedImages(classifier: Classifier, files: readonly string
 export async function classifyImages(classifier: Classifier, files: readonly string[], options: ClassifyOptions = {}): Promise<Prediction[]> {
   checkOptions(options, ['topK', 'batchSize', 'fit', 'workers', 'engine', 'threads', 'logger'], 'classifyImages');
   const { model, classNames } = classifier;
-  const topK = options.topK ?? 5;
-  if (!Number.isInteger(topK) || topK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(topK)}\``);
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  const topK = checkInt('topK', options.topK ?? 5, { min: 1 });
+  const batchSize = checkInt('batchSize', options.batchSize ?? 32, { min: 1 });
   const k = Math.min(topK, classNames.length);
   const decode = async (chunk: readonly string[]): Promise<tf.Tensor4D> => {
     const pixels = await loadImages(classifier, chunk, options.fit);
     return normalized(classifier, pixels, chunk.length);
   };
-  const chunks = Array.from({ length: Math.ceil(files.length / batchSize) }, (_, c) => files.slice(c * batchSize, (c + 1) * batchSize));
+  const chunks = chunked(files, batchSize);
   const predictions: Prediction[] = [];
   await inferBatches(model, {
     count: chunks.length,

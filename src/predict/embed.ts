@@ -7,7 +7,12 @@ import { inferencePlan } from './inferencePlan.js';
 // it allocates no tensors, and caching it keeps repeated calls free of graph rebuilding.
 const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
 
-function featureModel(model: tf.LayersModel): tf.LayersModel {
+/**
+ * The part of `model` that ends in its features: up to the global pooling of a MobileNetV2 with
+ * its top, else the model itself (its output pooled, or the last conv's map). Shares the model's
+ * layers and weights.
+ */
+export function featureModel(model: tf.LayersModel): tf.LayersModel {
   let features = featureModels.get(model);
   if (features) return features;
   const head = architectureOf(model)?.head;

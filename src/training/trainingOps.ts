@@ -2,9 +2,10 @@ import type { GradSaveFunc } from '@tensorflow/tfjs-core';
 import { releaseWhenDone } from '../backend/gradients/releaseEarly.js';
 import { BATCH_MOMENTS, batchMomentsSupports } from '../backend/kernels/batchMoments.js';
 import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
-import { MASK_GRAD } from '../backend/kernels/maskGrad.js';
+import { MASK_GRAD, runMaskGrad } from '../backend/kernels/maskGrad.js';
 import { MOVING_AVERAGES, movingAveragesSupports } from '../backend/kernels/movingAverages.js';
 import { float32 } from '../backend/kernels/validate.js';
+import { MaskFlag } from '../backend/simd/ops.js';
 import { activationOf, type BatchNormFields, type ConvLayerFields } from '../layers/layerFields.js';
 import { tf } from '../tf.js';
 
@@ -43,7 +44,7 @@ export function relu6KeepingOutput(x: tf.Tensor): tf.Tensor {
     return {
       value: y,
       gradFunc: (dy, saved) => {
-        const dx = tf.engine().runKernel(MASK_GRAD, { dy: dy as tf.Tensor, x: saved[0]! }, { lo: 0, hi: 6, closed: 0 /* (0, 6) */ }) as tf.Tensor;
+        const dx = runMaskGrad(dy as tf.Tensor, saved[0]!, { lo: 0, hi: 6, flags: MaskFlag.Open });
         releaseWhenDone(dy as tf.Tensor, saved, {});
         return [dx];
       },

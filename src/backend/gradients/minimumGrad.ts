@@ -1,6 +1,6 @@
 import type { GradConfig, Tensor } from '@tensorflow/tfjs-core';
-import * as tf from '@tensorflow/tfjs';
-import { MASK_GRAD, maskGradSupports } from '../kernels/maskGrad.js';
+import { MASK_GRAD, maskGradSupports, runMaskGrad } from '../kernels/maskGrad.js';
+import { MaskFlag } from '../simd/ops.js';
 import { useLibraryKernel } from './useLibraryKernel.js';
 
 /**
@@ -18,10 +18,9 @@ export function minimumGradConfig(stock: GradConfig): GradConfig {
       const [a, b] = saved as Tensor[];
       const d = dy as Tensor;
       if (!useLibraryKernel(MASK_GRAD) || a!.dtype !== 'float32' || b!.dtype !== 'float32') return grads;
-      const mask = (x: Tensor, c: Tensor, closed: number) => () =>
-        tf.engine().runKernel(MASK_GRAD, { dy: d, x }, { lo: -Infinity, hi: c.dataSync()[0]!, closed }) as Tensor;
-      if (b!.size === 1 && maskGradSupports(d, a!)) return { ...grads, a: mask(a!, b!, 3 /* [-inf, c] */) };
-      if (a!.size === 1 && maskGradSupports(d, b!)) return { ...grads, b: mask(b!, a!, 1 /* [-inf, c) */) };
+      const mask = (x: Tensor, c: Tensor, flags: MaskFlag) => () => runMaskGrad(d, x, { lo: -Infinity, hi: c.dataSync()[0]!, flags });
+      if (b!.size === 1 && maskGradSupports(d, a!)) return { ...grads, a: mask(a!, b!, MaskFlag.LoClosed | MaskFlag.HiClosed /* [-inf, c] */) };
+      if (a!.size === 1 && maskGradSupports(d, b!)) return { ...grads, b: mask(b!, a!, MaskFlag.LoClosed /* [-inf, c) */) };
       return grads;
     },
   };

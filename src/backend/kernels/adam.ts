@@ -34,10 +34,12 @@ export const adam: SimdKernel<AdamInputs, AdamAttrs> = {
       return null;
     }
     const { value, m, v, gradient } = inputs;
-    const n = sizeOf(value.shape);
+    const size = sizeOf(value.shape);
     return heap.run([value, m, v, gradient], [value.shape, value.shape, value.shape], (k, [w, m1, v1, g], [w2, m2, v2]) =>
-      // 1 − β is rounded to float32 from a double, as TF.js does when it makes the scalar tensor.
-      k.adam(w!, m1!, v1!, g!, w2!, m2!, v2!, n, beta1, 1 - beta1, beta2, 1 - beta2, biasCorrection1, biasCorrection2, epsilon, -learningRate),
+      k.adam({
+        value: w!, m: m1!, v: v1!, gradient: g!, newValue: w2!, newM: m2!, newV: v2!, size,
+        beta1, beta2, biasCorrection1, biasCorrection2, epsilon, learningRate,
+      }),
     );
   },
 };

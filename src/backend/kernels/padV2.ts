@@ -1,4 +1,5 @@
 import type { PadV2Attrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { dims4 } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, reject } from './validate.js';
 
@@ -29,7 +30,7 @@ export const padV2: SimdKernel<{ x: TensorInfo }, PadV2Attrs> = {
     // Stock fills only a value !== 0, so −0 pads with +0.
     const value = constantValue === 0 ? 0 : constantValue;
     const [out] = heap.run([x], [outShape], (k, [src], [dst]) =>
-      k.pad4(src!, dst!, ...dims, ...begin, outDims[1]!, outDims[2]!, outDims[3]!, outDims[0]!, value),
+      k.pad(src!, dst!, dims4(dims, 1), dims4(begin, 0), dims4(outDims, 1), value),
     );
     return out!;
   },

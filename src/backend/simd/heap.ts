@@ -1,39 +1,6 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import { bindKernels, type Ptr, type SimdExports, type SimdKernels } from './exports.js';
 import { kernelsModule } from './module.js';
-
-/** The functions of kernels.c; pointers are byte offsets into the module's memory. */
-export interface SimdExports {
-  conv2d_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
-  conv2d_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
-  depthwise_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
-  depthwise_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
-  mask_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number, closed: number): void;
-  scalar_min_max(x: number, s: number, out: number, n: number, op: number): void;
-  reduce_rows(x: number, out: number, rows: number, channels: number, scale: number): void;
-  batch_norm(
-    x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
-    channels: number, y: number, scratch: number,
-  ): void;
-  binary_rows(a: number, b: number, out: number, rows: number, channels: number, op: number, swap: number): void;
-  slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
-  batch_norm_grad(
-    dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
-    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
-    batchStatistics: number, count: number,
-  ): void;
-  batch_moments(x: number, mean: number, variance: number, rows: number, channels: number): void;
-  moving_average(moving: number, batch: number, out: number, n: number, decay: number): void;
-  conv2d(x: number, w: number, y: number, ...dims: number[]): void;
-  depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
-  pad4(src: number, out: number, ...dimsBeginOutValue: number[]): void;
-  broadcast_rows(src: number, out: number, rows: number, channels: number, divisor: number): void;
-  square_grad(dy: number, x: number, dx: number, n: number): void;
-  adam(
-    w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, n: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
-    negLearningRate: number,
-  ): void;
-}
 
 /** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */
 export interface Heap {
@@ -48,7 +15,7 @@ export interface Heap {
   run(
     inputs: readonly (TensorInfo | null)[],
     outShapes: readonly number[][],
-    body: (kernels: SimdExports, inputs: number[], outputs: number[]) => void,
+    body: (kernels: SimdKernels, inputs: Ptr[], outputs: Ptr[]) => void,
     scratchSizes?: readonly number[],
   ): TensorInfo[];
   /** The first value of a float32 tensor (for scalar operands). */
@@ -86,10 +53,10 @@ interface WasmApi {
 }
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-function instantiate(memory: WasmMemory): SimdExports {
+function instantiate(memory: WasmMemory): SimdKernels {
   // TF.js's threaded wasm build (cross-origin isolated pages) has a shared heap.
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports;
+  return bindKernels(new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports);
 }
 
 function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
@@ -100,7 +67,7 @@ function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-const wasmInstances = new WeakMap<WasmMemory, SimdExports>();
+const wasmInstances = new WeakMap<WasmMemory, SimdKernels>();
 
 /**
  * The 'wasm' backend: the kernels share TF.js's heap, so they read inputs and write outputs in
@@ -144,7 +111,7 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
 /** A NaN payload no kernel computes. */
 const GUARD = 0x7fc0dead;
 
-let cpuKernels: { simd: SimdExports; memory: WasmMemory } | undefined;
+let cpuKernels: { simd: SimdKernels; memory: WasmMemory } | undefined;
 
 /**
  * The 'cpu' backend: the kernels get a private memory; inputs are copied in and outputs out,

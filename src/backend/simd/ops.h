@@ -12,6 +12,6 @@ enum binary_op { BINARY_ADD = 0, BINARY_SUB = 1, BINARY_MUL = 2, BINARY_DIV = 3 
 enum scalar_op { SCALAR_MIN = 0, SCALAR_MAX = 1, SCALAR_RELU = 2, SCALAR_RELU6 = 3 };
 
 /* mask_grad: the ends that belong to the interval (lo, hi), and whether NaN in x gives NaN. */
-enum mask_flag { MASK_LO_CLOSED = 1, MASK_HI_CLOSED = 2, MASK_NAN_PROPAGATES = 4 };
+enum mask_flag { MASK_OPEN = 0, MASK_LO_CLOSED = 1, MASK_HI_CLOSED = 2, MASK_NAN_PROPAGATES = 4 };
 
 #endif

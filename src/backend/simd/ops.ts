@@ -20,6 +20,8 @@ export enum ScalarOp {
 
 /** mask_grad's flags, or-ed (C `enum mask_flag`, `MASK_*`). */
 export enum MaskFlag {
+  /** Neither end: (lo, hi), and 0 at NaN. */
+  Open = 0,
   /** The interval includes lo. */
   LoClosed = 1,
   /** The interval includes hi. */

@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import { mobileNetV2, tf, useBackend } from '../src/index.js';
+import { createOptimizer } from '../src/training/optimizer.js';
 import { trainingStep } from '../src/training/step.js';
 import { wrapKernels } from './wrapKernels.js';
 
@@ -78,7 +79,7 @@ for (const l of model.layers) {
     }
   };
 }
-const optimizer: tf.Optimizer = tf.train.adam(1e-3);
+const optimizer = createOptimizer('adam'); // train()'s
 const x = tf.randomNormal([batch, size, size, 3]);
 const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;

@@ -32,7 +32,7 @@ import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
-import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
+import type { FusedAdamOptimizer } from './optimizers/fusedAdam.js';
 import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
 
 /** Every kernel of this library; each runs on both backends below unless it names its own. */
@@ -98,11 +98,11 @@ let registered = false;
 /**
  * The opt-in (importing the package already did it): registers this library's kernels on 'wasm'
  * and 'cpu' in place of TF.js's, its gradients for FusedBatchNorm, Relu, Relu6, Minimum, Mean and
- * Square (which hand back to TF.js's own on backends without its kernels), and a one-kernel step
- * for every `tf.AdamOptimizer`, for the whole process, so that plain `model.fit()` uses them. Each
- * kernel falls back to the stock one for inputs it does not cover or is not faster on (see the
- * README, "What importing this package changes"). Idempotent; tf.ts calls it on import. Takes no
- * arguments, returns nothing.
+ * Square (which hand back to TF.js's own on backends without its kernels), for the whole process,
+ * so that plain `model.fit()` uses them. Each kernel falls back to the stock one for inputs it
+ * does not cover or is not faster on (see the README, "What importing this package changes").
+ * TF.js's optimizers are left alone: the one-kernel Adam step is {@link FusedAdamOptimizer}'s, for
+ * those who choose it. Idempotent; tf.ts calls it on import. Takes no arguments, returns nothing.
  *
  * @example
  * restoreStockKernels(); // measure stock TF.js
@@ -147,12 +147,10 @@ export function registerKernels(): void {
     if (stock) tf.registerGradient(config(stock));
   }
   installReleaseEarly(new Set(SIMD_BACKENDS.flatMap((b) => tf.getKernelsForBackend(b).map((k) => k.kernelName))));
-  installFusedAdam();
 }
 
 /**
- * The opt-out: puts back every kernel, gradient and `AdamOptimizer.applyGradients` that
- * {@link registerKernels} replaced, so that the process runs stock TF.js (for other models that
+ * The opt-out: puts back every kernel and gradient that {@link registerKernels} replaced, so that the process runs stock TF.js (for other models that
  * must get stock behaviour, or as a reference in tests and benchmarks). Models built by this
  * library keep working, with TF.js's kernels (on 'cpu', training then takes seconds per batch;
  * stock 'wasm' cannot run the conv gradients). Idempotent; {@link registerKernels} installs this
@@ -176,5 +174,4 @@ export function restoreStockKernels(): void {
   for (const stock of stockGradients.values()) {
     if (stock) tf.registerGradient(stock);
   }
-  restoreStockAdam();
 }

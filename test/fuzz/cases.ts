@@ -4,6 +4,7 @@
  * that runs it through TF.js's public ops (or `runKernel` directly, which skips the ops'
  * checks), so that the same case can run with stock and with library kernels.
  */
+import { FusedAdamOptimizer } from '../../src/backend/optimizers/fusedAdam.js';
 import { tf } from '../../src/tf.js';
 import { batchMoments, batchNormWithBatchStatistics, movingAverages } from '../../src/training/trainingOps.js';
 import { type DType, Rng } from './random.js';
@@ -489,23 +490,26 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const init = data(rng, shape, 'float32', false);
     const dtype = rng.chance(0.1) ? 'int32' : 'float32';
     const config = { lr: Math.fround(rng.float() * 0.1), beta1: rng.pick([0.9, 0.5]), beta2: rng.pick([0.999, 0.9]), epsilon: rng.pick([1e-7, 1e-3]) };
+    // FusedAdamOptimizer (the ADAM kernel, or TF.js's ops for int32) against TF.js's AdamOptimizer.
+    const train = (make: () => tf.Optimizer) => () => {
+      const v = tf.variable(init.make(), true, undefined, dtype);
+      const optimizer = make();
+      try {
+        for (const g of grads) {
+          const tensor = tf.tidy(() => tf.cast(g.make(), dtype));
+          optimizer.applyGradients([{ name: v.name, tensor }]);
+          tensor.dispose();
+        }
+        return tf.clone(v);
+      } finally {
+        v.dispose();
+        optimizer.dispose();
+      }
+    };
     return {
       kind: 'adam', desc: show({ shape, steps, dtype, ...config }), exact: true,
-      run: () => {
-        const v = tf.variable(init.make(), true, undefined, dtype);
-        const optimizer = tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon);
-        try {
-          for (const g of grads) {
-            const tensor = tf.tidy(() => tf.cast(g.make(), dtype));
-            optimizer.applyGradients([{ name: v.name, tensor }]);
-            tensor.dispose();
-          }
-          return tf.clone(v);
-        } finally {
-          v.dispose();
-          optimizer.dispose();
-        }
-      },
+      run: train(() => new FusedAdamOptimizer(config.lr, config.beta1, config.beta2, config.epsilon)),
+      reference: train(() => tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon)),
     };
   }],
 

@@ -1,5 +1,5 @@
 import type { GradSaveFunc } from '@tensorflow/tfjs-core';
-import { releaseWhenDone } from '../backend/gradients/releaseEarly.js';
+import { releaseCustomGradient } from '../backend/gradients/releaseEarly.js';
 import { BATCH_MOMENTS, batchMomentsSupports } from '../backend/kernels/batchMoments.js';
 import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
 import { MASK_GRAD, runMaskGrad } from '../backend/kernels/maskGrad.js';
@@ -10,9 +10,9 @@ import { activationOf, type BatchNormFields, type ConvLayerFields } from '../lay
 import { tf } from '../tf.js';
 
 /**
- * Training-mode replacements for two stock layers' `call`, used by `applyModel` on the backends
- * that have this library's kernels. Same forward arithmetic as the layers (the same kernels in
- * the same order), fewer tensors saved for the backward pass:
+ * Training-mode replacements for three stock layers' `call`, used by `applyModel` on the
+ * backends that have this library's kernels. Same forward arithmetic as the layers (the same
+ * kernels in the same order), fewer tensors kept for the backward pass:
  *
  * - Keras's ReLU6 is `minimum(6, relu(x))`: the tape keeps relu's input and minimum's input,
  *   two full-size copies, where the output alone decides the gradient (0 < y < 6).
@@ -20,12 +20,13 @@ import { tf } from '../tf.js';
  *   x − mean and its square, two more full-size copies, only to route the gradient of the
  *   variance; here one kernel computes the statistics and one gradient kernel covers them,
  *   keeping only x.
+ * - A Conv2D layer runs `fused.conv2d`, a customGrad whose saved tensors stay to the end of the
+ *   pass (releaseEarly.ts releases those of registered gradients); without bias and activation
+ *   it is the plain Conv2D kernel, whose registered gradient releases them.
  *
- * - A Conv2D layer runs `fused.conv2d`, a customGrad whose backward keeps its dy to the end of
- *   the pass (only registered gradients release early, see releaseEarly.ts); without bias and
- *   activation it is the plain Conv2D kernel, whose registered gradient does release.
- *
- * So a conv unit keeps its conv output and its activation, as in PyTorch.
+ * The first two know their output, so their gradients also dispose the dy handed to them as
+ * soon as they have used it (releaseCustomGradient). So a conv unit keeps its conv output and
+ * its activation, as in PyTorch.
  */
 
 /** Whether the active backend has `kernelName` (this library's kernels are on wasm and cpu only). */
@@ -45,7 +46,7 @@ export function relu6KeepingOutput(x: tf.Tensor): tf.Tensor {
       value: y,
       gradFunc: (dy, saved) => {
         const dx = runMaskGrad(dy as tf.Tensor, saved[0]!, { lo: 0, hi: 6, flags: MaskFlag.Open });
-        releaseWhenDone(dy as tf.Tensor, saved, {});
+        releaseCustomGradient({ dy: dy as tf.Tensor, saved, output: y, inputs: [input as tf.Tensor], results: [dx] });
         return [dx];
       },
     };
@@ -103,12 +104,12 @@ export function batchNormWithBatchStatistics(
           { varianceEpsilon: epsilon, batchStatistics: true },
         ) as tf.Tensor[];
         tf.dispose([dmean!, dvar!]);
-        releaseWhenDone(dy as tf.Tensor, saved, {});
         const grads = [dx!];
         if (gamma) grads.push(dscale!);
         else dscale!.dispose();
         if (beta) grads.push(doffset!);
         else doffset!.dispose();
+        releaseCustomGradient({ dy: dy as tf.Tensor, saved, output: y, inputs: args as tf.Tensor[], results: grads });
         return grads;
       },
     };

@@ -9,13 +9,15 @@ type NamedGradientMap = Record<string, () => Tensor>;
  * end as well: a training step then holds its whole forward pass plus its whole gradient at
  * once, where PyTorch's autograd frees each node's buffers as soon as the node has run.
  *
- * Measured with `npm run profile:memory` (one trainer step on wasm, 2 cores, 2026-12-01): at
- * 224 px, α = 1, batch 16 the peak of live tensors is 2,333 MB without any early release and
- * 1,010 MB with it (wasm heap 2,463 → 1,330 MB, peak RSS 2,545 → 1,449 MB; the previous,
- * call-order-based release reached a 1,063 MB heap); the seed MNIST model at batch 64 peaks at
- * 139 MB without and 61 MB with it (heap 150 → 72 MB). Without it a 224-px batch of 32 would
- * not fit the 4 GB wasm heap. So it stays, on two rules that hold whatever order the engine
- * runs gradients in and that read no engine state:
+ * Measured with `npm run profile:memory` (one step on wasm, shared 2-core machine, 2026-12-02),
+ * peak of live tensors / wasm heap / peak RSS, without any early release → with it:
+ *   trainer, 224 px, α = 1, batch 16: 2,333 / 2,463 / 2,545 MB → 1,006 / 1,192 / 1,303 MB
+ *     (the previous call-order-based release: 1,010 / 1,063 / 1,251 MB);
+ *   `model.apply` under `tf.variableGrads` (what `fit` runs), same model: 2,567 MB of tensors
+ *     with it (the previous release: 2,563 MB; TF.js alone aborts the 4 GB heap at batch 16);
+ *   trainer, seed MNIST model, batch 64: 139 / 150 MB → 61 / 72 MB.
+ * Without it a 224-px batch of 32 would not fit the 4 GB wasm heap. So it stays, on two rules
+ * that hold whatever order the engine runs gradients in and that read no engine state:
  *
  * - Saved tensors. Those a gradient receives are the engine's own clones, made for that node
  *   alone; once every closure the gradient returned has run, nothing reads them, so they are
@@ -23,14 +25,16 @@ type NamedGradientMap = Record<string, () => Tensor>;
  *   the engine never calls (an input that does not lead from the variables) leaves them to the
  *   end of the pass, as TF.js would.
  * - dy. A node's dy may also be held elsewhere: a custom gradient can hand the same tensor to
- *   several inputs. So a dy is disposed only by a gradient that knows its own output (this
- *   library's custom gradients in training/trainingOps.ts) and only when the dy was handed over
- *   as the gradient of exactly that output, by a gradient that recorded it in {@link handoffs}:
- *   gradients wrapped here record each closure's result against the data of the input it is the
- *   gradient of (the clone the node saved of that input), and the custom gradients against
- *   their inputs. A dy passed through unchanged loses its record. What remains possible is a
- *   custom gradient outside this library whose output shares its input's buffer (a clone or
- *   reshape of it) and that hands its dy to several inputs.
+ *   several inputs. So a dy is disposed only by the gradient of the node whose output it was
+ *   handed over for, as recorded in {@link handoffs}: each wrapped gradient has the engine save
+ *   its outputs as well (`outputsToSave`; clones that share the outputs' buffers), so it knows
+ *   them, and records each closure's result against the data of the input it is the gradient
+ *   of (the clone the node saved of that input); this library's custom gradients
+ *   (training/trainingOps.ts) know their output and inputs. A dy passed on unchanged or returned
+ *   for two inputs loses its record, and the engine's sums of several contributions have none
+ *   (they stay to the end of the pass). What remains possible is a custom gradient outside this
+ *   library whose output shares its input's buffer (a clone or reshape of it) and that hands its
+ *   dy to several inputs.
  *
  * Both apply to first-order passes only: under an outer tape (a gradient of a gradient) the
  * tape and its tensors are kept.

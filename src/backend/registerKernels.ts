@@ -33,7 +33,8 @@ import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
 import type { FusedAdamOptimizer } from './optimizers/fusedAdam.js';
-import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap } from './simd/heap.js';
 
 /** Every kernel of this library; each runs on both backends below unless it names its own. */
 export const SIMD_KERNELS = [
@@ -72,7 +73,7 @@ export const SIMD_KERNELS = [
 export const SIMD_BACKENDS = ['wasm', 'cpu'] as const;
 
 const heaps: Record<(typeof SIMD_BACKENDS)[number], (backend: unknown) => Heap> = {
-  wasm: (backend) => wasmHeap(backend as WasmBackendLike),
+  wasm: (backend) => wasmHeap(backend as BackendWasm),
   cpu: (backend) => cpuHeap(backend as CpuBackendLike),
 };
 

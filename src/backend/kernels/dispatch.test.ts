@@ -2,7 +2,8 @@ import type { Conv2DAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../useBackend.js';
 import { stockKernel } from '../registerKernels.js';
-import { wasmHeap, type WasmBackendLike } from '../simd/heap.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { wasmHeap } from '../simd/heap.js';
 import { tf } from '../../tf.js';
 import { conv2D, fusedConv2D } from './conv2D.js';
 import { preferStockConv } from './dispatch.js';
@@ -58,7 +59,7 @@ describe('preferStockConv', () => {
   it('makes the registered wasm kernels decline (stock runs) exactly where it says so', async () => {
     await useBackend('wasm');
     const backend = tf.backend();
-    const heap = wasmHeap(backend as unknown as WasmBackendLike);
+    const heap = wasmHeap(backend as BackendWasm);
     const conv = (k: number, cin: number) => {
       const x = tf.randomNormal([2, 6, 6, cin], 0, 1, 'float32', 1);
       const filter = tf.randomNormal([k, k, cin, 8], 0, 1, 'float32', 2);

@@ -1,4 +1,6 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type WasmMemory, wasmMemoryOf, webAssembly } from '../internals.js';
 import { bindKernels, type Ptr, type SimdExports, type SimdKernels } from './exports.js';
 import { kernelsModule } from './module.js';
 
@@ -24,39 +26,21 @@ export interface Heap {
   share(t: TensorInfo, shape: readonly number[]): TensorInfo;
 }
 
-/** What this file needs of tfjs-backend-wasm's BackendWasm. */
-export interface WasmBackendLike {
-  /** The threaded build (cross-origin isolated pages) imports its memory and keeps it in `wasmMemory`. */
-  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
-  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: DataId, force: boolean): boolean;
-  typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
-  incRef(dataId: DataId): void;
-}
-
-/** What this file needs of tfjs-backend-cpu's MathBackendCPU. */
+/**
+ * What this file needs of tfjs-core's MathBackendCPU (public members; the class is exported by
+ * tfjs-backend-cpu, which this package does not depend on directly). See internals.ts.
+ */
 export interface CpuBackendLike {
   data: { get(dataId: DataId): { values?: unknown } | undefined };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   incRef(dataId: DataId): void;
 }
 
-/** The part of the WebAssembly JS API used here (this project's TS lib has no DOM types). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
 function instantiate(memory: WasmMemory): SimdKernels {
   // TF.js's threaded wasm build (cross-origin isolated pages) has a shared heap.
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return bindKernels(new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports);
+  const { Instance } = webAssembly();
+  return bindKernels(new Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports);
 }
 
 function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
@@ -73,8 +57,8 @@ const wasmInstances = new WeakMap<WasmMemory, SimdKernels>();
  * The 'wasm' backend: the kernels share TF.js's heap, so they read inputs and write outputs in
  * place, with no copies.
  */
-export function wasmHeap(backend: WasmBackendLike): Heap {
-  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory ?? backend.wasm.wasmMemory;
+export function wasmHeap(backend: BackendWasm): Heap {
+  const memory = wasmMemoryOf(backend);
   if (memory === undefined) throw new Error('cannot find the memory of the TF.js wasm module');
   let kernels = wasmInstances.get(memory);
   if (kernels === undefined) {
@@ -119,7 +103,7 @@ let cpuKernels: { simd: SimdKernels; memory: WasmMemory } | undefined;
  */
 export function cpuHeap(backend: CpuBackendLike): Heap {
   if (cpuKernels === undefined) {
-    const memory = new WebAssemblyApi.Memory({ initial: 16 /* pages of 64 KiB */ });
+    const memory = new (webAssembly().Memory)({ initial: 16 /* pages of 64 KiB */ });
     cpuKernels = { simd: instantiate(memory), memory };
   }
   const { simd, memory } = cpuKernels;

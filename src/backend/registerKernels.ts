@@ -2,13 +2,13 @@ import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInf
 // '@tensorflow/tfjs' itself, not ../tf.js: tf.ts imports this file to register on import, and
 // the cycle would leave this module uninitialized when it runs. Same package, same engine.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormGradConfig } from './gradients/batchNormGrad.js';
-import { meanGradConfig } from './gradients/meanGrad.js';
-import { minimumGradConfig } from './gradients/minimumGrad.js';
+import { fusedBatchNormGradient } from './gradients/fusedBatchNormGradient.js';
+import { meanGradient } from './gradients/meanGradient.js';
+import { minimumGradient } from './gradients/minimumGradient.js';
 import { installReleaseEarly, restoreGradients } from './gradients/releaseEarly.js';
-import { relu6GradConfig } from './gradients/relu6Grad.js';
-import { reluGradConfig } from './gradients/reluGrad.js';
-import { squareGradConfig } from './gradients/squareGrad.js';
+import { relu6Gradient } from './gradients/relu6Gradient.js';
+import { reluGradient } from './gradients/reluGradient.js';
+import { squareGradient } from './gradients/squareGradient.js';
 import { adam } from './kernels/adam.js';
 import { batchMoments } from './kernels/batchMoments.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
@@ -86,12 +86,12 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
 
 const stockGradients = new Map<string, GradConfig | undefined>();
 const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
-  ['FusedBatchNorm', batchNormGradConfig],
-  ['Relu6', relu6GradConfig],
-  ['Relu', reluGradConfig],
-  ['Minimum', minimumGradConfig],
-  ['Mean', meanGradConfig],
-  ['Square', squareGradConfig],
+  ['FusedBatchNorm', fusedBatchNormGradient],
+  ['Relu6', relu6Gradient],
+  ['Relu', reluGradient],
+  ['Minimum', minimumGradient],
+  ['Mean', meanGradient],
+  ['Square', squareGradient],
 ];
 
 let registered = false;

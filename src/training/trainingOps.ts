@@ -63,7 +63,7 @@ const leadingAxes = (x: tf.Tensor) => Array.from({ length: x.rank - 1 }, (_, i) 
  * full-size temporaries). The kernel has no gradient, so with the tape on (and for input it
  * does not take: empty, not float32) this is `tf.moments` itself.
  */
-export function batchMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor } {
+export function channelMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor } {
   if (!hasKernel(BATCH_MOMENTS) || tf.engine().isTapeOn() || !batchMomentsSupports(x)) return tf.moments(x, leadingAxes(x));
   const [mean, variance] = tf.engine().runKernel(BATCH_MOMENTS, { x }) as tf.Tensor[];
   return { mean: mean!, variance: variance! };
@@ -91,7 +91,7 @@ export function batchNormWithBatchStatistics(
   const op = tf.customGrad((...args) => {
     const save = args.pop() as GradSaveFunc;
     const [input] = args as tf.Tensor[];
-    const { mean, variance } = batchMoments(input!);
+    const { mean, variance } = channelMoments(input!);
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
     const y = tf.batchNorm(input!, mean, variance, beta, gamma, epsilon);
     save([input!, mean, variance, ...(gamma ? [gamma] : [])]);
@@ -123,7 +123,7 @@ export function batchNormWithBatchStatistics(
  * `moving − (moving − batch)·(1 − momentum)` as tfjs-layers computes it, from one kernel where
  * the backend has it. Returns new tensors [movingMean', movingVariance'].
  */
-export function movingAverages(
+export function updatedMovingStatistics(
   movingMean: tf.Tensor, movingVariance: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, momentum: number,
 ): [tf.Tensor, tf.Tensor] {
   const inputs = { movingMean, movingVariance, mean, variance };
@@ -143,7 +143,7 @@ export function movingAverages(
 export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
   const bn = layer as unknown as BatchNormFields;
   const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma?.read(), bn.beta?.read(), bn.epsilon);
-  const updated = movingAverages(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
+  const updated = updatedMovingStatistics(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
   bn.movingMean.write(updated[0]);
   bn.movingVariance.write(updated[1]);
   tf.dispose([mean, variance, ...updated]);

@@ -6,7 +6,7 @@
  */
 import { FusedAdamOptimizer } from '../../src/backend/optimizers/fusedAdam.js';
 import { tf } from '../../src/tf.js';
-import { batchMoments, batchNormWithBatchStatistics, movingAverages } from '../../src/training/trainingOps.js';
+import { batchNormWithBatchStatistics, channelMoments, updatedMovingStatistics } from '../../src/training/trainingOps.js';
 import { type DType, Rng } from './random.js';
 
 export interface FuzzCase {
@@ -420,7 +420,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     return {
       kind: 'batchMoments', desc: show({ x: x.shape, offset: x.offset }), exact: false,
       run: () => {
-        const { mean, variance } = batchMoments(x.make());
+        const { mean, variance } = channelMoments(x.make());
         return [mean, variance];
       },
       reference: () => {
@@ -474,7 +474,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
       kind: 'movingAverages', desc: show({ shape, momentum }), exact: true,
       run: () => {
         const [mm, mv, m, v] = make();
-        return movingAverages(mm!, mv!, m!, v!, momentum);
+        return updatedMovingStatistics(mm!, mv!, m!, v!, momentum);
       },
       reference: () => {
         const [mm, mv, m, v] = make();

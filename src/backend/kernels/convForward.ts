@@ -32,7 +32,7 @@ export function convForward(
   // on, so the speed rule below must never hand such input to stock.
   const info = convInfo(heap, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
   if (info === null || !supportsBiasActivation(bias, activation, info.outShape)) return null;
-  if (dispatch && preferStockConv(heap.backend, x, filter, attrs, depthwise, bias, activation)) return null;
+  if (dispatch && preferStockConv(heap.backend, x, filter, attrs, depthwise, bias)) return null;
   const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
     const geometry = convGeometry(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);
     if (depthwise) k.depthwiseConv2d(xPtr!, wPtr!, yPtr!, geometry);

@@ -25,18 +25,14 @@ const powerOfTwoFactor = (n: number) => n & -n;
 const pair = (v: number | [number, number] | null | undefined): [number, number] =>
   v == null ? [1, 1] : typeof v === 'number' ? [v, v] : v;
 
-/** Activations that the stock wasm FusedConv2D applies itself. */
-const STOCK_WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
-
 /**
- * Whether the stock wasm conv gives stock cpu's numbers for this geometry, bias and activation.
+ * Whether the stock wasm conv gives stock cpu's numbers for this geometry and bias.
  * XNNPACK's TensorFlow-'same' padding goes wrong where TensorFlow's total pad, (out − 1)·s +
  * (k − 1)·d + 1 − in, is negative along an axis of a filter larger than 1×1 (e.g. x [1,8,5,6],
  * a 1×2 filter, strides [2,3]: off by up to 10); TensorFlow clamps it to 0.
  */
 function stockComputesCorrectly(
   x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, bias: TensorInfo | null | undefined,
-  activation: string | undefined,
 ): boolean {
   const { pad } = attrs;
   if (pad !== 'same' && pad !== 'valid') return false;
@@ -51,8 +47,7 @@ function stockComputesCorrectly(
     });
     if (negative) return false;
   }
-  if (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== outChannels)) return false;
-  return activation === undefined || STOCK_WASM_ACTIVATIONS.has(activation);
+  return bias == null || (bias.shape.length === 1 && bias.shape[0] === outChannels);
 }
 
 /** True when a conv pads nothing: a 1×1 filter under 'same' or 'valid', or explicit zero pads. */
@@ -87,14 +82,16 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  */
 export function preferStockConv(
   backend: 'wasm' | 'cpu', x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,
-  bias?: TensorInfo | null, activation?: string,
+  bias?: TensorInfo | null,
 ): boolean {
   if (backend === 'cpu') return false;
   if (depthwise) return true;
   // Speed never outranks numbers: the stock wasm FusedConv2D takes only rank-1 biases, and its
-  // results for explicit pads and for the activations it does not fuse natively were wrong in the
-  // randomized differential tests (test/fuzz) and in tfjs-core's own specs. Those stay ours.
-  if (!stockComputesCorrectly(x, filter, attrs, bias, activation)) return false;
+  // results for explicit pads were wrong in the randomized differential tests (test/fuzz) and in
+  // tfjs-core's own specs. Those stay ours. (Activations other than linear, relu and relu6 never
+  // get here: the SIMD module does not apply them, so convForward hands those convs to the stock
+  // kernel first, whose elu, sigmoid, prelu and leakyrelu agree with stock cpu.)
+  if (!stockComputesCorrectly(x, filter, attrs, bias)) return false;
   const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
   const [sh, sw] = pair(attrs.strides);
   if (kh !== 1 || kw !== 1 || sh !== 1 || sw !== 1 || !unpadded(attrs.pad)) return true;

@@ -5,7 +5,7 @@ import { MaskFlag } from '../simd/ops.js';
 import { useLibraryKernel } from './useLibraryKernel.js';
 
 /** ReLU6's gradient in one pass instead of TF.js's five ops; same values (dy on (0, 6], NaN at NaN). */
-export function relu6GradConfig(stock: GradConfig): GradConfig {
+export function relu6Gradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'Relu6',
     inputsToSave: ['x'],

@@ -14,7 +14,7 @@ import { useLibraryKernel } from './useLibraryKernel.js';
  * so that the node's tensors are released without waiting for a closure the engine calls only
  * to fail (for a constant c, never).
  */
-export function minimumGradConfig(stock: GradConfig): GradConfig {
+export function minimumGradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'Minimum',
     inputsToSave: ['a', 'b'],

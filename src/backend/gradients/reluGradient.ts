@@ -5,7 +5,7 @@ import { MaskFlag } from '../simd/ops.js';
 import { useLibraryKernel } from './useLibraryKernel.js';
 
 /** ReLU's gradient in one pass instead of three: TF.js's dy · step(x), i.e. dy on (0, +inf], NaN at NaN. */
-export function reluGradConfig(stock: GradConfig): GradConfig {
+export function reluGradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'Relu',
     inputsToSave: ['x'],

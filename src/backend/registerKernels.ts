@@ -77,6 +77,8 @@ const heaps: Record<(typeof SIMD_BACKENDS)[number], (backend: unknown) => Heap> 
   cpu: (backend) => cpuHeap(backend as CpuBackendLike),
 };
 
+// The registry of what this library replaced (with releaseEarly.ts's wrapped gradients), kept
+// so that restoreStockKernels can put it back: TF.js keeps only the current registration.
 const stockKernels = new Map<string, KernelConfig | undefined>();
 
 /** The kernel TF.js itself registered for `kernelName` on `backendName`, before this library replaced it. */

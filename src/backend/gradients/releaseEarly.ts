@@ -150,6 +150,7 @@ export function releaseCustomGradient({ dy, saved, output, inputs, results }: Cu
   results.forEach((r, i) => record(r, inputs[i]!));
 }
 
+// Part of registerKernels' registry: the gradients wrapped here, as TF.js had them.
 const unwrapped = new Map<string, GradConfig>();
 
 /**

@@ -51,6 +51,8 @@ function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+// A cache, one instance of the module per TF.js heap: instantiating per call would cost more
+// than most kernels. Weak, so a disposed backend's heap takes its instance with it.
 const wasmInstances = new WeakMap<WasmMemory, SimdKernels>();
 
 /**
@@ -95,6 +97,8 @@ export function wasmHeap(backend: BackendWasm): Heap {
 /** A NaN payload no kernel computes. */
 const GUARD = 0x7fc0dead;
 
+// A cache: every cpu-backend call shares one private memory, grown to the largest call so far
+// (and never shrunk, as TF.js's wasm heap).
 let cpuKernels: { simd: SimdKernels; memory: WasmMemory } | undefined;
 
 /**

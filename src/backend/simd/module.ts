@@ -64,6 +64,7 @@ export function withSharedMemory(bytes: Uint8Array, maxPages = 65536 /* 4 GiB, t
   throw new Error('module has no import section');
 }
 
+// A cache: the binary is decoded and each variant compiled once per process.
 let bytes: Uint8Array | undefined;
 const modules: { plain?: object; shared?: object } = {};
 

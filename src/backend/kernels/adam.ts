@@ -1,19 +1,13 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { AdamScalars } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sameShape, sizeOf } from './validate.js';
 
 /** Name of this library's kernel for one Adam step of one variable: outputs [value, m, v]. */
 export const ADAM = 'MobileNetV2Adam';
 
-export interface AdamAttrs {
-  beta1: number;
-  beta2: number;
-  /** 1 − β1^t and 1 − β2^t, as float32 values (TF.js computes them as float32 tensors). */
-  biasCorrection1: number;
-  biasCorrection2: number;
-  epsilon: number;
-  learningRate: number;
-}
+/** The kernel's attrs: the step's scalars. */
+export type AdamAttrs = AdamScalars;
 
 interface AdamInputs {
   value: TensorInfo;

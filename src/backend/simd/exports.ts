@@ -141,8 +141,19 @@ export interface BatchNormGradArgs extends Rows {
   batchStatistics: boolean;
 }
 
-/** One Adam step of one variable, with TF.js's scalars (see adam.c). */
-export interface AdamArgs {
+/** The scalars of one Adam step, as TF.js's AdamOptimizer has them. */
+export interface AdamScalars {
+  beta1: number;
+  beta2: number;
+  /** 1 − β1^t and 1 − β2^t, as float32 values (TF.js computes them as float32 tensors). */
+  biasCorrection1: number;
+  biasCorrection2: number;
+  epsilon: number;
+  learningRate: number;
+}
+
+/** One Adam step of one variable (see adam.c). */
+export interface AdamArgs extends AdamScalars {
   value: Ptr;
   m: Ptr;
   v: Ptr;
@@ -151,13 +162,6 @@ export interface AdamArgs {
   newM: Ptr;
   newV: Ptr;
   size: number;
-  beta1: number;
-  beta2: number;
-  /** 1 − β1^t and 1 − β2^t (float32 values). */
-  biasCorrection1: number;
-  biasCorrection2: number;
-  epsilon: number;
-  learningRate: number;
 }
 
 /** The interval of mask_grad: dx = dy where x lies in (lo, hi), closed and NaN handling by `flags`. */

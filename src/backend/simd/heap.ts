@@ -27,8 +27,8 @@ export interface Heap {
 }
 
 /**
- * What this file needs of tfjs-core's MathBackendCPU (public members; the class is exported by
- * tfjs-backend-cpu, which this package does not depend on directly). See internals.ts.
+ * What this file needs of tfjs-backend-cpu's MathBackendCPU (public members; this package does
+ * not depend on tfjs-backend-cpu directly, so it does not import the class's type). See internals.ts.
  */
 export interface CpuBackendLike {
   data: { get(dataId: DataId): { values?: unknown } | undefined };

@@ -2,7 +2,7 @@
  * Training and inference speed: `npm run bench [-- --backends wasm,cpu --steps 10]`.
  *
  * One JSON line per configuration: the seed MNIST model at batch 64 (train via `model.fit` with
- * stock Adam and metrics ['accuracy'], and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
+ * this library's `fusedAdam` and metrics ['accuracy'], and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
  * batch 8). When PyTorch is installed, scripts/torch_bench.py runs in the same process tree with
  * OMP_NUM_THREADS=2 (`--torch-threads`), and a last line gives each backend's ratios to it. Peak RSS is the
  * process's peak so far (configurations run in sequence).

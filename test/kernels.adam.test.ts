@@ -231,15 +231,8 @@ describe('FusedAdamOptimizer serialization', () => {
     loaded.dispose();
   });
 
-  it('rejects betas outside [0, 1) and optimizer weights that are not an iteration count and pairs of slots', async () => {
+  it('rejects betas outside [0, 1)', () => {
     expect(() => fusedAdam(1e-3, 1)).toThrow('beta1 must be a number in [0, 1); received `beta1=1`');
-    const optimizer = fusedAdam();
-    const iter = tf.scalar(3, 'int32');
-    const m = tf.zeros([2]);
-    await expect(optimizer.setWeights([{ name: 'iter', tensor: iter }, { name: 'w/m', tensor: m }])).rejects.toThrow(
-      'expected the iteration count, then an /m and a /v slot per variable; received 2 tensors',
-    );
-    tf.dispose([iter, m]);
-    optimizer.dispose();
+    expect(() => fusedAdam(1e-3, 0.9, -0.1)).toThrow('beta2 must be a number in [0, 1); received `beta2=-0.1`');
   });
 });

@@ -103,9 +103,6 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    if (weightValues.length % 2 !== 1) {
-      throw new InputError(`Adam optimizer weights: expected the iteration count, then an /m and a /v slot per variable; received ${weightValues.length} tensors`);
-    }
     const slots = await this.extractIterations(weightValues);
     // As TF.js's setWeights: β^(t+1) by the backend's Pow, so that a resumed run continues with
     // the very bias corrections an uninterrupted one would have.
@@ -116,8 +113,10 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     this.#power2 = power2!;
     tf.dispose([...this.#firstMoments, ...this.#secondMoments].map((s) => s.variable));
     const toSlot = ({ name, tensor }: NamedTensor): Slot => ({ originalName: name, variable: tensor.variable(false /* trainable */) });
-    this.#firstMoments = slots.slice(0, slots.length / 2).map(toSlot);
-    this.#secondMoments = slots.slice(slots.length / 2).map(toSlot);
+    // Split as TF.js splits, odd counts included (tfjs-core's own specs load Adagrad's weights into Adam).
+    const count = slots.length / 2;
+    this.#firstMoments = slots.slice(0, count).map(toSlot);
+    this.#secondMoments = slots.slice(count, count * 2).map(toSlot);
   }
 
   override dispose(): void {

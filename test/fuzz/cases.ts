@@ -16,6 +16,8 @@ export interface FuzzCase {
   desc: string;
   /** Compare bit for bit (sign of zero included): elementwise kernels round as stock does. */
   exact: boolean;
+  /** Whether the case runs a backward pass (when it throws, TF.js leaves its saved tensors behind). */
+  gradient?: boolean;
   run(): tf.Tensor | tf.Tensor[];
   /**
    * What the reference runs instead of `run`, where the stock kernel itself is wrong on this
@@ -164,7 +166,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     return {
       kind: depthwise ? 'fusedDepthwiseConv2d' : 'fusedConv2d',
       desc: show({ ...g, bias: biasShape, activation, prelu: prelu?.shape, leakyreluAlpha, withGradient }),
-      exact: false,
+      exact: false, gradient: withGradient,
       run: () => {
         const op = (xt: tf.Tensor4D, ft: tf.Tensor4D, b?: tf.Tensor) => {
           const args = {
@@ -188,7 +190,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const f = data(rng, g.filter);
     const dy = data(rng, out);
     return {
-      kind: depthwise ? 'depthwiseConv2dGradients' : 'conv2dGradients', desc: show(g), exact: false,
+      kind: depthwise ? 'depthwiseConv2dGradients' : 'conv2dGradients', desc: show(g), exact: false, gradient: true,
       run: () => tf.grads((xt: tf.Tensor, ft: tf.Tensor) => conv(g, depthwise, xt as tf.Tensor4D, ft as tf.Tensor4D))([x.make(), f.make()], dy.make()),
     };
   }],
@@ -351,7 +353,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const dy = data(rng, x.shape);
     return {
       kind: withGradient ? 'batchNormGradients' : 'batchNorm',
-      desc: show({ x: x.shape, stats: [statDtype, statShape], offset: !!offset, scale: !!scale, epsilon }), exact: false,
+      desc: show({ x: x.shape, stats: [statDtype, statShape], offset: !!offset, scale: !!scale, epsilon }), exact: false, gradient: withGradient,
       run: () => {
         const inputs = [x.make(), mean.make(), variance.make(), ...(offset ? [offset.make()] : []), ...(scale ? [scale.make()] : [])];
         const op = (...t: tf.Tensor[]) => tf.batchNorm(t[0]!, t[1]!, t[2]!, offset ? t[3] : undefined, scale ? t[offset ? 4 : 3] : undefined, epsilon);
@@ -386,7 +388,8 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const order = rng.chance(0.35) ? 2 : 1;
     const fn = fns[name]!;
     return {
-      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
+      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), gradient: true,
+      exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
       run: () => {
         const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => fn(u))(t, dy.make());
         if (order === 1) return first(x.make());
@@ -403,7 +406,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const f = data(rng, g.filter, 'float32', false);
     const r = data(rng, out, 'float32', false);
     return {
-      kind: depthwise ? 'grad(grad) depthwiseConv2d' : 'grad(grad) conv2d', desc: show(g), exact: false,
+      kind: depthwise ? 'grad(grad) depthwiseConv2d' : 'grad(grad) conv2d', desc: show(g), exact: false, gradient: true,
       run: () => {
         const xt = x.make() as tf.Tensor4D;
         const rt = r.make();
@@ -450,7 +453,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
       return [value, ...grads];
     };
     return {
-      kind: 'batchNormTraining', desc: show({ x: x.shape, gamma: !!gamma, beta: !!beta, epsilon }), exact: false,
+      kind: 'batchNormTraining', desc: show({ x: x.shape, gamma: !!gamma, beta: !!beta, epsilon }), exact: false, gradient: true,
       run: () => gradients((t, g, b) => {
         const { y, mean, variance } = batchNormWithBatchStatistics(t, g, b, epsilon);
         tf.dispose([mean, variance]);

@@ -2,7 +2,7 @@
  * Training and inference speed: `npm run bench [-- --backends wasm,cpu --steps 10]`.
  *
  * One JSON line per configuration: the seed MNIST model at batch 64 (train via `model.fit` with
- * stock Adam and metrics ['accuracy'], and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
+ * this library's `fusedAdam` and metrics ['accuracy'], and via this library's trainer, and inference) and ImageNet MobileNetV2 α=1 at 224 (inference,
  * batch 8). When PyTorch is installed, scripts/torch_bench.py runs in the same process tree with
  * OMP_NUM_THREADS=2 (`--torch-threads`), and a last line gives each backend's ratios to it. Peak RSS is the
  * process's peak so far (configurations run in sequence).
@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
+import { fusedAdam, inferencePlan, mobileNetV2, mobileNetV2Mnist, tf, useBackend } from '../src/index.js';
 import type { Batch, Dataset } from '../src/data/dataset.js';
 import { train } from '../src/training/trainer.js';
 import { runInferenceBench } from './inference.js';
@@ -52,10 +52,10 @@ const peakRssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
 // two OpenMP threads most of all) are only comparable at similar load.
 const emit = (line: Record<string, unknown>) => console.log(JSON.stringify({ ...line, loadAvg1m: +loadavg()[0]!.toFixed(2) }));
 
-/** A typical user's compile call for a logits head: stock Adam, one-hot labels, accuracy. */
+/** A user's compile call for a logits head: this library's Adam (`fusedAdam`), one-hot labels, accuracy. */
 function compiled(model: tf.LayersModel): tf.LayersModel {
   model.compile({
-    optimizer: tf.train.adam(1e-3),
+    optimizer: fusedAdam(1e-3),
     loss: (y: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, logits),
     metrics: ['accuracy'],
   });

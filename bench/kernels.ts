@@ -25,7 +25,8 @@ import type { KernelBackend, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from
 import { tf, useBackend } from '../src/index.js';
 import { convForward } from '../src/backend/kernels/convForward.js';
 import { SIMD_KERNELS, stockKernel } from '../src/backend/registerKernels.js';
-import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from '../src/backend/simd/heap.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap } from '../src/backend/simd/heap.js';
 import { RejectedInput } from '../src/backend/kernels/validate.js';
 
 /** Our kernel declined the input (returned null, or rejected it): stock runs. */
@@ -271,7 +272,7 @@ const load = () => +loadavg()[0]!.toFixed(2);
 for (const backendName of values.backends.split(',') as Backend[]) {
   await useBackend(backendName);
   const backend = tf.backend();
-  const heap = backendName === 'wasm' ? wasmHeap(backend as unknown as WasmBackendLike) : cpuHeap(backend as unknown as CpuBackendLike);
+  const heap = backendName === 'wasm' ? wasmHeap(backend as BackendWasm) : cpuHeap(backend as unknown as CpuBackendLike);
   for (const c of cases()) {
     if (!`${c.kernel} ${c.model} ${c.shape}`.includes(values.filter)) continue;
     if (backendName === 'cpu' && c.batch === 32 && c.kernel.includes('Conv') && !values['cpu-batch32']) continue;

@@ -13,7 +13,8 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { inferencePlan, tf, useBackend } from '../src/index.js';
+import { fusedAdam, inferencePlan, tf, useBackend } from '../src/index.js';
+import { createOptimizer } from '../src/training/optimizer.js';
 import { trainingStep } from '../src/training/step.js';
 import { benchImageShape, benchModel } from './benchModel.js';
 import { wrapKernels } from './wrapKernels.js';
@@ -69,14 +70,14 @@ async function profile(backendName: string, steps: number, batch: number, top: n
   const model = benchModel(size, Number(values.alpha));
   // The same compile call as bench.ts's fit line; trainOnBatch runs fit's per-batch step.
   model.compile({
-    optimizer: tf.train.adam(1e-3),
+    optimizer: fusedAdam(1e-3),
     loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred),
     metrics: ['accuracy'],
   });
   const x = tf.randomUniform([batch, ...benchImageShape(size)], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 2), 10).toFloat();
   const labels = tf.randomUniform([batch], 0, 10, 'int32', 2) as tf.Tensor1D;
-  const adam: tf.Optimizer = tf.train.adam(1e-3);
+  const adam = createOptimizer('adam'); // train()'s
   // The plan is built once, as evaluate and predictBatches do per pass over the data.
   const foldStart = performance.now();
   const folded = mode === 'infer' && plan === 'folded' ? inferencePlan(model) : null;

@@ -1,7 +1,8 @@
 /**
- * What a training step holds at its peak, on wasm: `npm run profile:memory [-- --size 224 --alpha 1 --batch 16]`.
+ * What a training step holds at its peak, on wasm: `npm run profile:memory [-- --size 224|mnist --alpha 1 --batch 16]`.
  *
- * Runs one step of the trainer (forward, backward, Adam) on MobileNetV2 with random data and
+ * Runs one step of the trainer (forward, backward, Adam) on MobileNetV2 (`--size mnist`: the seed
+ * MNIST model) with random data and
  * records, after every kernel, the bytes of live tensors. At the peak it prints the live
  * tensors grouped by the kernel that made them and by the layer that was running, plus the
  * wasm heap size. `--stock` runs the step the plain way (`model.apply` inside
@@ -11,7 +12,9 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import { mobileNetV2, tf, useBackend } from '../src/index.js';
+import { createOptimizer } from '../src/training/optimizer.js';
 import { trainingStep } from '../src/training/step.js';
+import { benchImageShape, benchModel } from './benchModel.js';
 import { wrapKernels } from './wrapKernels.js';
 
 const { values } = parseArgs({
@@ -28,7 +31,7 @@ const { values } = parseArgs({
 
 interface Live { kernel: string; layer: string; phase: string; bytes: number }
 
-const size = Number(values.size);
+const size = values.size === 'mnist' ? null : Number(values.size);
 const batch = Number(values.batch);
 await useBackend('wasm');
 const backend = tf.backend() as unknown as {
@@ -64,7 +67,7 @@ backend.disposeData = (dataId, force) => {
   return freed;
 };
 
-const model = mobileNetV2({ numClasses: Number(values.classes), alpha: Number(values.alpha), inputShape: [size, size, 3], seed: 0 });
+const model = size === null ? benchModel(null, Number(values.alpha)) : mobileNetV2({ numClasses: Number(values.classes), alpha: Number(values.alpha), inputShape: [size, size, 3], seed: 0 });
 for (const l of model.layers) {
   const call = l.call.bind(l);
   // A profiler, not library code: each layer's call is wrapped to attribute kernels to layers.
@@ -78,11 +81,11 @@ for (const l of model.layers) {
     }
   };
 }
-const optimizer: tf.Optimizer = tf.train.adam(1e-3);
-const x = tf.randomNormal([batch, size, size, 3]);
+const optimizer = createOptimizer('adam'); // train()'s
+const x = tf.randomNormal([batch, ...benchImageShape(size)]);
 const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MB`;
-console.log(`MobileNetV2 α=${values.alpha} ${size}×${size}×3, batch ${batch}, ${values.stock ? 'stock model.apply' : 'trainer step'}; load ${loadavg()[0]!.toFixed(2)}`);
+console.log(`MobileNetV2 α=${values.alpha} ${size === null ? 'seed MNIST 28×28×1' : `${size}×${size}×3`}, batch ${batch}, ${values.stock ? 'stock model.apply' : 'trainer step'}; load ${loadavg()[0]!.toFixed(2)}`);
 for (let s = 0; s < Number(values.steps); s++) {
   peak = { bytes: 0, at: '', snapshot: [] };
   const started = performance.now();

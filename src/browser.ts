@@ -22,6 +22,7 @@ export { setWasmPaths } from './backend/wasmPaths.js';
 // Threads of TF.js's wasm backend in a cross-origin isolated page; call before it starts.
 export { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 export { registerKernels, restoreStockKernels } from './backend/registerKernels.js';
+export { fusedAdam, FusedAdamOptimizer } from './backend/optimizers/fusedAdam.js';
 export type { Dataset, Batch, BatchOptions } from './data/dataset.js';
 export { tensorDataset, type TensorDataset, type TensorDatasetOptions } from './data/tensorDataset.js';
 export { fromPixels, pixelDataset, type PixelSource, type PixelOptions } from './data/pixels.js';

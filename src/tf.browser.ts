@@ -6,15 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths as setTfjsWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { backendFactory } from './backend/internals.js';
 import { registerKernels } from './backend/registerKernels.js';
 import { wasmPathsSet } from './backend/wasmPaths.js';
 
 registerKernels();
 
-type Factory = { factory: () => unknown; priority: number };
-// The registry is TF.js-internal, but registerBackend offers no way to wrap a factory, and
-// re-registering would move wasm behind webgl among backends of equal priority.
-const wasm = (tf.engine() as unknown as { registryFactory: Record<string, Factory | undefined> }).registryFactory.wasm;
+// The registry is TF.js-internal (see internals.ts), but registerBackend offers no way to wrap a
+// factory, and re-registering would move wasm behind webgl among backends of equal priority.
+const wasm = backendFactory('wasm');
 if (wasm !== undefined) {
   const factory = wasm.factory;
   let embedded = false;

@@ -1,5 +1,6 @@
 /** Training with this library's kernels and fused Adam must not leak tensors or grow the wasm heap. */
 import { expect, it } from 'vitest';
+import { fusedAdam } from '../src/backend/optimizers/fusedAdam.js';
 import { useBackend } from '../src/backend/useBackend.js';
 import { mobileNetV2Mnist } from '../src/models/mnist.js';
 import { tf } from '../src/tf.js';
@@ -11,7 +12,7 @@ it('200 model.trainOnBatch steps on wasm keep tensors, bytes and the wasm heap f
   await useBackend('wasm');
   const model = mobileNetV2Mnist({ alpha: 0.35, seed: 0 });
   model.compile({
-    optimizer: tf.train.adam(1e-3),
+    optimizer: fusedAdam(1e-3),
     loss: (y: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, logits),
   });
   const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 1);

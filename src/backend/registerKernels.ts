@@ -2,13 +2,13 @@ import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInf
 // '@tensorflow/tfjs' itself, not ../tf.js: tf.ts imports this file to register on import, and
 // the cycle would leave this module uninitialized when it runs. Same package, same engine.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormGradConfig } from './gradients/batchNormGrad.js';
-import { meanGradConfig } from './gradients/meanGrad.js';
-import { minimumGradConfig } from './gradients/minimumGrad.js';
+import { fusedBatchNormGradient } from './gradients/fusedBatchNormGradient.js';
+import { meanGradient } from './gradients/meanGradient.js';
+import { minimumGradient } from './gradients/minimumGradient.js';
 import { installReleaseEarly, restoreGradients } from './gradients/releaseEarly.js';
-import { relu6GradConfig } from './gradients/relu6Grad.js';
-import { reluGradConfig } from './gradients/reluGrad.js';
-import { squareGradConfig } from './gradients/squareGrad.js';
+import { relu6Gradient } from './gradients/relu6Gradient.js';
+import { reluGradient } from './gradients/reluGradient.js';
+import { squareGradient } from './gradients/squareGradient.js';
 import { adam } from './kernels/adam.js';
 import { batchMoments } from './kernels/batchMoments.js';
 import { batchNormGrad } from './kernels/batchNormGrad.js';
@@ -32,8 +32,9 @@ import { maximum, minimum } from './kernels/scalarMinMax.js';
 import { slice } from './kernels/slice.js';
 import { square, squareGrad } from './kernels/square.js';
 import type { SimdKernel } from './kernels/simdKernel.js';
-import { installFusedAdam, restoreStockAdam } from './optimizers/fusedAdam.js';
-import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap, type WasmBackendLike } from './simd/heap.js';
+import type { FusedAdamOptimizer } from './optimizers/fusedAdam.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { cpuHeap, type CpuBackendLike, type Heap, wasmHeap } from './simd/heap.js';
 
 /** Every kernel of this library; each runs on both backends below unless it names its own. */
 export const SIMD_KERNELS = [
@@ -72,10 +73,12 @@ export const SIMD_KERNELS = [
 export const SIMD_BACKENDS = ['wasm', 'cpu'] as const;
 
 const heaps: Record<(typeof SIMD_BACKENDS)[number], (backend: unknown) => Heap> = {
-  wasm: (backend) => wasmHeap(backend as WasmBackendLike),
+  wasm: (backend) => wasmHeap(backend as BackendWasm),
   cpu: (backend) => cpuHeap(backend as CpuBackendLike),
 };
 
+// The registry of what this library replaced (with releaseEarly.ts's wrapped gradients), kept
+// so that restoreStockKernels can put it back: TF.js keeps only the current registration.
 const stockKernels = new Map<string, KernelConfig | undefined>();
 
 /** The kernel TF.js itself registered for `kernelName` on `backendName`, before this library replaced it. */
@@ -85,12 +88,12 @@ export function stockKernel(kernelName: string, backendName: string): KernelConf
 
 const stockGradients = new Map<string, GradConfig | undefined>();
 const GRADIENTS: readonly [string, (stock: GradConfig) => GradConfig][] = [
-  ['FusedBatchNorm', batchNormGradConfig],
-  ['Relu6', relu6GradConfig],
-  ['Relu', reluGradConfig],
-  ['Minimum', minimumGradConfig],
-  ['Mean', meanGradConfig],
-  ['Square', squareGradConfig],
+  ['FusedBatchNorm', fusedBatchNormGradient],
+  ['Relu6', relu6Gradient],
+  ['Relu', reluGradient],
+  ['Minimum', minimumGradient],
+  ['Mean', meanGradient],
+  ['Square', squareGradient],
 ];
 
 let registered = false;
@@ -98,11 +101,11 @@ let registered = false;
 /**
  * The opt-in (importing the package already did it): registers this library's kernels on 'wasm'
  * and 'cpu' in place of TF.js's, its gradients for FusedBatchNorm, Relu, Relu6, Minimum, Mean and
- * Square (which hand back to TF.js's own on backends without its kernels), and a one-kernel step
- * for every `tf.AdamOptimizer`, for the whole process, so that plain `model.fit()` uses them. Each
- * kernel falls back to the stock one for inputs it does not cover or is not faster on (see the
- * README, "What importing this package changes"). Idempotent; tf.ts calls it on import. Takes no
- * arguments, returns nothing.
+ * Square (which hand back to TF.js's own on backends without its kernels), for the whole process,
+ * so that plain `model.fit()` uses them. Each kernel falls back to the stock one for inputs it
+ * does not cover or is not faster on (see the README, "What importing this package changes").
+ * TF.js's optimizers are left alone: the one-kernel Adam step is {@link FusedAdamOptimizer}'s, for
+ * those who choose it. Idempotent; tf.ts calls it on import. Takes no arguments, returns nothing.
  *
  * @example
  * restoreStockKernels(); // measure stock TF.js
@@ -147,12 +150,10 @@ export function registerKernels(): void {
     if (stock) tf.registerGradient(config(stock));
   }
   installReleaseEarly(new Set(SIMD_BACKENDS.flatMap((b) => tf.getKernelsForBackend(b).map((k) => k.kernelName))));
-  installFusedAdam();
 }
 
 /**
- * The opt-out: puts back every kernel, gradient and `AdamOptimizer.applyGradients` that
- * {@link registerKernels} replaced, so that the process runs stock TF.js (for other models that
+ * The opt-out: puts back every kernel and gradient that {@link registerKernels} replaced, so that the process runs stock TF.js (for other models that
  * must get stock behaviour, or as a reference in tests and benchmarks). Models built by this
  * library keep working, with TF.js's kernels (on 'cpu', training then takes seconds per batch;
  * stock 'wasm' cannot run the conv gradients). Idempotent; {@link registerKernels} installs this
@@ -176,5 +177,4 @@ export function restoreStockKernels(): void {
   for (const stock of stockGradients.values()) {
     if (stock) tf.registerGradient(stock);
   }
-  restoreStockAdam();
 }

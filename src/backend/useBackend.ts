@@ -2,6 +2,7 @@ import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
 import { type BackendName, checkBackendName } from './backendName.js';
 import { withoutEmscriptenListeners } from './emscriptenListeners.js';
+import { silenceCpuBanner } from './internals.js';
 
 export type { BackendName };
 
@@ -19,14 +20,6 @@ const NATIVE = {
   },
 } as const;
 
-/**
- * The cpu backend greets its first tensor in Node with a banner that says to install tfjs-node.
- * When cpu (or wasm, which may touch cpu for a constant) is chosen on purpose, that advice is noise.
- */
-function silenceNodeBanner(): void {
-  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
-  if (cpu) cpu.firstUse = false;
-}
 
 async function loadNative(name: 'cuda' | 'tensorflow'): Promise<string | null> {
   const { pkg } = NATIVE[name];
@@ -42,7 +35,7 @@ async function loadNative(name: 'cuda' | 'tensorflow'): Promise<string | null> {
 }
 
 async function setPortable(name: 'wasm' | 'cpu'): Promise<boolean> {
-  silenceNodeBanner();
+  silenceCpuBanner();
   const init = async () => {
     const ok = await tf.setBackend(name);
     if (ok) await tf.ready();

@@ -1,5 +1,6 @@
 import { setWasmPaths as setTfjsWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
+// Whether the page set its own paths: TF.js keeps them but offers no getter.
 let custom = false;
 
 /**

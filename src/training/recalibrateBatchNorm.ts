@@ -4,7 +4,7 @@ import { type Graph, type GraphNode, graphOf, orderedNodes, walkable, walkGraph 
 import { checkInt, checkOptions, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
 import { permutation, seededRandom } from './random.js';
-import { batchMoments } from './trainingOps.js';
+import { channelMoments } from './trainingOps.js';
 
 /** Options of {@link recalibrateBatchNorm}. */
 export interface RecalibrateBatchNormOptions {
@@ -103,7 +103,7 @@ function normalizeWithBatchStatistics(parts: BatchNormParts, x: tf.Tensor): [tf.
   const axis = parts.axis < 0 ? x.rank + parts.axis : parts.axis;
   if (axis === x.rank - 1) {
     // Channels last: one pass for the statistics and the fused kernel, as in training.
-    const { mean, variance } = batchMoments(x);
+    const { mean, variance } = channelMoments(x);
     const y = tf.batchNorm(x, mean, variance, parts.beta?.read(), parts.gamma?.read(), parts.epsilon);
     return [y, mean as tf.Tensor1D, variance as tf.Tensor1D];
   }

@@ -89,22 +89,3 @@ describe('trainingStep', () => {
     model.dispose();
   });
 });
-
-describe('gradients that release tensors early', () => {
-  it('leave second-order gradients intact', () => {
-    const x = tf.tensor1d([1, 2, -3]);
-    // d²/dx² Σ x³ = 6x.
-    const second = tf.grad((v: tf.Tensor) => tf.grad((u: tf.Tensor) => tf.sum(tf.mul(tf.mul(u, u), u)))(v).sum())(x);
-    expect(Array.from(second.dataSync())).toEqual([6, 12, -18]);
-    tf.dispose([x, second]);
-  });
-
-  it('do not dispose a dy passed in by the caller', () => {
-    const x = tf.tensor1d([1, -2, 3]);
-    const dy = tf.tensor1d([1, 1, 1]);
-    const g = tf.grad((v: tf.Tensor) => tf.relu(v))(x, dy);
-    expect(dy.isDisposed).toBe(false);
-    expect(Array.from(g.dataSync())).toEqual([1, 0, 1]);
-    tf.dispose([x, dy, g]);
-  });
-});

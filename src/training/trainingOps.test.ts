@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { restoreStockKernels, registerKernels } from '../backend/registerKernels.js';
 import { tf } from '../tf.js';
 import { seededRandom } from './random.js';
-import { batchMoments, batchNormWithBatchStatistics } from './trainingOps.js';
+import { batchNormWithBatchStatistics, channelMoments } from './trainingOps.js';
 
 afterAll(async () => {
   registerKernels();
@@ -53,7 +53,7 @@ async function stockMoments(x: tf.Tensor): Promise<{ mean: Float32Array; varianc
   }
 }
 
-describe.each(['wasm', 'cpu'] as const)('batchMoments on %s', (backend) => {
+describe.each(['wasm', 'cpu'] as const)('channelMoments on %s', (backend) => {
   it('is within float32 rounding of float64 far from 0 (≈ 1e3 ± 1), over many row tiles, for 3 and 13 channels', async () => {
     await tf.setBackend(backend);
     for (const shape of [[4, 50, 50, 3], [3, 17, 13, 13]]) {
@@ -61,7 +61,7 @@ describe.each(['wasm', 'cpu'] as const)('batchMoments on %s', (backend) => {
       const values = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => 1000 + 2 * random() - 1);
       const x = tf.tensor(values, shape);
       const before = tf.memory().numTensors;
-      const { mean, variance } = batchMoments(x);
+      const { mean, variance } = channelMoments(x);
       expect(tf.memory().numTensors).toBe(before + 2);
       expect(mean.shape).toEqual([shape[3]]);
       const exact = moments64(values, shape[3]!);
@@ -85,7 +85,7 @@ describe.each(['wasm', 'cpu'] as const)('batchMoments on %s', (backend) => {
       tf.tensor2d([[3e38, -3e38, 3e38], [-3e38, 3e38, 3e38]]), // (x − mean)² overflows
     ];
     for (const x of inputs) {
-      const { mean, variance } = batchMoments(x);
+      const { mean, variance } = channelMoments(x);
       const stock = await stockMoments(x);
       expectSame(mean.dataSync(), stock.mean);
       expectSame(variance.dataSync(), stock.variance);

@@ -1,17 +1,18 @@
 import type { GradSaveFunc } from '@tensorflow/tfjs-core';
-import { releaseWhenDone } from '../backend/gradients/releaseEarly.js';
+import { releaseCustomGradient } from '../backend/gradients/releaseEarly.js';
 import { BATCH_MOMENTS, batchMomentsSupports } from '../backend/kernels/batchMoments.js';
 import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
-import { MASK_GRAD } from '../backend/kernels/maskGrad.js';
+import { MASK_GRAD, runMaskGrad } from '../backend/kernels/maskGrad.js';
 import { MOVING_AVERAGES, movingAveragesSupports } from '../backend/kernels/movingAverages.js';
 import { float32 } from '../backend/kernels/validate.js';
+import { MaskFlag } from '../backend/simd/ops.js';
 import type { BoundBatchNorm } from '../models/boundArchitecture.js';
 import { tf } from '../tf.js';
 
 /**
- * Training-mode replacements for three stock layers' `call`, used by `applyModel` on the backends
- * that have this library's kernels. Same forward arithmetic as the layers (the same kernels in
- * the same order), fewer tensors saved for the backward pass:
+ * Training-mode replacements for three stock layers' `call`, used by `applyModel` on the
+ * backends that have this library's kernels. Same forward arithmetic as the layers (the same
+ * kernels in the same order), fewer tensors kept for the backward pass:
  *
  * - Keras's ReLU6 is `minimum(6, relu(x))`: the tape keeps relu's input and minimum's input,
  *   two full-size copies, where the output alone decides the gradient (0 < y < 6).
@@ -19,12 +20,13 @@ import { tf } from '../tf.js';
  *   x − mean and its square, two more full-size copies, only to route the gradient of the
  *   variance; here one kernel computes the statistics and one gradient kernel covers them,
  *   keeping only x.
+ * - A Conv2D layer runs `fused.conv2d`, a customGrad whose saved tensors stay to the end of the
+ *   pass (releaseEarly.ts releases those of registered gradients); without bias and activation
+ *   it is the plain Conv2D kernel, whose registered gradient releases them.
  *
- * - A Conv2D layer runs `fused.conv2d`, a customGrad whose backward keeps its dy to the end of
- *   the pass (only registered gradients release early, see releaseEarly.ts); without bias and
- *   activation it is the plain Conv2D kernel, whose registered gradient does release.
- *
- * So a conv unit keeps its conv output and its activation, as in PyTorch.
+ * The first two know their output, so their gradients also dispose the dy handed to them as
+ * soon as they have used it (releaseCustomGradient). So a conv unit keeps its conv output and
+ * its activation, as in PyTorch.
  */
 
 /** Whether the active backend has `kernelName` (this library's kernels are on wasm and cpu only). */
@@ -43,8 +45,8 @@ export function relu6KeepingOutput(x: tf.Tensor): tf.Tensor {
     return {
       value: y,
       gradFunc: (dy, saved) => {
-        const dx = tf.engine().runKernel(MASK_GRAD, { dy: dy as tf.Tensor, x: saved[0]! }, { lo: 0, hi: 6, closed: 0 /* (0, 6) */ }) as tf.Tensor;
-        releaseWhenDone(dy as tf.Tensor, saved, {});
+        const dx = runMaskGrad(dy as tf.Tensor, saved[0]!, { lo: 0, hi: 6, flags: MaskFlag.Open });
+        releaseCustomGradient({ dy: dy as tf.Tensor, saved, output: y, inputs: [input as tf.Tensor], results: [dx] });
         return [dx];
       },
     };
@@ -61,7 +63,7 @@ const leadingAxes = (x: tf.Tensor) => Array.from({ length: x.rank - 1 }, (_, i) 
  * full-size temporaries). The kernel has no gradient, so with the tape on (and for input it
  * does not take: empty, not float32) this is `tf.moments` itself.
  */
-export function batchMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor } {
+export function channelMoments(x: tf.Tensor): { mean: tf.Tensor; variance: tf.Tensor } {
   if (!hasKernel(BATCH_MOMENTS) || tf.engine().isTapeOn() || !batchMomentsSupports(x)) return tf.moments(x, leadingAxes(x));
   const [mean, variance] = tf.engine().runKernel(BATCH_MOMENTS, { x }) as tf.Tensor[];
   return { mean: mean!, variance: variance! };
@@ -89,7 +91,7 @@ export function batchNormWithBatchStatistics(
   const op = tf.customGrad((...args) => {
     const save = args.pop() as GradSaveFunc;
     const [input] = args as tf.Tensor[];
-    const { mean, variance } = batchMoments(input!);
+    const { mean, variance } = channelMoments(input!);
     stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
     const y = tf.batchNorm(input!, mean, variance, beta, gamma, epsilon);
     save([input!, mean, variance, ...(gamma ? [gamma] : [])]);
@@ -102,12 +104,12 @@ export function batchNormWithBatchStatistics(
           { varianceEpsilon: epsilon, batchStatistics: true },
         ) as tf.Tensor[];
         tf.dispose([dmean!, dvar!]);
-        releaseWhenDone(dy as tf.Tensor, saved, {});
         const grads = [dx!];
         if (gamma) grads.push(dscale!);
         else dscale!.dispose();
         if (beta) grads.push(doffset!);
         else doffset!.dispose();
+        releaseCustomGradient({ dy: dy as tf.Tensor, saved, output: y, inputs: args as tf.Tensor[], results: grads });
         return grads;
       },
     };
@@ -121,7 +123,7 @@ export function batchNormWithBatchStatistics(
  * `moving − (moving − batch)·(1 − momentum)` as tfjs-layers computes it, from one kernel where
  * the backend has it. Returns new tensors [movingMean', movingVariance'].
  */
-export function movingAverages(
+export function updatedMovingStatistics(
   movingMean: tf.Tensor, movingVariance: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, momentum: number,
 ): [tf.Tensor, tf.Tensor] {
   const inputs = { movingMean, movingVariance, mean, variance };
@@ -140,7 +142,7 @@ export function movingAverages(
  */
 export function batchNormTraining(bn: BoundBatchNorm, x: tf.Tensor): tf.Tensor {
   const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma.read(), bn.beta.read(), bn.epsilon);
-  const updated = movingAverages(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
+  const updated = updatedMovingStatistics(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
   bn.movingMean.write(updated[0]);
   bn.movingVariance.write(updated[1]);
   tf.dispose([mean, variance, ...updated]);

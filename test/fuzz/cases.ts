@@ -4,8 +4,9 @@
  * that runs it through TF.js's public ops (or `runKernel` directly, which skips the ops'
  * checks), so that the same case can run with stock and with library kernels.
  */
+import { FusedAdamOptimizer } from '../../src/backend/optimizers/fusedAdam.js';
 import { tf } from '../../src/tf.js';
-import { batchMoments, batchNormWithBatchStatistics, movingAverages } from '../../src/training/trainingOps.js';
+import { batchNormWithBatchStatistics, channelMoments, updatedMovingStatistics } from '../../src/training/trainingOps.js';
 import { type DType, Rng } from './random.js';
 
 export interface FuzzCase {
@@ -15,6 +16,8 @@ export interface FuzzCase {
   desc: string;
   /** Compare bit for bit (sign of zero included): elementwise kernels round as stock does. */
   exact: boolean;
+  /** Whether the case runs a backward pass (when it throws, TF.js leaves its saved tensors behind). */
+  gradient?: boolean;
   run(): tf.Tensor | tf.Tensor[];
   /**
    * What the reference runs instead of `run`, where the stock kernel itself is wrong on this
@@ -187,7 +190,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     return {
       kind: depthwise ? 'fusedDepthwiseConv2d' : 'fusedConv2d',
       desc: show({ ...g, bias: biasShape, activation, prelu: prelu?.shape, leakyreluAlpha, withGradient }),
-      exact: false, run,
+      exact: false, gradient: withGradient, run,
       // (A bias that is not one value per channel stock wasm rejects with an error, which the
       // library keeps where it cannot fuse that bias: matching stock wasm there passes.)
       ...(rng.wasm && stockWasmWrong(g) && (biasShape === null || sameShape(biasShape, [channels])) && { reference: run }),
@@ -202,7 +205,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const f = data(rng, g.filter);
     const dy = data(rng, out);
     return {
-      kind: depthwise ? 'depthwiseConv2dGradients' : 'conv2dGradients', desc: show(g), exact: false,
+      kind: depthwise ? 'depthwiseConv2dGradients' : 'conv2dGradients', desc: show(g), exact: false, gradient: true,
       run: () => tf.grads((xt: tf.Tensor, ft: tf.Tensor) => conv(g, depthwise, xt as tf.Tensor4D, ft as tf.Tensor4D))([x.make(), f.make()], dy.make()),
     };
   }],
@@ -373,7 +376,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const dy = data(rng, x.shape);
     return {
       kind: withGradient ? 'batchNormGradients' : 'batchNorm',
-      desc: show({ x: x.shape, stats: [statDtype, statShape], offset: !!offset, scale: !!scale, epsilon }), exact: false,
+      desc: show({ x: x.shape, stats: [statDtype, statShape], offset: !!offset, scale: !!scale, epsilon }), exact: false, gradient: withGradient,
       run: () => {
         const inputs = [x.make(), mean.make(), variance.make(), ...(offset ? [offset.make()] : []), ...(scale ? [scale.make()] : [])];
         const op = (...t: tf.Tensor[]) => tf.batchNorm(t[0]!, t[1]!, t[2]!, offset ? t[3] : undefined, scale ? t[offset ? 4 : 3] : undefined, epsilon);
@@ -408,7 +411,8 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const order = rng.chance(0.35) ? 2 : 1;
     const fn = fns[name]!;
     return {
-      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
+      kind: `grad${order === 2 ? '(grad)' : ''} ${name}`, desc: show({ shape, c: String(c), axes, run }), gradient: true,
+      exact: order === 1 && !['mean', 'meanOfRun', 'squareOfMean', 'moments'].includes(name),
       run: () => {
         const first = (t: tf.Tensor) => tf.grad((u: tf.Tensor) => fn(u))(t, dy.make());
         if (order === 1) return first(x.make());
@@ -425,7 +429,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const f = data(rng, g.filter, 'float32', false);
     const r = data(rng, out, 'float32', false);
     return {
-      kind: depthwise ? 'grad(grad) depthwiseConv2d' : 'grad(grad) conv2d', desc: show(g), exact: false,
+      kind: depthwise ? 'grad(grad) depthwiseConv2d' : 'grad(grad) conv2d', desc: show(g), exact: false, gradient: true,
       run: () => {
         const xt = x.make() as tf.Tensor4D;
         const rt = r.make();
@@ -442,7 +446,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     return {
       kind: 'batchMoments', desc: show({ x: x.shape, offset: x.offset }), exact: false,
       run: () => {
-        const { mean, variance } = batchMoments(x.make());
+        const { mean, variance } = channelMoments(x.make());
         return [mean, variance];
       },
       reference: () => {
@@ -472,7 +476,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
       return [value, ...grads];
     };
     return {
-      kind: 'batchNormTraining', desc: show({ x: x.shape, gamma: !!gamma, beta: !!beta, epsilon }), exact: false,
+      kind: 'batchNormTraining', desc: show({ x: x.shape, gamma: !!gamma, beta: !!beta, epsilon }), exact: false, gradient: true,
       run: () => gradients((t, g, b) => {
         const { y, mean, variance } = batchNormWithBatchStatistics(t, g, b, epsilon);
         tf.dispose([mean, variance]);
@@ -496,7 +500,7 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
       kind: 'movingAverages', desc: show({ shape, momentum }), exact: true,
       run: () => {
         const [mm, mv, m, v] = make();
-        return movingAverages(mm!, mv!, m!, v!, momentum);
+        return updatedMovingStatistics(mm!, mv!, m!, v!, momentum);
       },
       reference: () => {
         const [mm, mv, m, v] = make();
@@ -512,23 +516,26 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const init = data(rng, shape, 'float32', false);
     const dtype = rng.chance(0.1) ? 'int32' : 'float32';
     const config = { lr: Math.fround(rng.float() * 0.1), beta1: rng.pick([0.9, 0.5]), beta2: rng.pick([0.999, 0.9]), epsilon: rng.pick([1e-7, 1e-3]) };
+    // FusedAdamOptimizer (the ADAM kernel, or TF.js's ops for int32) against TF.js's AdamOptimizer.
+    const train = (make: () => tf.Optimizer) => () => {
+      const v = tf.variable(init.make(), true, undefined, dtype);
+      const optimizer = make();
+      try {
+        for (const g of grads) {
+          const tensor = tf.tidy(() => tf.cast(g.make(), dtype));
+          optimizer.applyGradients([{ name: v.name, tensor }]);
+          tensor.dispose();
+        }
+        return tf.clone(v);
+      } finally {
+        v.dispose();
+        optimizer.dispose();
+      }
+    };
     return {
       kind: 'adam', desc: show({ shape, steps, dtype, ...config }), exact: true,
-      run: () => {
-        const v = tf.variable(init.make(), true, undefined, dtype);
-        const optimizer = tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon);
-        try {
-          for (const g of grads) {
-            const tensor = tf.tidy(() => tf.cast(g.make(), dtype));
-            optimizer.applyGradients([{ name: v.name, tensor }]);
-            tensor.dispose();
-          }
-          return tf.clone(v);
-        } finally {
-          v.dispose();
-          optimizer.dispose();
-        }
-      },
+      run: train(() => new FusedAdamOptimizer(config.lr, config.beta1, config.beta2, config.epsilon)),
+      reference: train(() => tf.train.adam(config.lr, config.beta1, config.beta2, config.epsilon)),
     };
   }],
 

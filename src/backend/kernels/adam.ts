@@ -1,19 +1,13 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { AdamScalars } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sameShape, sizeOf } from './validate.js';
 
 /** Name of this library's kernel for one Adam step of one variable: outputs [value, m, v]. */
 export const ADAM = 'MobileNetV2Adam';
 
-export interface AdamAttrs {
-  beta1: number;
-  beta2: number;
-  /** 1 − β1^t and 1 − β2^t, as float32 values (TF.js computes them as float32 tensors). */
-  biasCorrection1: number;
-  biasCorrection2: number;
-  epsilon: number;
-  learningRate: number;
-}
+/** The kernel's attrs: the step's scalars. */
+export type AdamAttrs = AdamScalars;
 
 interface AdamInputs {
   value: TensorInfo;
@@ -34,10 +28,12 @@ export const adam: SimdKernel<AdamInputs, AdamAttrs> = {
       return null;
     }
     const { value, m, v, gradient } = inputs;
-    const n = sizeOf(value.shape);
+    const size = sizeOf(value.shape);
     return heap.run([value, m, v, gradient], [value.shape, value.shape, value.shape], (k, [w, m1, v1, g], [w2, m2, v2]) =>
-      // 1 − β is rounded to float32 from a double, as TF.js does when it makes the scalar tensor.
-      k.adam(w!, m1!, v1!, g!, w2!, m2!, v2!, n, beta1, 1 - beta1, beta2, 1 - beta2, biasCorrection1, biasCorrection2, epsilon, -learningRate),
+      k.adam({
+        value: w!, m: m1!, v: v1!, gradient: g!, newValue: w2!, newM: m2!, newV: v2!, size,
+        beta1, beta2, biasCorrection1, biasCorrection2, epsilon, learningRate,
+      }),
     );
   },
 };

@@ -22,6 +22,6 @@ export const batchMoments: SimdKernel<{ x: TensorInfo }> = {
     if (!batchMomentsSupports(x)) return null;
     const channels = x.shape[x.shape.length - 1]!;
     const rows = sizeOf(x.shape) / channels;
-    return heap.run([x], [[channels], [channels]], (k, [xPtr], [meanPtr, varPtr]) => k.batch_moments(xPtr!, meanPtr!, varPtr!, rows, channels));
+    return heap.run([x], [[channels], [channels]], (k, [xPtr], [meanPtr, varPtr]) => k.batchMoments(xPtr!, meanPtr!, varPtr!, { rows, channels }));
   },
 };

@@ -43,10 +43,10 @@ export const batchNormGrad: SimdKernel<BatchNormGradInputs, BatchNormGradAttrs> 
       [dy, x, mean, variance, scale ?? null],
       [x.shape, [channels], [channels], [channels], [channels]],
       (k, [dyPtr, xPtr, meanPtr, varPtr, scalePtr], [dx, dmean, dvar, dscale, doffset, scratch]) => {
-        k.batch_norm_grad(
-          dyPtr!, xPtr!, meanPtr!, varPtr!, scalePtr!, varianceEpsilon, rows, channels, dx!, dmean!, dvar!, dscale!, doffset!, scratch!,
-          batchStatistics ? 1 : 0, rows /* the count, as float32 */,
-        );
+        k.batchNormGrad({
+          dy: dyPtr!, x: xPtr!, mean: meanPtr!, variance: varPtr!, scale: scalePtr!, epsilon: varianceEpsilon, rows, channels,
+          dx: dx!, dmean: dmean!, dvariance: dvar!, dscale: dscale!, doffset: doffset!, scratch: scratch!, batchStatistics,
+        });
       },
       [3 * channels] /* per channel: rsqrt(var + eps), −0.5·rsqrt³ and Σ (x − mean) */,
     );

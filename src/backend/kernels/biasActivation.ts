@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { SimdExports } from '../simd/heap.js';
+import type { Ptr, SimdKernels } from '../simd/exports.js';
+import { BinaryOp, ScalarOp } from '../simd/ops.js';
 import { sizeOf } from './validate.js';
 
 /** The fused activations this library's forward kernels apply themselves. */
@@ -23,15 +24,15 @@ export function supportsBiasActivation(bias: TensorInfo | undefined, activation:
 
 /** y += bias, then the activation, in place, in TF.js's fused order (conv, bias, activation). */
 export function applyBiasActivation(
-  k: SimdExports, y: number, size: number, bias: TensorInfo | undefined, biasPtr: number, activation: string | undefined,
+  k: SimdKernels, y: Ptr, size: number, bias: TensorInfo | undefined, biasPtr: Ptr, activation: string | undefined,
 ): void {
   if (bias !== undefined && size > 0) {
     const biasSize = sizeOf(bias.shape);
-    k.binary_rows(y, biasPtr, y, size / biasSize, biasSize, 0 /* add */, 0 /* swap */);
+    k.binaryRows(y, biasPtr, y, { rows: size / biasSize, channels: biasSize }, BinaryOp.Add, false);
   }
-  if (activation === 'relu') k.scalar_min_max(y, 0, y, size, 2 /* relu */);
+  if (activation === 'relu') k.scalarMinMax(y, 0, y, size, ScalarOp.Relu);
   if (activation === 'relu6') {
-    k.scalar_min_max(y, 0, y, size, 2 /* relu */);
-    k.scalar_min_max(y, 6, y, size, 0 /* min */);
+    k.scalarMinMax(y, 0, y, size, ScalarOp.Relu);
+    k.scalarMinMax(y, 6, y, size, ScalarOp.Min);
   }
 }

@@ -1,10 +1,11 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
 import type { Heap } from '../simd/heap.js';
+import { BinaryOp } from '../simd/ops.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sizeOf as size } from './validate.js';
 
-const OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+const OPS = { Add: BinaryOp.Add, Sub: BinaryOp.Sub, Multiply: BinaryOp.Mul, RealDiv: BinaryOp.Div } as const;
 type OpName = keyof typeof OPS;
 
 /**
@@ -28,14 +29,14 @@ function binaryRows(heap: Heap, a: TensorInfo, b: TensorInfo, op: OpName): Tenso
   };
   let full: TensorInfo;
   let part: TensorInfo;
-  let swap: number;
-  if (tf.util.arraysEqual(a.shape, out) && trailing(b)) [full, part, swap] = [a, b, 0];
-  else if (tf.util.arraysEqual(b.shape, out) && trailing(a)) [full, part, swap] = [b, a, 1];
+  let swap: boolean;
+  if (tf.util.arraysEqual(a.shape, out) && trailing(b)) [full, part, swap] = [a, b, false];
+  else if (tf.util.arraysEqual(b.shape, out) && trailing(a)) [full, part, swap] = [b, a, true];
   else return null;
   const channels = size(part.shape);
   const rows = size(out) / channels;
   const [result] = heap.run([full, part], [out], (k, [fullPtr, partPtr], [outPtr]) =>
-    k.binary_rows(fullPtr!, partPtr!, outPtr!, rows, channels, OPS[op], swap),
+    k.binaryRows(fullPtr!, partPtr!, outPtr!, { rows, channels }, OPS[op], swap),
   );
   return result!;
 }

@@ -1,8 +1,5 @@
 import type { CastAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-
-interface RefCounting {
-  incRef(dataId: TensorInfo['dataId']): void;
-}
+import { shareBuffer } from '../internals.js';
 
 /**
  * Cast on wasm, sharing the buffer when the dtype does not change (as the cpu backend does):
@@ -14,10 +11,9 @@ export function castWasm(stock: KernelConfig): KernelConfig {
     ...stock,
     kernelFunc: (args) => {
       const { x } = args.inputs as { x: TensorInfo };
-      const { dtype } = args.attrs as unknown as CastAttrs;
+      const { dtype } = (args.attrs ?? {}) as Partial<CastAttrs>;
       if (x.dtype !== dtype || dtype === 'string') return stock.kernelFunc(args);
-      (args.backend as unknown as RefCounting).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype };
+      return shareBuffer(args.backend, x, dtype);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { convGeometry } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { convInfo, float32, sameShape } from './validate.js';
 
@@ -11,12 +12,7 @@ export const conv2DBackpropFilter: SimdKernel<{ x: TensorInfo; dy: TensorInfo },
     // The C loops read dy as [N, OH, OW, Co]; stock reads it with its own strides.
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {
-      k.conv2d_backprop_filter(
-        xPtr!, dyPtr!, dwPtr!,
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-        info.outHeight, info.outWidth, info.outChannels,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-      );
+      k.conv2dBackpropFilter(xPtr!, dyPtr!, dwPtr!, convGeometry(info, info.outChannels));
     });
     return out!;
   },

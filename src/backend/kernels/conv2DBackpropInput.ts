@@ -1,4 +1,5 @@
 import type { Conv2DBackpropInputAttrs, TensorInfo } from '@tensorflow/tfjs-core';
+import { convGeometry } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { convInfo, float32, reject, sameShape } from './validate.js';
 
@@ -18,13 +19,7 @@ export const conv2DBackpropInput: SimdKernel<{ dy: TensorInfo; filter: TensorInf
     if (!sameShape(dy.shape, info.outShape)) return null;
     const pointwise = info.filterHeight === 1 && info.filterWidth === 1;
     const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr, wtPtr]) => {
-      k.conv2d_backprop_input(
-        dyPtr!, wPtr!, dxPtr!,
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels,
-        info.outHeight, info.outWidth, info.outChannels,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-        wtPtr ?? 0,
-      );
+      k.conv2dBackpropInput(dyPtr!, wPtr!, dxPtr!, convGeometry(info, info.outChannels), wtPtr ?? 0);
     }, pointwise ? [info.inChannels * info.outChannels] /* transposed filter */ : []);
     return out!;
   },

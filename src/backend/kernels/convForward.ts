@@ -1,23 +1,10 @@
 import type { Conv2DAttrs, DepthwiseConv2dNativeAttrs, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
+import { convGeometry } from '../simd/exports.js';
 import type { Heap } from '../simd/heap.js';
 import { applyBiasActivation, supportsBiasActivation } from './biasActivation.js';
 import { preferStockConv } from './dispatch.js';
 import { convInfo, float32 } from './validate.js';
-
-/**
- * The geometry arguments every conv entry point of the SIMD module takes, in its order:
- * N, H, W, C, OH, OW, `channels` (out channels, or the depthwise multiplier), KH, KW, SH, SW,
- * pad top, pad left, DH, DW.
- */
-export function convDims(info: tf.backend_util.Conv2DInfo, channels: number): number[] {
-  return [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, channels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-    info.dilationHeight, info.dilationWidth,
-  ];
-}
-
 
 /** Whether `dilations` (an attr: number, pair or null) is 1 in both dimensions. */
 export function undilated(dilations: unknown): boolean {
@@ -45,11 +32,11 @@ export function convForward(
   // on, so the speed rule below must never hand such input to stock.
   const info = convInfo(heap, depthwise ? 'DepthwiseConv2dNative' : 'Conv2D', x.shape, filter.shape, strides, dilations, pad, dimRoundingMode, depthwise);
   if (info === null || !supportsBiasActivation(bias, activation, info.outShape)) return null;
-  if (dispatch && preferStockConv(heap.backend, x, filter, attrs, depthwise, bias, activation)) return null;
+  if (dispatch && preferStockConv(heap.backend, x, filter, attrs, depthwise, bias)) return null;
   const [out] = heap.run([x, filter, bias ?? null], [info.outShape], (k, [xPtr, wPtr, biasPtr], [yPtr]) => {
-    const dims = convDims(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);
-    if (depthwise) k.depthwise_conv2d(xPtr!, wPtr!, yPtr!, ...dims);
-    else k.conv2d(xPtr!, wPtr!, yPtr!, ...dims);
+    const geometry = convGeometry(info, depthwise ? filter.shape[3]! /* multiplier */ : info.outChannels);
+    if (depthwise) k.depthwiseConv2d(xPtr!, wPtr!, yPtr!, geometry);
+    else k.conv2d(xPtr!, wPtr!, yPtr!, geometry);
     applyBiasActivation(k, yPtr!, tf.util.sizeFromShape(info.outShape), bias, biasPtr!, activation);
   });
   return out!;

@@ -1,5 +1,6 @@
 import type { DepthwiseConv2dNativeBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { convDims, undilated } from './convForward.js';
+import { convGeometry } from '../simd/exports.js';
+import { undilated } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
 import { convInfo, float32, sameShape } from './validate.js';
 
@@ -15,7 +16,7 @@ export const depthwiseConv2dNativeBackpropFilter: SimdKernel<
     const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([x, dy], [filterShape], (k, [xPtr, dyPtr], [dwPtr]) => {
-      k.depthwise_backprop_filter(xPtr!, dyPtr!, dwPtr!, ...convDims(info, filterShape[3]! /* multiplier */));
+      k.depthwiseBackpropFilter(xPtr!, dyPtr!, dwPtr!, convGeometry(info, filterShape[3]! /* multiplier */));
     });
     return out!;
   },

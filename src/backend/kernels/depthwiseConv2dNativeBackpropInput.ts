@@ -1,5 +1,6 @@
 import type { DepthwiseConv2dNativeBackpropInputAttrs, TensorInfo } from '@tensorflow/tfjs-core';
-import { convDims, undilated } from './convForward.js';
+import { convGeometry } from '../simd/exports.js';
+import { undilated } from './convForward.js';
 import type { SimdKernel } from './simdKernel.js';
 import { convInfo, float32, sameShape } from './validate.js';
 
@@ -15,7 +16,7 @@ export const depthwiseConv2dNativeBackpropInput: SimdKernel<
     const info = convInfo(heap, 'DepthwiseConv2dNativeBackpropInput', inputShape, filter.shape, strides, 1, pad, dimRoundingMode, true);
     if (info === null || !sameShape(dy.shape, info.outShape)) return null;
     const [out] = heap.run([dy, filter], [inputShape], (k, [dyPtr, wPtr], [dxPtr]) => {
-      k.depthwise_backprop_input(dyPtr!, wPtr!, dxPtr!, ...convDims(info, filter.shape[3]! /* multiplier */));
+      k.depthwiseBackpropInput(dyPtr!, wPtr!, dxPtr!, convGeometry(info, filter.shape[3]! /* multiplier */));
     });
     return out!;
   },

@@ -25,9 +25,6 @@ const powerOfTwoFactor = (n: number) => n & -n;
 const pair = (v: number | [number, number] | null | undefined): [number, number] =>
   v == null ? [1, 1] : typeof v === 'number' ? [v, v] : v;
 
-/** Activations that the stock wasm FusedConv2D applies itself. */
-const STOCK_WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
-
 /**
  * Whether XNNPACK, behind the stock wasm Conv2D and DepthwiseConv2dNative (and their fused forms),
  * computes other numbers than stock cpu for this 'same' conv: where TensorFlow's total pad along
@@ -53,17 +50,15 @@ export function xnnpackSamePadIsWrong(x: TensorInfo, filter: TensorInfo, attrs: 
   });
 }
 
-/** Whether the stock wasm conv gives stock cpu's numbers for this geometry, bias and activation. */
+/** Whether the stock wasm conv gives stock cpu's numbers for this geometry and bias. */
 function stockComputesCorrectly(
   x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, bias: TensorInfo | null | undefined,
-  activation: string | undefined,
 ): boolean {
   const { pad } = attrs;
   if (pad !== 'same' && pad !== 'valid') return false;
   if (xnnpackSamePadIsWrong(x, filter, attrs)) return false;
   const [, , , outChannels = 0] = filter.shape;
-  if (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== outChannels)) return false;
-  return activation === undefined || STOCK_WASM_ACTIVATIONS.has(activation);
+  return bias == null || (bias.shape.length === 1 && bias.shape[0] === outChannels);
 }
 
 /** True when a conv pads nothing: a 1×1 filter under 'same' or 'valid', or explicit zero pads. */
@@ -98,14 +93,16 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  */
 export function preferStockConv(
   backend: 'wasm' | 'cpu', x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,
-  bias?: TensorInfo | null, activation?: string,
+  bias?: TensorInfo | null,
 ): boolean {
   if (backend === 'cpu') return false;
   if (depthwise) return !xnnpackSamePadIsWrong(x, filter, attrs);
   // Speed never outranks numbers: the stock wasm FusedConv2D takes only rank-1 biases, and its
-  // results for explicit pads and for the activations it does not fuse natively were wrong in the
-  // randomized differential tests (test/fuzz) and in tfjs-core's own specs. Those stay ours.
-  if (!stockComputesCorrectly(x, filter, attrs, bias, activation)) return false;
+  // results for explicit pads were wrong in the randomized differential tests (test/fuzz) and in
+  // tfjs-core's own specs. Those stay ours. (Activations other than linear, relu and relu6 never
+  // get here: the SIMD module does not apply them, so convForward hands those convs to the stock
+  // kernel first, whose elu, sigmoid, prelu and leakyrelu agree with stock cpu.)
+  if (!stockComputesCorrectly(x, filter, attrs, bias)) return false;
   const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
   const [sh, sw] = pair(attrs.strides);
   if (kh !== 1 || kw !== 1 || sh !== 1 || sw !== 1 || !unpadded(attrs.pad)) return true;

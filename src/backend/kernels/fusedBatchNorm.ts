@@ -16,7 +16,8 @@ export const fusedBatchNorm: SimdKernel<
     const rows = sizeOf(x.shape) / channels;
     const [out] = heap.run(
       [x, mean, variance, scale ?? null, offset ?? null], [x.shape],
-      (k, [xp, mp, vp, sp, op], [yp, scratch]) => k.batch_norm(xp!, mp!, vp!, sp!, op!, varianceEpsilon, rows, channels, yp!, scratch!),
+      (k, [xp, mp, vp, sp, op], [yp, scratch]) =>
+        k.batchNorm({ x: xp!, mean: mp!, variance: vp!, scale: sp!, offset: op!, epsilon: varianceEpsilon, rows, channels, y: yp!, scratch: scratch! }),
       [channels] /* scale·rsqrt(var + eps) per channel, for large tensors */,
     );
     return out!;

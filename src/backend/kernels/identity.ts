@@ -1,8 +1,5 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-
-interface RefCounting {
-  incRef(dataId: TensorInfo['dataId']): void;
-}
+import { shareBuffer } from '../internals.js';
 
 /**
  * Identity on wasm as a shared reference, as the cpu backend and wasm's own Reshape do. The
@@ -15,7 +12,6 @@ export const identityWasm: KernelConfig = {
   backendName: 'wasm',
   kernelFunc: ({ inputs, backend }) => {
     const { x } = inputs as { x: TensorInfo };
-    (backend as unknown as RefCounting).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return shareBuffer(backend, x);
   },
 };

@@ -1,4 +1,6 @@
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
+import type { MaskInterval } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sameShape, sizeOf } from './validate.js';
 
@@ -8,11 +10,11 @@ import { float32, sameShape, sizeOf } from './validate.js';
  */
 export const MASK_GRAD = 'MobileNetV2MaskGrad';
 
-export interface MaskGradAttrs {
-  lo: number;
-  hi: number;
-  /** Bit 0: the interval includes lo; bit 1: it includes hi; bit 2: NaN in x gives NaN. */
-  closed: number;
+export type MaskGradAttrs = MaskInterval;
+
+/** dy · (1 where x lies in `interval`, else 0) through {@link maskGrad}; the caller checks {@link maskGradSupports}. */
+export function runMaskGrad(dy: Tensor, x: Tensor, interval: MaskInterval): Tensor {
+  return tf.engine().runKernel(MASK_GRAD, { dy, x }, { ...interval }) as Tensor;
 }
 
 /** Whether {@link maskGrad} takes these inputs (the gradients fall back to TF.js's otherwise). */
@@ -20,10 +22,10 @@ export const maskGradSupports = (dy: TensorInfo, x: TensorInfo): boolean => floa
 
 export const maskGrad: SimdKernel<{ dy: TensorInfo; x: TensorInfo }, MaskGradAttrs> = {
   kernelName: MASK_GRAD,
-  run(heap, { dy, x }, { lo, hi, closed }) {
-    if (!maskGradSupports(dy, x) || typeof lo !== 'number' || typeof hi !== 'number' || !Number.isInteger(closed)) return null;
+  run(heap, { dy, x }, { lo, hi, flags }) {
+    if (!maskGradSupports(dy, x) || typeof lo !== 'number' || typeof hi !== 'number' || !Number.isInteger(flags)) return null;
     const [out] = heap.run([dy, x], [x.shape], (k, [dyPtr, xPtr], [dxPtr]) =>
-      k.mask_grad(dyPtr!, xPtr!, dxPtr!, sizeOf(x.shape), lo, hi, closed),
+      k.maskGrad(dyPtr!, xPtr!, dxPtr!, sizeOf(x.shape), { lo, hi, flags }),
     );
     return out!;
   },

@@ -37,7 +37,7 @@ export const meanGrad: SimdKernel<{ dy: TensorInfo }, MeanGradAttrs> = {
     if (run === null) return null;
     const { outer, rows, channels } = run;
     const [out] = heap.run([dy], [attrs.shape], (k, [dyPtr], [outPtr]) => {
-      for (let o = 0; o < outer; o++) k.broadcast_rows(dyPtr! + 4 * o * channels, outPtr! + 4 * o * rows * channels, rows, channels, rows);
+      for (let o = 0; o < outer; o++) k.broadcastRows(dyPtr! + 4 * o * channels, outPtr! + 4 * o * rows * channels, { rows, channels }, rows /* divisor */);
     });
     return out!;
   },

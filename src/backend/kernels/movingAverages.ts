@@ -32,8 +32,8 @@ export const movingAverages: SimdKernel<MovingAveragesInputs, { momentum: number
     // 1 − momentum in double, rounded to float32 on the way in: the scalar tf.mul would make.
     const decay = 1 - momentum;
     return heap.run([movingMean, movingVariance, mean, variance], [movingMean.shape, movingVariance.shape], (k, [mm, mv, m, v], [outMean, outVar]) => {
-      k.moving_average(mm!, m!, outMean!, sizeOf(movingMean.shape), decay);
-      k.moving_average(mv!, v!, outVar!, sizeOf(movingVariance.shape), decay);
+      k.movingAverage(mm!, m!, outMean!, sizeOf(movingMean.shape), decay);
+      k.movingAverage(mv!, v!, outVar!, sizeOf(movingVariance.shape), decay);
     });
   },
 };

@@ -1,5 +1,6 @@
 import type { DataType, NamedAttrMap, NamedTensorInfoMap, NumericDataType, PadV2Attrs, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
+import { dims4, type Dims4 } from '../simd/exports.js';
 import type { Heap } from '../simd/heap.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, reject, sizeOf } from './validate.js';
@@ -66,8 +67,8 @@ function cropThenPad(x: TensorInfo, paddings: readonly Pair[], constantValue: un
  */
 function padFloat32(heap: Heap, x: TensorInfo, paddings: readonly Pair[], constantValue: unknown, outShape: number[]): TensorInfo {
   const value = fillValue('float32', constantValue);
-  const four = (dims: number[], fill = 1) => [...Array<number>(4 - dims.length).fill(fill), ...dims];
-  const passes: { dims: number[]; begin: number[]; out: number[] }[] = [];
+  const four = (dims: number[], fill = 1): Dims4 => dims4(dims, fill);
+  const passes: { dims: Dims4; begin: Dims4; out: Dims4 }[] = [];
   if (x.shape.length <= 4) {
     passes.push({ dims: four(x.shape), begin: four(paddings.map(([before]) => before), 0), out: four(outShape) });
   } else {
@@ -89,7 +90,7 @@ function padFloat32(heap: Heap, x: TensorInfo, paddings: readonly Pair[], consta
     passes.forEach(({ dims, begin, out }, i) => {
       const from = i === 0 ? src! : buffers[i - 1]!;
       const to = i === passes.length - 1 ? dst! : buffers[i]!;
-      k.pad4(from, to, ...dims, ...begin, out[1]!, out[2]!, out[3]!, out[0]!, value);
+      k.pad(from, to, dims, begin, out, value);
     });
   }, scratch);
   return result!;

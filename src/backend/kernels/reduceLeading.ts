@@ -31,7 +31,7 @@ function reduceLeading(heap: Heap, x: TensorInfo, { axis, keepDims }: ReduceAttr
   const outShape = keepDims ? x.shape.map((d, i) => (i >= start && i < end ? 1 : d)) : x.shape.filter((_, i) => i < start || i >= end);
   const scale = mean ? 1 / rows : 1;
   const [out] = heap.run([x], [outShape], (k, [xPtr], [outPtr]) => {
-    for (let o = 0; o < outer; o++) k.reduce_rows(xPtr! + 4 * o * rows * channels, outPtr! + 4 * o * channels, rows, channels, scale);
+    for (let o = 0; o < outer; o++) k.reduceRows(xPtr! + 4 * o * rows * channels, outPtr! + 4 * o * channels, { rows, channels }, scale);
   });
   return out!;
 }

@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { ScalarOp } from '../simd/ops.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sizeOf } from './validate.js';
 
@@ -11,7 +12,7 @@ export const relu: SimdKernel<{ x: TensorInfo }> = {
   backends: ['cpu'],
   run(heap, { x }) {
     if (!float32(x)) return null;
-    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.scalar_min_max(xPtr!, 0, outPtr!, sizeOf(x.shape), 2 /* relu */));
+    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.scalarMinMax(xPtr!, 0, outPtr!, sizeOf(x.shape), ScalarOp.Relu));
     return out!;
   },
 };
@@ -22,7 +23,7 @@ export const relu6: SimdKernel<{ x: TensorInfo }> = {
   backends: ['cpu'],
   run(heap, { x }) {
     if (!float32(x)) return null;
-    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.scalar_min_max(xPtr!, 6, outPtr!, sizeOf(x.shape), 3 /* relu6 */));
+    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.scalarMinMax(xPtr!, 6, outPtr!, sizeOf(x.shape), ScalarOp.Relu6));
     return out!;
   },
 };

@@ -6,8 +6,11 @@ import type { Heap } from '../simd/heap.js';
  * 'wasm' and the 'cpu' backend; registerKernels.ts turns it into a TF.js KernelConfig per
  * backend. `run` returns null for any input it does not cover (NCHW, other dtypes, attrs that
  * disagree with the shapes, out-of-range values): the stock kernel of that backend runs instead,
- * and rejects what it rejects with its own error. This is the only fallback: a kernel checks
- * everything its C entry point relies on before it calls {@link Heap.run}.
+ * and rejects what it rejects with its own error. The one exception is input on which the stock
+ * wasm kernel would read or write outside its buffers (and which stock cpu rejects or garbles):
+ * on 'wasm' the kernel throws `RejectedInput` for it instead (validate.ts's `reject`), and on
+ * 'cpu' returns null as for anything else. Either way a kernel checks everything its C entry
+ * point relies on before it calls {@link Heap.run}.
  */
 export interface SimdKernel<I, A = NamedAttrMap> {
   kernelName: string;

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs';
+import { dims4 } from '../simd/exports.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32 } from './validate.js';
 
@@ -28,12 +29,8 @@ export const slice: SimdKernel<{ x: TensorInfo }, { begin: number | number[]; si
     }
     if (!float32(x) || x.shape.length > 4) return null;
     if (begin.every((b) => b === 0) && size.every((s, i) => s === x.shape[i])) return heap.share(x, size);
-    const pad = 4 - x.shape.length;
-    const dims = [...Array<number>(pad).fill(1), ...x.shape];
-    const b = [...Array<number>(pad).fill(0), ...begin];
-    const s = [...Array<number>(pad).fill(1), ...size];
     const [out] = heap.run([x], [size], (k, [xPtr], [outPtr]) =>
-      k.slice4(xPtr!, outPtr!, dims[1]!, dims[2]!, dims[3]!, ...b, ...s),
+      k.slice(xPtr!, outPtr!, dims4(x.shape, 1), dims4(begin, 0), dims4(size, 1)),
     );
     return out!;
   },

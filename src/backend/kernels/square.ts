@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { BinaryOp } from '../simd/ops.js';
 import type { SimdKernel } from './simdKernel.js';
 import { float32, sameShape, sizeOf } from './validate.js';
 
@@ -12,7 +13,7 @@ export const squareGrad: SimdKernel<{ dy: TensorInfo; x: TensorInfo }> = {
   kernelName: SQUARE_GRAD,
   run(heap, { dy, x }) {
     if (!squareGradSupports(dy, x)) return null;
-    const [out] = heap.run([dy, x], [x.shape], (k, [dyPtr, xPtr], [dxPtr]) => k.square_grad(dyPtr!, xPtr!, dxPtr!, sizeOf(x.shape)));
+    const [out] = heap.run([dy, x], [x.shape], (k, [dyPtr, xPtr], [dxPtr]) => k.squareGrad(dyPtr!, xPtr!, dxPtr!, sizeOf(x.shape)));
     return out!;
   },
 };
@@ -24,7 +25,7 @@ export const square: SimdKernel<{ x: TensorInfo }> = {
   run(heap, { x }) {
     if (!float32(x)) return null;
     const n = sizeOf(x.shape);
-    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.binary_rows(xPtr!, xPtr!, outPtr!, 1, n, 2 /* multiply */, 0));
+    const [out] = heap.run([x], [x.shape], (k, [xPtr], [outPtr]) => k.binaryRows(xPtr!, xPtr!, outPtr!, { rows: 1, channels: n }, BinaryOp.Mul, false));
     return out!;
   },
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { KERNELS_WASM_BASE64 } from './binary.js';
@@ -8,13 +8,17 @@ import { KERNELS_WASM_BASE64 } from './binary.js';
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const info = JSON.parse(readFileSync(here('buildInfo.json'), 'utf8')) as {
-  kernelsCSha256: string; flagsSha256: string; wasmBytes: number; wasmSha256: string;
+  sourcesSha256: Record<string, string>; flagsSha256: string; wasmBytes: number; wasmSha256: string;
 };
 const REBUILD = 'run `npm run build:wasm` (needs clang and lld) and commit binary.ts and buildInfo.json';
 
 describe('the committed SIMD module', () => {
-  it('was built from the committed kernels.c', () => {
-    expect(sha256(readFileSync(here('kernels.c'))), `kernels.c changed since binary.ts was built; ${REBUILD}`).toBe(info.kernelsCSha256);
+  it('was built from the committed C sources, all of them', () => {
+    const sources = readdirSync(here('.')).filter((f) => /\.[ch]$/.test(f)).sort();
+    expect(sources, `C files were added or removed since binary.ts was built; ${REBUILD}`).toEqual(Object.keys(info.sourcesSha256).sort());
+    for (const file of sources) {
+      expect(sha256(readFileSync(here(file))), `${file} changed since binary.ts was built; ${REBUILD}`).toBe(info.sourcesSha256[file]);
+    }
   });
 
   it("was built with build.mjs's current flags", () => {

@@ -1,39 +1,8 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { type WasmMemory, wasmMemoryOf, webAssembly } from '../internals.js';
+import { bindKernels, type Ptr, type SimdExports, type SimdKernels } from './exports.js';
 import { kernelsModule } from './module.js';
-
-/** The functions of kernels.c; pointers are byte offsets into the module's memory. */
-export interface SimdExports {
-  conv2d_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
-  conv2d_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
-  depthwise_backprop_filter(x: number, dy: number, dw: number, ...dims: number[]): void;
-  depthwise_backprop_input(dy: number, w: number, dx: number, ...dims: number[]): void;
-  mask_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number, closed: number): void;
-  scalar_min_max(x: number, s: number, out: number, n: number, op: number): void;
-  reduce_rows(x: number, out: number, rows: number, channels: number, scale: number): void;
-  batch_norm(
-    x: number, mean: number, variance: number, scale: number, offset: number, epsilon: number, rows: number,
-    channels: number, y: number, scratch: number,
-  ): void;
-  binary_rows(a: number, b: number, out: number, rows: number, channels: number, op: number, swap: number): void;
-  slice4(src: number, out: number, ...dimsBeginSize: number[]): void;
-  batch_norm_grad(
-    dy: number, x: number, mean: number, variance: number, scale: number, epsilon: number, rows: number,
-    channels: number, dx: number, dmean: number, dvar: number, dscale: number, doffset: number, scratch: number,
-    batchStatistics: number, count: number,
-  ): void;
-  batch_moments(x: number, mean: number, variance: number, rows: number, channels: number): void;
-  moving_average(moving: number, batch: number, out: number, n: number, decay: number): void;
-  conv2d(x: number, w: number, y: number, ...dims: number[]): void;
-  depthwise_conv2d(x: number, w: number, y: number, ...dims: number[]): void;
-  pad4(src: number, out: number, ...dimsBeginOutValue: number[]): void;
-  broadcast_rows(src: number, out: number, rows: number, channels: number, divisor: number): void;
-  square_grad(dy: number, x: number, dx: number, n: number): void;
-  adam(
-    w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, n: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number, epsilon: number,
-    negLearningRate: number,
-  ): void;
-}
 
 /** Runs a SIMD kernel on one backend's tensors: float32 inputs in, new float32 outputs back. */
 export interface Heap {
@@ -48,7 +17,7 @@ export interface Heap {
   run(
     inputs: readonly (TensorInfo | null)[],
     outShapes: readonly number[][],
-    body: (kernels: SimdExports, inputs: number[], outputs: number[]) => void,
+    body: (kernels: SimdKernels, inputs: Ptr[], outputs: Ptr[]) => void,
     scratchSizes?: readonly number[],
   ): TensorInfo[];
   /** The first value of a float32 tensor (for scalar operands). */
@@ -57,39 +26,21 @@ export interface Heap {
   share(t: TensorInfo, shape: readonly number[]): TensorInfo;
 }
 
-/** What this file needs of tfjs-backend-wasm's BackendWasm. */
-export interface WasmBackendLike {
-  /** The threaded build (cross-origin isolated pages) imports its memory and keeps it in `wasmMemory`. */
-  wasm: { asm?: { memory?: WasmMemory }; wasmExports?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
-  dataIdMap: { get(dataId: DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: DataId, force: boolean): boolean;
-  typedArrayFromHeap(t: TensorInfo): ArrayLike<number>;
-  incRef(dataId: DataId): void;
-}
-
-/** What this file needs of tfjs-backend-cpu's MathBackendCPU. */
+/**
+ * What this file needs of tfjs-backend-cpu's MathBackendCPU (public members; this package does
+ * not depend on tfjs-backend-cpu directly, so it does not import the class's type). See internals.ts.
+ */
 export interface CpuBackendLike {
   data: { get(dataId: DataId): { values?: unknown } | undefined };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   incRef(dataId: DataId): void;
 }
 
-/** The part of the WebAssembly JS API used here (this project's TS lib has no DOM types). */
-export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Instance: new (module: object, imports: object) => { exports: unknown };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-function instantiate(memory: WasmMemory): SimdExports {
+function instantiate(memory: WasmMemory): SimdKernels {
   // TF.js's threaded wasm build (cross-origin isolated pages) has a shared heap.
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  return new WebAssemblyApi.Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports;
+  const { Instance } = webAssembly();
+  return bindKernels(new Instance(kernelsModule(shared), { env: { memory } }).exports as SimdExports);
 }
 
 function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
@@ -100,14 +51,16 @@ function assertFloat32(inputs: readonly (TensorInfo | null)[]): void {
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-const wasmInstances = new WeakMap<WasmMemory, SimdExports>();
+// A cache, one instance of the module per TF.js heap: instantiating per call would cost more
+// than most kernels. Weak, so a disposed backend's heap takes its instance with it.
+const wasmInstances = new WeakMap<WasmMemory, SimdKernels>();
 
 /**
  * The 'wasm' backend: the kernels share TF.js's heap, so they read inputs and write outputs in
  * place, with no copies.
  */
-export function wasmHeap(backend: WasmBackendLike): Heap {
-  const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmExports?.memory ?? backend.wasm.wasmMemory;
+export function wasmHeap(backend: BackendWasm): Heap {
+  const memory = wasmMemoryOf(backend);
   if (memory === undefined) throw new Error('cannot find the memory of the TF.js wasm module');
   let kernels = wasmInstances.get(memory);
   if (kernels === undefined) {
@@ -144,7 +97,9 @@ export function wasmHeap(backend: WasmBackendLike): Heap {
 /** A NaN payload no kernel computes. */
 const GUARD = 0x7fc0dead;
 
-let cpuKernels: { simd: SimdExports; memory: WasmMemory } | undefined;
+// A cache: every cpu-backend call shares one private memory, grown to the largest call so far
+// (and never shrunk, as TF.js's wasm heap).
+let cpuKernels: { simd: SimdKernels; memory: WasmMemory } | undefined;
 
 /**
  * The 'cpu' backend: the kernels get a private memory; inputs are copied in and outputs out,
@@ -152,7 +107,7 @@ let cpuKernels: { simd: SimdExports; memory: WasmMemory } | undefined;
  */
 export function cpuHeap(backend: CpuBackendLike): Heap {
   if (cpuKernels === undefined) {
-    const memory = new WebAssemblyApi.Memory({ initial: 16 /* pages of 64 KiB */ });
+    const memory = new (webAssembly().Memory)({ initial: 16 /* pages of 64 KiB */ });
     cpuKernels = { simd: instantiate(memory), memory };
   }
   const { simd, memory } = cpuKernels;

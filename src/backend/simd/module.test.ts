@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kernelsModule, withSharedMemory } from './module.js';
-import type { SimdExports } from './heap.js';
+import type { SimdExports } from './exports.js';
 
 type Memory = { buffer: ArrayBuffer | SharedArrayBuffer };
 const Wasm = (globalThis as unknown as {

@@ -1,10 +1,5 @@
+import { webAssembly } from '../internals.js';
 import { KERNELS_WASM_BASE64 } from './binary.js';
-
-/** The part of the WebAssembly JS API used here (this project's TS lib has no DOM types). */
-interface WasmModuleApi {
-  Module: new (bytes: Uint8Array) => object;
-}
-const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmModuleApi }).WebAssembly;
 
 // atob rather than Buffer: the same code runs in Node and in a page.
 const decodeBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
@@ -69,6 +64,7 @@ export function withSharedMemory(bytes: Uint8Array, maxPages = 65536 /* 4 GiB, t
   throw new Error('module has no import section');
 }
 
+// A cache: the binary is decoded and each variant compiled once per process.
 let bytes: Uint8Array | undefined;
 const modules: { plain?: object; shared?: object } = {};
 
@@ -82,7 +78,7 @@ export function kernelsModule(shared: boolean): object {
   const cached = modules[key];
   if (cached !== undefined) return cached;
   bytes ??= decodeBase64(KERNELS_WASM_BASE64);
-  const compiled = new WebAssemblyApi.Module(shared ? withSharedMemory(bytes) : bytes);
+  const compiled = new (webAssembly().Module)(shared ? withSharedMemory(bytes) : bytes);
   modules[key] = compiled;
   return compiled;
 }

@@ -8,7 +8,7 @@ import { useLibraryKernel } from './useLibraryKernel.js';
  * rsqrt(variance) to x's full shape and runs about ten full-size ops; it stays in charge of
  * the cases the kernel does not cover (per-element mean/variance, other backends).
  */
-export function batchNormGradConfig(stock: GradConfig): GradConfig {
+export function fusedBatchNormGradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'FusedBatchNorm',
     inputsToSave: ['x', 'mean', 'variance', 'scale'],

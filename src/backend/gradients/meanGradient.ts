@@ -8,7 +8,7 @@ import { useLibraryKernel } from './useLibraryKernel.js';
  * spatial: global average pooling) in one pass; TF.js's fills a tensor of ones, multiplies with
  * a broadcast and divides. Other axes keep TF.js's gradient.
  */
-export function meanGradConfig(stock: GradConfig): GradConfig {
+export function meanGradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'Mean',
     inputsToSave: ['x'],

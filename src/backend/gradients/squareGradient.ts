@@ -4,7 +4,7 @@ import { SQUARE_GRAD, squareGradSupports } from '../kernels/square.js';
 import { useLibraryKernel } from './useLibraryKernel.js';
 
 /** Square's gradient (BatchNorm's variance) in one pass instead of a cast and two multiplies. */
-export function squareGradConfig(stock: GradConfig): GradConfig {
+export function squareGradient(stock: GradConfig): GradConfig {
   return {
     kernelName: 'Square',
     inputsToSave: ['x'],

@@ -54,8 +54,26 @@ export interface FineTuneOptions {
   metadata?: Record<string, unknown>;
   /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`). Default 1. */
   workers?: WorkersOption;
+  /**
+   * Continue a run from its checkpoint (`loadCheckpoint(out)`, whose model must be the `model`
+   * passed in), written by an earlier `fineTune` with the same stages: it picks up in the stage
+   * and epoch where that one stopped, with its optimizer state. Default: a fresh run.
+   */
+  resume?: Checkpoint;
+  /** Stored in every checkpoint's trainer state (`fineTuneImageFolder` keeps its settings there). Default none. */
+  config?: Record<string, unknown>;
+  /** Stops the run when aborted (see `TrainOptions.signal`); rejects with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
+}
+
+/** Where a checkpoint is in a fine-tuning run's stages; kept in its trainer state's config. */
+interface StageMark {
+  /** Index into the stage plan. */
+  index: number;
+  /** First epoch of that stage (an earlier stage may have stopped early). */
+  firstEpoch: number;
 }
 
 /** One stage of a fine-tuning run. */
@@ -92,20 +110,24 @@ function checkInt(name: string, value: number, min: number): number {
   return value;
 }
 
-function earlyStopping(patience: number | undefined): TrainCallbacks {
+/** Early stopping on validation accuracy; `seen` are the stage's epochs before a resume. */
+function earlyStopping(patience: number | undefined, seen: readonly EpochMetrics[] = []): TrainCallbacks & { exhausted(): boolean } {
   let best = -Infinity;
   let waited = 0;
+  const see = (metrics: EpochMetrics): 'stop' | undefined => {
+    if (patience === undefined || metrics.valAccuracy === undefined) return undefined;
+    if (metrics.valAccuracy > best) {
+      best = metrics.valAccuracy;
+      waited = 0;
+      return undefined;
+    }
+    waited++;
+    return waited >= patience ? 'stop' : undefined;
+  };
+  seen.forEach(see);
   return {
-    onEpochEnd(metrics) {
-      if (patience === undefined || metrics.valAccuracy === undefined) return;
-      if (metrics.valAccuracy > best) {
-        best = metrics.valAccuracy;
-        waited = 0;
-        return;
-      }
-      waited++;
-      return waited >= patience ? 'stop' : undefined;
-    },
+    onEpochEnd: see,
+    exhausted: () => patience !== undefined && waited >= patience,
   };
 }
 
@@ -171,28 +193,52 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
       : [{ trains: options.freezeFeatures ? 'head' : 'all', epochs, learningRate }];
 
   const stages: FineTuneStage[] = [];
-  let previous: TrainResult | undefined;
+  const resume = options.resume;
+  const mark = resume?.state.config?.fineTuneStage as StageMark | undefined;
+  if (resume && (!mark || !Number.isInteger(mark.index) || mark.index >= plan.length)) {
+    tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
+    throw new InputError(`${resume.dir}: not a checkpoint of this fine-tuning plan (${plan.length} stage${plan.length > 1 ? 's' : ''}); `
+      + 'resume with the stages it was started with');
+  }
+  // Epochs done before this call, as the trainer reports them.
+  let previous: TrainResult | undefined = resume && {
+    history: resume.state.history, best: resume.state.best, epochs: resume.state.epoch, seed: resume.state.seed,
+    stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0,
+  };
+  let pendingResume = resume;
   try {
-    for (const stage of plan) {
+    for (const [index, stage] of plan.entries()) {
+      if (mark && index < mark.index) continue;
+      const firstEpoch = mark && index === mark.index ? mark.firstEpoch : (previous?.epochs ?? 0) + 1;
+      const stageEnd = firstEpoch - 1 + stage.epochs;
+      const stopper = earlyStopping(options.patience, previous?.history.filter((h) => h.epoch >= firstEpoch));
+      if (pendingResume && (previous!.epochs >= stageEnd || stopper.exhausted())) {
+        // The checkpoint is from the end of this stage: the next one starts with a fresh optimizer.
+        tf.dispose(pendingResume.optimizerWeights.map((w) => w.tensor));
+        pendingResume = undefined;
+        continue;
+      }
       freezeFeatures(model, stage.trains === 'head');
       const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
-      const firstEpoch = (previous?.epochs ?? 0) + 1;
       logger.info(`stage ${stages.length + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
         + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`);
       const result = await train(model, data, {
-        epochs: firstEpoch - 1 + stage.epochs,
+        epochs: stageEnd,
         batchSize, optimizer, seed,
         workers: options.workers,
+        signal: options.signal,
+        config: { ...options.config, fineTuneStage: { index, firstEpoch } satisfies StageMark, totalEpochs: epochs },
         learningRate: stage.learningRate,
         labelSmoothing: options.labelSmoothing,
         augment: options.augment ?? true,
         validationData: options.validationData,
         out: options.out,
         metadata: { ...options.metadata, stage: stage.trains },
-        callbacks: [...callbacks, earlyStopping(options.patience)],
+        callbacks: [...callbacks, stopper],
         logger,
-        ...(previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
+        ...(pendingResume ? { resume: pendingResume } : previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
       });
+      pendingResume = undefined;
       const stageEpochs = result.epochs - firstEpoch + 1;
       stages.push({
         trains: stage.trains, firstEpoch, lastEpoch: result.epochs, learningRate: stage.learningRate, trainableParams,
@@ -202,6 +248,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
       previous = result;
     }
   } finally {
+    if (pendingResume) tf.dispose(pendingResume.optimizerWeights.map((w) => w.tensor));
     // A saved or returned model must not carry frozen flags into someone else's training.
     freezeFeatures(model, false);
   }

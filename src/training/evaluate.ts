@@ -19,6 +19,8 @@ export interface EvaluateOptions {
    * would keep this thread busy for longer than a worker's start-up (see `predictBatches`). Default 1.
    */
   workers?: WorkersOption;
+  /** Stops the evaluation between batches when aborted, rejecting with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
 }
 
 export interface EvaluateResult {
@@ -71,7 +73,10 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   // The next round of batches loads while this one runs.
   await inferBatches(model, {
     count: Math.ceil(count / batchSize),
-    load: (i) => data.batch(indices(i * batchSize)),
+    load: (i) => {
+      options.signal?.throwIfAborted();
+      return data.batch(indices(i * batchSize));
+    },
     input: (batch) => batch.x,
     use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
     release: (batch) => tf.dispose([batch.x, batch.y]),

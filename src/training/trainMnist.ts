@@ -3,7 +3,9 @@ import { loadMnist } from '../data/mnist.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
-import { loadCheckpoint } from './checkpoint.js';
+import path from 'node:path';
+import { lockRunDirectory } from '../io/runLock.js';
+import { LAST_DIR, loadCheckpoint } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -39,6 +41,8 @@ export interface TrainMnistOptions {
   logEvery?: number;
   /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`); not kept on resume. Default 1. */
   workers?: WorkersOption;
+  /** Stops the run when aborted (see `TrainOptions.signal`); rejects with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
 }
@@ -86,6 +90,19 @@ const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('
  */
 export async function trainMnist(options: TrainMnistOptions = {}): Promise<TrainMnistResult> {
   const logger = options.logger ?? silentLogger;
+  // A resumed run writes where it was (given as the run directory or as its last/).
+  const resumeDir = options.resume !== undefined && path.basename(path.resolve(options.resume)) === LAST_DIR ? path.dirname(options.resume) : options.resume;
+  const out = options.out ?? resumeDir ?? `runs/mnist-${timestamp()}`;
+  // Taken before anything is read, so that a second run on the directory is refused at once.
+  const lock = await lockRunDirectory(out);
+  try {
+    return await trainLocked(options, logger, out);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(options: TrainMnistOptions, logger: Logger, out: string): Promise<TrainMnistResult> {
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let config: RunConfig;
   if (checkpoint) {
@@ -119,7 +136,6 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
   const recipe = getRecipe(config.recipe);
   const epochs = options.epochs ?? checkpoint?.state.epochs ?? recipe.epochs;
   const seed = options.seed ?? checkpoint?.state.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const out = options.out ?? (checkpoint ? options.resume! : `runs/mnist-${timestamp()}`);
 
   let model = checkpoint?.model;
   try {
@@ -139,6 +155,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
       validationLabel: 'test',
       logEvery: options.logEvery,
       workers: options.workers,
+      signal: options.signal,
       out,
       metadata: { recipe: recipe.name, alpha: config.alpha, trainedOn: 'MNIST', library: 'mobilenetv2-tfjs' },
       config: { ...config },

@@ -1,6 +1,7 @@
 import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { lockRunDirectory, type RunLock } from '../io/runLock.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import { tf } from '../tf.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -78,6 +79,13 @@ export interface TrainOptions {
    * batch statistics. 'auto' uses every core. Default 1 (this thread only).
    */
   workers?: WorkersOption;
+  /**
+   * Stops training when aborted: checked before every step and every evaluation batch, so
+   * training ends within a step, rejecting with `signal.reason` (as `fetch` does). Checkpoints
+   * already written stay; a save in progress finishes first. The CLI aborts on Ctrl-C.
+   * Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -112,6 +120,16 @@ async function runCallbacks<K extends keyof TrainCallbacks>(
 }
 
 const disposeBatch = (b: Batch) => tf.dispose([b.x, b.y]);
+
+/**
+ * Lets timers and signal handlers run, then throws if `signal` was aborted. A step can resolve
+ * through microtasks alone (the wasm backend's reads are synchronous underneath), so without
+ * the turn of the event loop a Ctrl-C handler or an abort timer would wait for the epoch's end.
+ */
+async function checkSignal(signal: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  signal.throwIfAborted();
+}
 
 /**
  * Trains a classifier that outputs logits on any {@link Dataset}, with sparse softmax
@@ -162,6 +180,8 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   checkStepFits(model, batchSize, workers);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const out = options.out;
+  const signal = options.signal;
+  signal?.throwIfAborted();
 
   const stepsPerEpoch = Math.ceil(data.length / batchSize);
   const initialEpoch = state?.epoch ?? 0;
@@ -182,9 +202,12 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   const stopped = (where: string) => `${where}; training stopped${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`;
 
   let stepper: Stepper | null = null;
+  let lock: RunLock | null = null;
   let failure: unknown;
   let result: Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'> = { stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0 };
   try {
+    // Two processes saving into one directory would overwrite each other's checkpoints.
+    if (out) lock = await lockRunDirectory(out);
     const list = [
       ...(out ? [await runOutputs(out, {
         model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
@@ -198,7 +221,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     });
     result = await runEpochs({
       model, data, stepper, run, info, schedule, callbacks: list, logEvery, evalBatchSize,
-      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped,
+      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped, signal,
     });
   } catch (error) {
     failure = error;
@@ -206,6 +229,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   } finally {
     await stepper?.close(failure !== undefined);
     optimizer.dispose();
+    await lock?.release();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }
   return { history: run.history, best: run.best, epochs: run.history.length, seed, ...result };
@@ -226,6 +250,7 @@ interface Loop {
   augment: boolean;
   validation?: Dataset;
   stopped(where: string): string;
+  signal?: AbortSignal;
 }
 
 /**
@@ -243,6 +268,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
   let stoppedEarly = false;
   await runCallbacks(callbacks, 'onTrainBegin', info);
   for (let epoch = info.initialEpoch + 1; epoch <= run.epochs && !stoppedEarly; epoch++) {
+    loop.signal?.throwIfAborted();
     await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
     const order = loop.shuffle
       ? permutation(data.length, seededRandom(deriveSeed(run.seed, epoch, 1 /* shuffle */)))
@@ -257,6 +283,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     let pending: Promise<Batch> | null = load(0);
     try {
       for (let s = 0; s < stepsPerEpoch; s++) {
+        if (loop.signal) await checkSignal(loop.signal);
         const batch = await pending!;
         pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
         const n = batch.y.shape[0];
@@ -293,7 +320,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     const evalStarted = performance.now();
     // A multi-worker run may evaluate on every core too, when the validation set is worth it.
     const evalWorkers = info.workers > 1 ? 'auto' : 1;
-    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers }) : undefined;
+    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers, signal: loop.signal }) : undefined;
     if (val && !Number.isFinite(val.loss)) throw new NonFiniteLossError(loop.stopped(`validation loss became ${val.loss} after epoch ${epoch}`));
     const score = val ? val.accuracy : sums.correct / sums.seen;
     const bestScore = run.best ? (run.best.valAccuracy ?? run.best.trainAccuracy) : -Infinity;

@@ -4,6 +4,7 @@ import { RECIPES, type RecipeName } from '../../training/recipes.js';
 import { trainMnist } from '../../training/trainMnist.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
+import { givenFlags, stoppable } from '../interrupt.js';
 
 const FLAGS: FlagSpecs = {
   recipe: { type: 'string', value: 'seed|strong', help: 'training recipe (default seed; see Recipes)' },
@@ -23,6 +24,9 @@ const FLAGS: FlagSpecs = {
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
+
+/** Flags a checkpoint does not keep, which a resume must repeat. */
+const RESUME_FLAGS = ['workers', 'backend'];
 
 export const trainMnistCommand: Command = {
   name: 'train-mnist',
@@ -67,11 +71,15 @@ Examples:
     const backendName = choiceFlag(flags, 'backend', BACKENDS) ?? 'auto';
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
     await useBackend(backendName);
-    const result = await trainMnist({
+    const context = { command: 'train-mnist', out: options.out ?? options.resume, resumeFlags: givenFlags(flags, RESUME_FLAGS) };
+    const outcome = await stoppable(io, context, (stop) => trainMnist({
       ...options,
-      callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }),
+      signal: stop.signal,
+      callbacks: [progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }), stop.callbacks],
       logger: io.logger,
-    });
+    }));
+    if ('exitCode' in outcome) return outcome.exitCode;
+    const { result } = outcome;
     io.logger.info(`best test accuracy ${(100 * result.testAccuracy).toFixed(2)}% (epoch ${result.bestEpoch}), `
       + `${result.trainImagesPerSec.toFixed(1)} training img/s; saved ${result.out}/model.json`);
     if (flags.json) {

@@ -220,7 +220,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
       }
       freezeFeatures(model, stage.trains === 'head');
       const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
-      logger.info(`stage ${stages.length + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
+      logger.info(`stage ${index + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
         + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`);
       const result = await train(model, data, {
         epochs: stageEnd,

@@ -28,7 +28,10 @@ export interface TrainerState {
   /** The epoch saved as the best model, if any. */
   best: EpochMetrics | null;
   optimizer: { name: string; weights: tf.io.WeightsManifestEntry[] };
-  /** Whatever the caller wants back on resume (the CLI stores its flags). */
+  /**
+   * Whatever the caller wants back on resume (the CLI stores its flags). `totalEpochs`, when
+   * set, is the whole run's epoch count where it spans several train calls (fine-tuning's stages).
+   */
   config?: Record<string, unknown>;
 }
 
@@ -147,7 +150,9 @@ export function readSavedRun(runDir: string): SavedRun {
   };
   const state = read<TrainerState>(path.join(LAST_DIR, STATE_FILE));
   const best = read<{ userDefinedMetadata?: { epoch?: number } }>('model.json')?.userDefinedMetadata?.epoch;
-  return { lastEpoch: state?.epoch ?? 0, epochs: state?.epochs ?? 0, bestEpoch: typeof best === 'number' ? best : null };
+  // A run of several train calls (fine-tuning's stages) records its own total.
+  const total = state?.config?.totalEpochs;
+  return { lastEpoch: state?.epoch ?? 0, epochs: typeof total === 'number' ? total : state?.epochs ?? 0, bestEpoch: typeof best === 'number' ? best : null };
 }
 
 /** Finds the directory holding state.json: `dir` itself, `dir/last`, or a `.last-*.old` left by a crash mid-swap. */

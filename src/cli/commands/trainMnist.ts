@@ -48,7 +48,10 @@ With --json the last stdout line is {"testAccuracy", "testLoss", "trainImagesPer
 Examples:
   mobilenetv2 train-mnist --json
   mobilenetv2 train-mnist --recipe strong --seed 1 --out runs/strong
-  mobilenetv2 train-mnist --resume runs/strong --epochs 6`,
+  mobilenetv2 train-mnist --resume runs/strong --epochs 6
+
+Ctrl-C (or SIGTERM) stops within a step and prints what was saved and the --resume command;
+a second one stops at once.`,
 
   async run(argv, io) {
     const { flags } = parseFlags('train-mnist', argv, FLAGS);

@@ -69,14 +69,13 @@ const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.rep
 export function stopOnSignals(io: CliIO, context: StopContext): SignalStop {
   const controller = new AbortController();
   let out = context.out;
-  let epochs = 0;
   let started = 0;
   let ended = 0;
   let notice: NodeJS.Timeout | undefined;
   let firstAt = 0;
 
   const line = (signal: NodeJS.Signals, prefix: string) => {
-    const where = started > ended ? `in epoch ${started}/${epochs} (its progress is lost)` : ended > 0 ? `after epoch ${ended}/${epochs}` : 'before training began';
+    const where = started > ended ? `in epoch ${started} (its progress is lost)` : ended > 0 ? `after epoch ${ended}` : 'before training began';
     if (!out) return `${prefix}${signal} ${where}; nothing saved; run the same command again to start over`;
     const saved = readSavedRun(out);
     if (saved.lastEpoch === 0) return `${prefix}${signal} ${where}; nothing saved in ${out} yet; run the same command again to start over`;
@@ -104,7 +103,6 @@ export function stopOnSignals(io: CliIO, context: StopContext): SignalStop {
     callbacks: {
       onTrainBegin(info) {
         out = info.out ?? out;
-        epochs = info.epochs;
         ended = Math.max(ended, info.initialEpoch);
         started = Math.max(started, info.initialEpoch);
       },

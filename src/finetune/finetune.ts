@@ -54,6 +54,8 @@ export interface FineTuneOptions {
   metadata?: Record<string, unknown>;
   /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`). Default 1. */
   workers?: WorkersOption;
+  /** Steps between `onLog` calls and metrics.jsonl lines. Default 50. */
+  logEvery?: number;
   /**
    * Continue a run from its checkpoint (`loadCheckpoint(out)`, whose model must be the `model`
    * passed in), written by an earlier `fineTune` with the same stages: it picks up in the stage
@@ -226,6 +228,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
         epochs: stageEnd,
         batchSize, optimizer, seed,
         workers: options.workers,
+        logEvery: options.logEvery,
         signal: options.signal,
         config: { ...options.config, fineTuneStage: { index, firstEpoch } satisfies StageMark, totalEpochs: epochs },
         learningRate: stage.learningRate,

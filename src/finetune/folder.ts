@@ -111,7 +111,8 @@ function resumedRun(checkpoint: Checkpoint, options: FineTuneFolderOptions): Fol
   }
   for (const key of KEPT) {
     if (options[key] !== undefined && settingKey(options[key]) !== settingKey(run.options[key])) {
-      throw new InputError(`${key}=${received(options[key])} differs from the resumed run's ${key}=${received(run.options[key] ?? null)}; `
+      const saved = run.options[key] === undefined ? `${key} (the default)` : `${key}=${received(run.options[key])}`;
+      throw new InputError(`${key}=${received(options[key])} differs from the resumed run's ${saved}; `
         + 'a resumed run keeps its settings (only epochs, out, data, workers and cache may change)');
     }
   }

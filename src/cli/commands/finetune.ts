@@ -37,6 +37,7 @@ const FLAGS: FlagSpecs = {
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
+  'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
@@ -127,6 +128,7 @@ a second one stops at once.`,
       augment,
       cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
       workers: workersFlag(flags),
+      logEvery: intFlag(flags, 'log-every', 1),
     };
     if (options.freezeFeatures && options.unfreezeAfter !== undefined) {
       throw new InputError('--freeze-features and --unfreeze-after exclude each other: the first never unfreezes');

@@ -1,3 +1,5 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { InputError } from '../errors.js';
 
 /** What each errno means for someone writing a run directory, and what to do about it. */
@@ -42,4 +44,33 @@ export function fileError(error: unknown, file: string, doing: string): unknown 
   if (error instanceof InputError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? new FileError(file, code, doing, error) : error;
+}
+
+/** Creates `dir` one level at a time, so that the error, if any, is the real one. */
+async function mkdirEachLevel(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  if (parent !== dir) {
+    const stat = await fs.stat(parent).catch(() => null);
+    if (!stat) await mkdirEachLevel(parent);
+  }
+  await fs.mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+}
+
+/**
+ * `mkdir -p dir`, failing with a one-line {@link FileError} that names `dir` and the real errno.
+ *
+ * @example
+ * await makeDirectory('runs/a', 'create the output directory');
+ */
+export async function makeDirectory(dir: string, doing: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    // Node's recursive mkdir says ENOENT for any failure under an existing parent (EROFS, say).
+    let real: unknown = error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') real = await mkdirEachLevel(dir).then(() => null, (e: unknown) => e);
+    if (real !== null) throw fileError(real, dir, doing);
+  }
 }

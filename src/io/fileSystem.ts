@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
 import { trackTemporary, writeFileAtomic } from './atomic.js';
-import { fileError } from './fileError.js';
+import { makeDirectory } from './fileError.js';
 
 const MODEL_JSON = 'model.json';
 
@@ -38,9 +38,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error('fileSystem: binary model topologies are not supported');
       }
-      await fs.mkdir(dir, { recursive: true }).catch((error) => {
-        throw fileError(error, dir, 'create the model directory');
-      });
+      await makeDirectory(dir, 'create the model directory');
       const previous = await readManifestPaths(modelPath);
       const weightsName = `weights-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}.bin`;
       const weightsManifest: tf.io.WeightsManifestConfig = [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }];

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { sweepTemporaries } from './atomic.js';
-import { fileError } from './fileError.js';
+import { fileError, makeDirectory } from './fileError.js';
 
 /** The lock file a run keeps in its output directory while it writes there. */
 export const LOCK_FILE = '.mobilenetv2.lock';
@@ -172,9 +172,7 @@ function inUse(dir: string, file: string, holder: LockHolder): InputError {
  * try { ... } finally { await lock.release(); }
  */
 export async function lockRunDirectory(dir: string): Promise<RunLock> {
-  await fs.mkdir(dir, { recursive: true }).catch((error) => {
-    throw fileError(error, dir, 'create the output directory');
-  });
+  await makeDirectory(dir, 'create the output directory');
   const key = await fs.realpath(dir).catch(() => path.resolve(dir));
   const file = path.join(dir, LOCK_FILE);
   let entry = held.get(key);

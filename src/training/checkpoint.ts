@@ -5,7 +5,7 @@ import { InputError } from '../errors.js';
 import { fileSystem } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
 import { trackTemporary, writeFileAtomic } from '../io/atomic.js';
-import { fileError } from '../io/fileError.js';
+import { FileError, fileError, makeDirectory } from '../io/fileError.js';
 import type { EpochMetrics } from './types.js';
 
 export const LAST_DIR = 'last';
@@ -78,9 +78,7 @@ async function testPause(): Promise<void> {
 export async function saveCheckpoint(
   runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<TrainerState, 'format' | 'version' | 'optimizer'> & { optimizerName: string },
 ): Promise<void> {
-  await fs.mkdir(runDir, { recursive: true }).catch((error) => {
-    throw fileError(error, runDir, 'create the run directory');
-  });
+  await makeDirectory(runDir, 'create the run directory');
   for (const name of await fs.readdir(runDir)) {
     if (/^\.last-[0-9a-f]+\.tmp$/.test(name)) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
   }
@@ -108,7 +106,8 @@ export async function saveCheckpoint(
   } catch (error) {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
     untrack();
-    throw error;
+    // The hidden directory is gone: name the checkpoint the user knows.
+    throw error instanceof FileError ? new FileError(`${last}${path.sep}`, error.code, 'write the checkpoint', error) : error;
   }
   try {
     const hadLast = await exists(last);

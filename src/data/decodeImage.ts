@@ -73,9 +73,10 @@ class UndecodableImage extends Error {
 async function explain(error: unknown, input: string | Buffer): Promise<Error> {
   if (error instanceof UndecodableImage) return error;
   const message = (error as Error).message ?? String(error);
-  if (/exceeds pixel limit/.test(message)) {
-    const meta = await sharp(input, { limitInputPixels: false }).metadata().catch(() => null);
-    const size = meta?.width && meta.height ? `${meta.width}x${meta.height} (${((meta.width * meta.height) / 1e6).toFixed(0)} MP)` : 'the image';
+  // Whatever failed, an image over the limit is refused as such (libvips may trip on it otherwise first).
+  const meta = await sharp(input, { limitInputPixels: false }).metadata().catch(() => null);
+  if (meta?.width && meta.height && meta.width * meta.height > MAX_INPUT_PIXELS) {
+    const size = `${meta.width}x${meta.height} (${((meta.width * meta.height) / 1e6).toFixed(0)} MP)`;
     return new UndecodableImage(`${size} is over the decode limit of ${(MAX_INPUT_PIXELS / 1e6).toFixed(0)} MP; downscale it first`);
   }
   if (typeof input === 'string' && /unsupported image format|corrupt header/.test(message)) {

@@ -4,10 +4,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastLine, runCli } from './cliProcess.js';
+import { pngHeader } from './pngHeader.js';
 
 const FINETUNE = ['finetune', '--arch', 'mnist', '--alpha', '0.25', '--input-size', '16', '--epochs', '1', '--batch-size', '256',
   '--val-split', '0.05', '--seed', '1', '--progress', 'none', '--backend', 'wasm', '--json'];
@@ -24,23 +24,6 @@ async function variants(level: number): Promise<Buffer[]> {
     const pixels = Buffer.from(Array.from({ length: 64 }, (_, i) => Math.min(255, level + ((i * 7 + v * 13) % 40))));
     return sharp(pixels, { raw: { width: 8, height: 8, channels: 1 } }).png().toBuffer();
   }));
-}
-
-/** A PNG whose header says `width` × `height`, with a few bytes of pixel data: all a size check reads. */
-function pngHeader(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Exactly one line of stderr names `file`: the warning that says why it was skipped. */

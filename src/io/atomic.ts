@@ -4,29 +4,29 @@ import path from 'node:path';
 import { fileError } from './fileError.js';
 
 const temporaries = new Set<string>();
-let exitHookInstalled = false;
 
 /**
  * Registers a file or directory that exists only while a write is under way, so that an exit in
  * the middle of it (`process.exit` after a second Ctrl-C, an uncaught error) removes it instead
  * of leaving it next to the user's files. Returns the function that unregisters it.
  *
- * The 'exit' hook is process-wide state, installed once: exit handlers are the only code that
- * still runs when something calls `process.exit()` mid-save, and they must be synchronous.
+ * The 'exit' listener is process-wide state, there only while something is registered: exit
+ * handlers are the only code that still runs when something calls `process.exit()` mid-save,
+ * and they must be synchronous.
  */
 export function trackTemporary(file: string): () => void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', removeTemporariesSync);
-  }
+  if (temporaries.size === 0) process.on('exit', removeTemporariesSync);
   temporaries.add(file);
-  return () => void temporaries.delete(file);
+  return () => {
+    if (temporaries.delete(file) && temporaries.size === 0) process.off('exit', removeTemporariesSync);
+  };
 }
 
 /** Removes every registered temporary now (synchronously; for exit paths). */
 export function removeTemporariesSync(): void {
   for (const file of temporaries) rmSync(file, { recursive: true, force: true });
   temporaries.clear();
+  process.off('exit', removeTemporariesSync);
 }
 
 /**

@@ -3,12 +3,11 @@ import type { ResizeFit } from '../data/decodeImage.js';
 import { type CacheMode, imageFolder, scanImageFolder } from '../data/imageFolder.js';
 import { stratifiedSplit } from '../data/split.js';
 import { subset } from '../data/subset.js';
-import path from 'node:path';
 import { InputError, received } from '../errors.js';
 import { lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
-import { type Checkpoint, LAST_DIR, loadCheckpoint } from '../training/checkpoint.js';
+import { type Checkpoint, loadCheckpoint, resumedRunDir } from '../training/checkpoint.js';
 import { fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
 import { type Architecture, loadStartingPoint } from './start.js';
 import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
@@ -135,7 +134,7 @@ function resumedRun(checkpoint: Checkpoint, options: FineTuneFolderOptions): Fol
  */
 export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promise<FineTuneFolderResult> {
   if (options.data === undefined && options.resume === undefined) throw new InputError('data is required: the image folder, DIR/<class>/<image>');
-  const resumeDir = options.resume !== undefined && path.basename(path.resolve(options.resume)) === LAST_DIR ? path.dirname(options.resume) : options.resume;
+  const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
   const out = options.out ?? resumeDir ?? `runs/finetune-${timestamp()}`;
   const lock = await lockRunDirectory(out);
   try {

@@ -18,6 +18,9 @@ describe('lockRunDirectory', () => {
     expect(existsSync(file)).toBe(true);
     await outer.release();
     expect(existsSync(file)).toBe(false);
+    // It created a/ and a/b/, which the run left empty: they go too.
+    expect(existsSync(path.dirname(dir))).toBe(false);
+    expect(existsSync(path.dirname(path.dirname(dir)))).toBe(true);
   });
 
   it('takes over a lock of a process that is gone, or that cannot be read, and clears the temporaries left beside it', async () => {

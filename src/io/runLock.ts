@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, unlinkSync } from 'node:fs';
+import { promises as fs, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -101,13 +101,28 @@ async function readLock(file: string): Promise<{ text: string; holder: LockHolde
   }
 }
 
-/** Locks held by this process: directory → holders count, so nested calls (trainMnist → train) share one lock. */
-const held = new Map<string, { count: number; file: string; token: string }>();
+/**
+ * Locks held by this process: directory → holders count, so nested calls (trainMnist → train)
+ * share one lock. `created` lists the directories taking the lock created, which go again if the
+ * run leaves them empty (a run that failed on its flags leaves no trace).
+ */
+const held = new Map<string, { count: number; file: string; token: string; created: string[] }>();
+
+/** The directories `mkdir -p dir` is about to create, deepest first. */
+async function missingLevels(dir: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !(await fs.stat(d).then(() => true, () => false)); d = path.dirname(d)) {
+    missing.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  return missing;
+}
 
 function releaseAllSync(): void {
-  for (const { file, token } of held.values()) {
+  for (const { file, token, created } of held.values()) {
     readOr(() => {
       if ((JSON.parse(readFileSync(file, 'utf8')) as LockHolder).token === token) unlinkSync(file);
+      for (const d of created) rmdirSync(d);
     }, undefined);
   }
   held.clear();
@@ -172,6 +187,7 @@ function inUse(dir: string, file: string, holder: LockHolder): InputError {
  * try { ... } finally { await lock.release(); }
  */
 export async function lockRunDirectory(dir: string): Promise<RunLock> {
+  const created = await missingLevels(dir);
   await makeDirectory(dir, 'create the output directory');
   const key = await fs.realpath(dir).catch(() => path.resolve(dir));
   const file = path.join(dir, LOCK_FILE);
@@ -195,7 +211,7 @@ export async function lockRunDirectory(dir: string): Promise<RunLock> {
       await removeStale(file, other.text);
     }
     if (held.size === 0) process.on('exit', releaseAllSync);
-    entry = { count: 1, file, token };
+    entry = { count: 1, file, token, created };
     held.set(key, entry);
     // Whoever wrote here before is gone: clear what a save it did not finish left behind.
     await sweepTemporaries(dir);
@@ -213,6 +229,8 @@ export async function lockRunDirectory(dir: string): Promise<RunLock> {
       if (held.size === 0) process.off('exit', releaseAllSync);
       const current = await readLock(file).catch(() => null);
       if (current && current.holder !== 'unreadable' && current.holder.token === mine.token) await fs.rm(file, { force: true });
+      // Deepest first; a directory the run wrote into is not empty and stays, with those above it.
+      for (const d of mine.created) if (!(await fs.rmdir(d).then(() => true, () => false))) break;
     },
   };
 }

@@ -154,6 +154,22 @@ export function readSavedRun(runDir: string): SavedRun {
   return { lastEpoch: state?.epoch ?? 0, epochs: typeof total === 'number' ? total : state?.epochs ?? 0, bestEpoch: typeof best === 'number' ? best : null };
 }
 
+/**
+ * The run directory of a checkpoint given as `dir` (a run directory or its `last/`), after
+ * checking that it can be read: what a resumed run locks and writes to, unless told otherwise.
+ * A missing directory is an error here, not something to create.
+ *
+ * @example
+ * const out = await resumedRunDir('runs/mnist/last'); // 'runs/mnist'
+ */
+export async function resumedRunDir(dir: string): Promise<string> {
+  const stat = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(`${dir}: cannot read the checkpoint directory (${error.code})`);
+  });
+  if (!stat.isDirectory()) throw new InputError(`${dir}: cannot read the checkpoint directory (ENOTDIR)`);
+  return path.basename(path.resolve(dir)) === LAST_DIR ? path.dirname(dir) : dir;
+}
+
 /** Finds the directory holding state.json: `dir` itself, `dir/last`, or a `.last-*.old` left by a crash mid-swap. */
 async function findCheckpointDir(dir: string): Promise<string> {
   if (await exists(path.join(dir, STATE_FILE))) return dir;

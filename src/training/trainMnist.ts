@@ -3,9 +3,8 @@ import { loadMnist } from '../data/mnist.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
-import path from 'node:path';
 import { lockRunDirectory } from '../io/runLock.js';
-import { LAST_DIR, loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, resumedRunDir } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -91,7 +90,7 @@ const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('
 export async function trainMnist(options: TrainMnistOptions = {}): Promise<TrainMnistResult> {
   const logger = options.logger ?? silentLogger;
   // A resumed run writes where it was (given as the run directory or as its last/).
-  const resumeDir = options.resume !== undefined && path.basename(path.resolve(options.resume)) === LAST_DIR ? path.dirname(options.resume) : options.resume;
+  const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
   const out = options.out ?? resumeDir ?? `runs/mnist-${timestamp()}`;
   // Taken before anything is read, so that a second run on the directory is refused at once.
   const lock = await lockRunDirectory(out);

@@ -12,8 +12,9 @@ import { tf } from '../src/tf.js';
 import { loadCheckpoint } from '../src/training/checkpoint.js';
 import { type CliProcess, lastLine, runCli, startCli } from './cliProcess.js';
 
-// Generous for a loaded machine: a step of these models takes milliseconds.
-const STOP_MS = 10_000;
+// Guards against hangs on a loaded machine (a step of these models takes milliseconds); that a
+// stop comes within a step is checked by counting the steps logged after the signal.
+const STOP_MS = 20_000;
 const AT_ONCE_MS = 5_000;
 
 let tmp: string;
@@ -45,12 +46,27 @@ async function expectCleanRun(out: string, lastEpoch: number): Promise<void> {
   best.dispose();
 }
 
-/** Sends `signal` once `p` reaches `when`; resolves to the milliseconds it took to exit, and the exit code. */
-async function interrupt(p: CliProcess, signal: NodeJS.Signals, when: RegExp | { file: string }): Promise<{ ms: number; code: number }> {
+/** The last step the progress lines (--log-every 1) report, as [epoch, step]. */
+function lastStep(stderr: string): [number, number] {
+  const steps = [...stderr.matchAll(/^epoch (\d+)\/\d+ step (\d+)\//gm)];
+  const last = steps.at(-1)!;
+  return [Number(last[1]), Number(last[2])];
+}
+
+/**
+ * Sends `signal` once `p` reaches `when` (a step line); resolves to the milliseconds it took to
+ * exit and the exit code, after checking in metrics.jsonl that at most 3 more steps ran (the one
+ * in flight, and what the pipe had not delivered yet).
+ */
+async function interrupt(p: CliProcess, signal: NodeJS.Signals, when: RegExp, out: string): Promise<{ ms: number; code: number }> {
   await p.waitFor(when);
   const sent = Date.now();
   p.child.kill(signal);
+  const [epoch, step] = lastStep(p.stderr());
   const { code, at } = await p.exited;
+  const logged = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const after = logged.filter((r) => r.type === 'step' && (r.epoch > epoch || (r.epoch === epoch && r.step > step)));
+  expect(after.length, `steps logged after the signal: ${JSON.stringify(after.map((r) => [r.epoch, r.step]))}`).toBeLessThanOrEqual(3);
   return { ms: at - sent, code };
 }
 
@@ -60,11 +76,11 @@ const stoppedLine = (signal: string, where: string, out: string, best: number, l
 
 // Each case is its own process: they run side by side.
 describe.concurrent('train-mnist stopped by a signal', () => {
-  it('SIGINT mid-epoch (1 worker): stops within seconds, says what was saved and how to resume, and the resume continues', async () => {
+  it('SIGINT mid-epoch (1 worker): stops within a step, says what was saved and how to resume, and the resume continues', async () => {
     // A space and a non-ASCII letter: the printed command quotes the path for the shell.
     const out = path.join(tmp, 'mnist run é');
     const p = startCli([...MNIST, '--out', out]);
-    const { ms, code } = await interrupt(p, 'SIGINT', /epoch 2\/20 step 3\//);
+    const { ms, code } = await interrupt(p, 'SIGINT', /epoch 2\/20 step 3\//, out);
     expect(code, p.stderr()).toBe(130);
     expect(ms).toBeLessThan(STOP_MS);
     expect(lastLine(p.stderr())).toBe(stoppedLine('SIGINT', 'in epoch 2 (its progress is lost)', out, 1, 1, 'train-mnist'));
@@ -80,7 +96,7 @@ describe.concurrent('train-mnist stopped by a signal', () => {
   it('SIGTERM mid-epoch (2 workers): exits 143 with the resume command, which repeats --workers', async () => {
     const out = path.join(tmp, 'mnist-term');
     const p = startCli([...MNIST, '--workers', '2', '--out', out]);
-    const { ms, code } = await interrupt(p, 'SIGTERM', /epoch 2\/20 step 2\//);
+    const { ms, code } = await interrupt(p, 'SIGTERM', /epoch 2\/20 step 2\//, out);
     expect(code, p.stderr()).toBe(143);
     expect(ms).toBeLessThan(STOP_MS);
     expect(lastLine(p.stderr())).toBe(stoppedLine('SIGTERM', 'in epoch 2 (its progress is lost)', out, 1, 1, 'train-mnist', '--workers 2 --backend wasm').replace(`'${out}'`, out));
@@ -157,10 +173,10 @@ describe.concurrent('finetune stopped by a signal', () => {
     ]);
   });
 
-  it('SIGINT mid-epoch (2 workers): stops within seconds, and --resume picks up in the same stage', async () => {
+  it('SIGINT mid-epoch (2 workers): stops within a step, and --resume picks up in the same stage', async () => {
     const out = path.join(tmp, 'ft-epoch');
     const p = startCli([...finetune(), '--workers', '2', '--out', out]);
-    const { ms, code } = await interrupt(p, 'SIGINT', /epoch 3\/20 step 2\//);
+    const { ms, code } = await interrupt(p, 'SIGINT', /epoch 3\/20 step 2\//, out);
     expect(code, p.stderr()).toBe(130);
     expect(ms).toBeLessThan(STOP_MS);
     expect(lastLine(p.stderr())).toMatch(new RegExp(`^stopped by SIGINT in epoch 3 \\(its progress is lost\\); saved ${out}/model.json \\(epoch [12], the best\\) and ${out}/last/ \\(epoch 2 of 20\\); resume with: mobilenetv2 finetune --resume ${out} --workers 2 --backend wasm$`));

@@ -211,7 +211,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     const list = [
       ...(out ? [await runOutputs(out, {
         model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
-        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger,
+        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger, signal,
       })] : []),
       ...callbacks,
     ];

@@ -27,10 +27,16 @@ async function variants(level: number): Promise<Buffer[]> {
 }
 
 /** Exactly one line of stderr names `file`: the warning that says why it was skipped. */
-function expectNamedOnce(stderr: string, file: string, reason: string): void {
+function expectNamedOnce(stderr: string, file: string, reason: string | RegExp): void {
   const lines = stderr.split('\n').filter((l) => l.includes(file));
-  expect(lines, `${file} in:\n${stderr}`).toEqual([`warning: skipping ${file}: ${reason}`]);
+  expect(lines, `${file} in:\n${stderr}`).toHaveLength(1);
+  const [line] = lines;
+  if (typeof reason === 'string') expect(line).toBe(`warning: skipping ${file}: ${reason}`);
+  else expect(line!.slice(`warning: skipping ${file}: `.length)).toMatch(reason);
 }
+
+// libvips words a file cut short differently from run to run; the first words are ours.
+const TRUNCATED = /^cannot decode it \(truncated or corrupt: .+\)$/;
 
 const CLASSES = ['café', 'chat noir', '日本'];
 
@@ -49,10 +55,10 @@ describe('finetune --data on a folder of 10,000 files', () => {
     }
     const png = (await variants(100))[0]!;
     const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).jpeg().toBuffer();
-    const bad: [string, Buffer | string, string][] = [
+    const bad: [string, Buffer | string, string | RegExp][] = [
       ['café/random bytes.png', Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 97) % 256)), 'cannot decode it (not a PNG, JPEG, WebP or GIF image)'],
-      ['café/cut short.png', png.subarray(0, 40), 'cannot decode it (truncated or corrupt: Input file has corrupt header)'],
-      ['chat noir/cut short.jpg', jpeg.subarray(0, jpeg.length >> 1), 'cannot decode it (truncated or corrupt: Input file has corrupt header: VipsJpeg: premature end of JPEG image)'],
+      ['café/cut short.png', png.subarray(0, 40), TRUNCATED],
+      ['chat noir/cut short.jpg', jpeg.subarray(0, jpeg.length >> 1), TRUNCATED],
       ['日本/empty.png', Buffer.alloc(0), 'cannot decode it (empty file (0 bytes))'],
       ['日本/notes.jpg', 'a text file named like a photo', 'cannot decode it (not a PNG, JPEG, WebP or GIF image)'],
       ['chat noir/scan.bmp', Buffer.from('BM'), '.bmp images are not read (expected .png, .jpg, .jpeg, .webp, .gif); convert it'],
@@ -95,7 +101,7 @@ describe('finetune --data, bad files and huge images', () => {
     await fs.writeFile(truncated, png.subarray(0, png.length - 20));
     const result = await runCli([...FINETUNE, '--data', data, '--cache', 'stream', '--epochs', '2', '--batch-size', '8', '--out', path.join(tmp, 'streamed-run')]);
     expect(result.code, result.stderr).toBe(0);
-    expectNamedOnce(result.stderr, truncated, 'cannot decode it (truncated or corrupt: vipspng: libpng read error)');
+    expectNamedOnce(result.stderr, truncated, TRUNCATED);
   });
 
   it('fails in one line when more than 5% of the images cannot be decoded', async () => {

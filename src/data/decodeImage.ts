@@ -85,7 +85,8 @@ async function explain(error: unknown, input: string | Buffer): Promise<Error> {
   }
   if (/unsupported image format/.test(message)) return new UndecodableImage('not a PNG, JPEG, WebP or GIF image');
   const first = message.split('\n')[0]!.trim().replace(/:$/, '');
-  return new UndecodableImage(/corrupt header|read error|premature end|truncated/i.test(first) ? `truncated or corrupt: ${first}` : first);
+  // libvips reports a file cut short in several ways, depending on where its threads stop reading.
+  return new UndecodableImage(/corrupt header|read error|premature end|truncated|failOn/i.test(first) ? `truncated or corrupt: ${first}` : first);
 }
 
 export interface DecodeOptions {

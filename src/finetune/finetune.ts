@@ -1,6 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { loadModel } from '../io/fileSystem.js';
+import { lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import type { Checkpoint, TrainerState } from '../training/checkpoint.js';
@@ -194,6 +195,33 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
         ]
       : [{ trains: options.freezeFeatures ? 'head' : 'all', epochs, learningRate }];
 
+  // Held across the stages and the confusion matrix, not just each stage's train call.
+  const lock = options.out
+    ? await lockRunDirectory(options.out).catch((error: unknown) => {
+      if (options.resume) tf.dispose(options.resume.optimizerWeights.map((w) => w.tensor));
+      throw error;
+    })
+    : null;
+  try {
+    return await fineTuneStages(model, data, options, { epochs, batchSize, plan, optimizer, logger, callbacks, seed });
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** What {@link fineTune} checked and derived from its options. */
+interface StagePlan {
+  epochs: number;
+  batchSize: number;
+  plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[];
+  optimizer: OptimizerName;
+  logger: Logger;
+  callbacks: TrainCallbacks[];
+  seed: number;
+}
+
+async function fineTuneStages(model: tf.LayersModel, data: Dataset, options: FineTuneOptions, checked: StagePlan): Promise<FineTuneResult> {
+  const { epochs, batchSize, plan, optimizer, logger, callbacks, seed } = checked;
   const stages: FineTuneStage[] = [];
   const resume = options.resume;
   const mark = resume?.state.config?.fineTuneStage as StageMark | undefined;

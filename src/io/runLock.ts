@@ -132,8 +132,8 @@ async function tryCreate(file: string, holder: LockHolder): Promise<boolean> {
   // Written whole under another name and then linked: a reader never sees a half-written lock,
   // and link() fails if the lock exists, atomically, as open(O_EXCL) would.
   const tmp = `${file}.${holder.token}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(holder));
   try {
+    await fs.writeFile(tmp, JSON.stringify(holder));
     await fs.link(tmp, file);
     return true;
   } catch (error) {

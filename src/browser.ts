@@ -4,10 +4,15 @@
 export { tf } from './tf.js';
 export { InputError } from './errors.js';
 export { makeDivisible } from './layers/makeDivisible.js';
-export { convBNReLU6, type ConvBNReLU6Args, type ConvUnitNames } from './layers/convBnRelu6.js';
-export { invertedResidual, hasShortcut, type InvertedResidualArgs } from './layers/invertedResidual.js';
+export { applyConvUnit, applyInvertedResidual, type BuildContext } from './layers/convUnit.js';
+export { Init } from './layers/init.js';
 export type { BatchNormOptions } from './layers/batchNorm.js';
-export { mobileNetV2, IMAGENET_SETTING } from './models/mobilenetv2.js';
+export { mobileNetV2, buildMobileNetV2, type BuildOptions } from './models/mobilenetv2.js';
+export {
+  describeMobileNetV2, describeBlock, architectureConfig, convUnits, runArchitecture, runBlock, hasShortcut, IMAGENET_SETTING,
+  type Architecture, type ArchitectureConfig, type ArchitectureOps, type Block, type ConvUnit, type Head,
+} from './models/architecture.js';
+export { architectureOf, requireArchitecture } from './models/architectureOf.js';
 export { mobileNetV2Mnist, MNIST_SETTING } from './models/mnist.js';
 export type { MobileNetV2Options, InvertedResidualRow, Pooling } from './models/options.js';
 export { summarize, formatSummary, type ModelSummary, type LayerSummary } from './models/summarize.js';

@@ -9,7 +9,7 @@ export { decodeImage, probeImage, IMAGE_EXTENSIONS, MAX_INPUT_PIXELS, type Resiz
 export { FileError } from './io/fileError.js';
 export { lockRunDirectory, LOCK_FILE, type RunLock } from './io/runLock.js';
 export { fineTuneImageFolder, type FineTuneFolderOptions, type FineTuneFolderResult } from './finetune/folder.js';
-export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type Architecture, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
+export { loadStartingPoint, IMAGENET_MEAN, IMAGENET_STD, type TableName, type StartingPoint, type StartingPointOptions } from './finetune/start.js';
 export { writeConfusionMatrix } from './finetune/confusion.js';
 export { loadClassifier, classifyImages, type Classifier, type ClassScore, type Prediction, type ClassifyOptions } from './predict/classifier.js';
 export { readIdx, parseIdx, type IdxArray } from './data/idx.js';

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InputError, received } from '../errors.js';
+import { InputError } from '../errors.js';
+import { checkInt, checkNumber, checkOneOf, checkOptions, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
 import type { Batch, BatchOptions, Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
@@ -33,6 +34,8 @@ export interface MnistOptions {
   /** Largest random shift in pixels, per axis, when a batch is augmented. Default 2. */
   maxShift?: number;
 }
+
+const MNIST_OPTIONS = keysOf<MnistOptions>()({ split: true, dataDir: true, limit: true, mean: true, std: true, maxShift: true });
 
 const FILE_STEMS: Record<MnistSplit, string> = { train: 'train', test: 't10k' };
 
@@ -78,10 +81,8 @@ async function checkDir(dir: string): Promise<void> {
  * const { x, y } = await train.batch([0, 1, 2]); // x: [3, 28, 28, 1], normalized
  */
 export async function loadMnist(options: MnistOptions = {}): Promise<MnistDataset> {
-  const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') {
-    throw new InputError(`split must be 'train' or 'test'; received \`split=${received(split)}\``);
-  }
+  checkOptions(options, MNIST_OPTIONS, 'loadMnist');
+  const split = checkOneOf('split', options.split ?? 'train', ['train', 'test']);
   const dir = options.dataDir ?? embeddedMnistDir();
   await checkDir(dir);
   const stem = FILE_STEMS[split];
@@ -104,12 +105,7 @@ export async function loadMnist(options: MnistOptions = {}): Promise<MnistDatase
   }
 
   let count = images.dims[0];
-  if (options.limit !== undefined) {
-    if (!Number.isInteger(options.limit) || options.limit < 1) {
-      throw new InputError(`limit must be an integer >= 1; received \`limit=${received(options.limit)}\``);
-    }
-    count = Math.min(count, options.limit);
-  }
+  if (options.limit !== undefined) count = Math.min(count, checkInt('limit', options.limit, { min: 1 }));
   return new MnistDataset(images.data.subarray(0, count * PIXELS), Int32Array.from(labels.data.subarray(0, count)), options);
 }
 
@@ -140,12 +136,9 @@ export class MnistDataset implements Dataset {
     }
     const mean = options.mean ?? MNIST_MEAN;
     const std = options.std ?? MNIST_STD;
-    if (!Number.isFinite(mean)) throw new InputError(`mean must be a finite number; received \`mean=${received(mean)}\``);
-    if (!Number.isFinite(std) || std <= 0) throw new InputError(`std must be a finite number > 0; received \`std=${received(std)}\``);
-    this.maxShift = options.maxShift ?? 2;
-    if (!Number.isInteger(this.maxShift) || this.maxShift < 0 || this.maxShift >= SIZE) {
-      throw new InputError(`maxShift must be an integer in [0, 27]; received \`maxShift=${received(options.maxShift)}\``);
-    }
+    checkNumber('mean', mean);
+    checkNumber('std', std, { above: 0 });
+    this.maxShift = checkInt('maxShift', options.maxShift ?? 2, { min: 0, max: SIZE - 1 });
     this.length = labelValues.length;
     this.mean = [mean];
     this.std = [std];

@@ -36,7 +36,7 @@ describe('fromPixels', () => {
   });
 
   it('names a bad size or channel count', () => {
-    expect(() => fromPixels(image(rgba), { size: [0, 2] })).toThrow('size must be [height, width] with positive integers; received `size=[0,2]`');
+    expect(() => fromPixels(image(rgba), { size: [0, 2] })).toThrow('size must be an integer >= 1 or [height, width] of them; received `size=[0,2]`');
     expect(() => fromPixels(image(rgba), { size: [2, 2], channels: 2 as never })).toThrow('channels must be 1 or 3; received `channels=2`');
   });
 });

@@ -1,6 +1,7 @@
 import { InputError, received } from '../errors.js';
 import { tf } from '../tf.js';
-import { type TensorDataset, tensorDataset, type TensorDatasetOptions } from './tensorDataset.js';
+import { checkOneOf, checkOptions, checkSize, keysOf } from '../options/check.js';
+import { TENSOR_DATASET_OPTIONS, type TensorDataset, tensorDataset, type TensorDatasetOptions } from './tensorDataset.js';
 
 /** What `tf.browser.fromPixels` reads: ImageData, a canvas, an image, a video frame, an ImageBitmap or `{ data, width, height }`. */
 export type PixelSource = Parameters<typeof tf.browser.fromPixels>[0];
@@ -13,12 +14,7 @@ export interface PixelOptions {
   channels?: 1 | 3;
 }
 
-function checkSize(size: unknown): [number, number] {
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new InputError(`size must be [height, width] with positive integers; received \`size=${received(size)}\``);
-  }
-  return [size[0], size[1]];
-}
+const PIXEL_OPTIONS = keysOf<PixelOptions>()({ size: true, channels: true });
 
 /**
  * One image as a [height, width, channels] float32 tensor of [0, 1] pixels, resized to `size`;
@@ -28,9 +24,9 @@ function checkSize(size: unknown): [number, number] {
  * const x = fromPixels(canvas, { size: [28, 28], channels: 1 });
  */
 export function fromPixels(source: PixelSource, options: PixelOptions): tf.Tensor3D {
-  const size = checkSize(options?.size);
-  const channels = options.channels ?? 3;
-  if (channels !== 1 && channels !== 3) throw new InputError(`channels must be 1 or 3; received \`channels=${received(channels)}\``);
+  checkOptions(options, PIXEL_OPTIONS, 'fromPixels');
+  const size = checkSize('size', options?.size);
+  const channels = checkOneOf('channels', options.channels ?? 3, [1, 3]);
   return tf.tidy(() => {
     const rgb = tf.browser.fromPixels(source, 3).toFloat().div(255) as tf.Tensor3D;
     const resized = rgb.shape[0] === size[0] && rgb.shape[1] === size[1]
@@ -53,9 +49,11 @@ export function pixelDataset(
   if (!Array.isArray(sources) || sources.length === 0) {
     throw new InputError(`sources must be a non-empty array of images; received ${Array.isArray(sources) ? 'an empty array' : received(sources)}`);
   }
-  const images = tf.tidy(() => tf.stack(sources.map((s) => fromPixels(s, options))) as tf.Tensor4D);
+  checkOptions(options, [...PIXEL_OPTIONS, ...TENSOR_DATASET_OPTIONS], 'pixelDataset');
+  const { size, channels, ...rest } = options;
+  const images = tf.tidy(() => tf.stack(sources.map((s) => fromPixels(s, { size, ...(channels !== undefined && { channels }) }))) as tf.Tensor4D);
   try {
-    return tensorDataset(images, labels, options);
+    return tensorDataset(images, labels, rest);
   } finally {
     images.dispose();
   }

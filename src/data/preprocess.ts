@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkOptions, checkPerChannel, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
 import { decodeImage } from './decodeImage.js';
 import { scaledResize } from './evalTransform.js';
@@ -18,6 +19,8 @@ export interface PreprocessOptions {
   std?: readonly number[];
 }
 
+const PREPROCESS_OPTIONS = keysOf<PreprocessOptions>()({ inputShape: true, resize: true, mean: true, std: true });
+
 /** torchvision's ImageNet normalization. */
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -36,6 +39,7 @@ const STD = [0.229, 0.224, 0.225];
  * const logits = model.predict(x.expandDims(0));
  */
 export async function preprocessImage(input: string | Uint8Array, options: PreprocessOptions = {}): Promise<tf.Tensor3D> {
+  checkOptions(options, PREPROCESS_OPTIONS, 'preprocessImage');
   const shape = options.inputShape ?? [224, 224, 3];
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d > 0) || (shape[2] !== 1 && shape[2] !== 3)) {
     throw new InputError(`inputShape must be [height, width, channels] with channels 1 or 3; received \`inputShape=${received(shape)}\``);
@@ -45,15 +49,10 @@ export async function preprocessImage(input: string | Uint8Array, options: Prepr
     throw new InputError(`resize must be an integer >= the crop (${Math.max(shape[0], shape[1])}); received \`resize=${received(resize)}\``);
   }
   const channels = shape[2];
-  const norm = (name: string, value: readonly number[] | undefined, fallback: number[]) => {
-    const list = value ?? (channels === 3 ? fallback : [fallback.reduce((a, b) => a + b) / 3]);
-    if (!Array.isArray(list) || list.length !== channels || !list.every((v) => Number.isFinite(v) && (name === 'mean' || v > 0))) {
-      throw new InputError(`${name} must be ${channels} finite numbers (one per channel); received \`${name}=${received(value)}\``);
-    }
-    return list;
-  };
-  const mean = norm('mean', options.mean, MEAN);
-  const std = norm('std', options.std, STD);
+  // Grayscale takes the mean of ImageNet's three channels.
+  const gray = (values: number[]) => (channels === 3 ? values : [values.reduce((a, b) => a + b) / 3]);
+  const mean = checkPerChannel('mean', options.mean ?? gray(MEAN), channels);
+  const std = checkPerChannel('std', options.std ?? gray(STD), channels, { positive: true });
   const where = typeof input === 'string' ? input : 'the image bytes';
   let pixels: Uint8Array;
   try {

@@ -45,7 +45,7 @@ describe('tensorDataset', () => {
     expect(() => tensorDataset(images, [0], { classNames: ['a'] })).toThrow('labels must hold one class index per image (2); received 1 labels');
     expect(() => tensorDataset(images, [0, 2], { classNames: ['a', 'b'] })).toThrow('labels must be integers in [0, 1] (one per class name); received 2 at index 1');
     expect(() => tensorDataset(images, [0, 0], { classNames: [] })).toThrow('classNames must be a non-empty array');
-    expect(() => tensorDataset(images, [0, 0], { classNames: ['a'], std: [0] })).toThrow('std must be 1 or 1 finite numbers > 0; received `std=[0]`');
+    expect(() => tensorDataset(images, [0, 0], { classNames: ['a'], std: [0] })).toThrow('std must be 1 or 1 finite numbers (one per channel), each > 0; received `std=[0]`');
     expect(() => tensorDataset(tf.zeros([2, 2]) as never, [0, 0], { classNames: ['a'] })).toThrow('images must be a rank-4 tensor');
     images.dispose();
   });

@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkOptions, checkPerChannel, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
 import { type AugmentOptions, augmentBatch, checkAugment } from './augment.js';
 import type { Batch, BatchOptions, Dataset } from './dataset.js';
@@ -20,14 +21,7 @@ export interface TensorDataset extends Dataset {
   dispose(): void;
 }
 
-function checkStats(name: 'mean' | 'std', values: readonly number[], channels: number): readonly number[] {
-  const ok = Array.isArray(values) && (values.length === 1 || values.length === channels) &&
-    values.every((v) => Number.isFinite(v) && (name === 'mean' || v > 0));
-  if (!ok) {
-    throw new InputError(`${name} must be 1 or ${channels} finite numbers${name === 'std' ? ' > 0' : ''}; received \`${name}=${received(values)}\``);
-  }
-  return values;
-}
+const TENSOR_DATASET_OPTIONS = keysOf<TensorDatasetOptions>()({ classNames: true, mean: true, std: true, augment: true });
 
 /**
  * A dataset over `images`, NHWC pixels in [0, 1] (e.g. stacked `tf.browser.fromPixels(...) / 255`),
@@ -40,11 +34,15 @@ function checkStats(name: 'mean' | 'std', values: readonly number[], channels: n
  * await train(model, data, { epochs: 1, batchSize: 4 });
  * data.dispose();
  */
+/** Its option names, for callers that take them with their own. */
+export { TENSOR_DATASET_OPTIONS };
+
 export function tensorDataset(images: tf.Tensor4D, labels: ArrayLike<number>, options: TensorDatasetOptions): TensorDataset {
   if (!(images instanceof tf.Tensor) || images.rank !== 4) {
     throw new InputError(`images must be a rank-4 tensor [N, height, width, channels]; received ${images instanceof tf.Tensor ? `shape [${images.shape}]` : received(images)}`);
   }
   const [n, height, width, channels] = images.shape;
+  checkOptions(options, TENSOR_DATASET_OPTIONS, 'tensorDataset');
   const classNames = options?.classNames;
   if (!Array.isArray(classNames) || classNames.length === 0) {
     throw new InputError(`classNames must be a non-empty array of names; received \`classNames=${received(classNames)}\``);
@@ -57,8 +55,8 @@ export function tensorDataset(images: tf.Tensor4D, labels: ArrayLike<number>, op
   if (bad >= 0) {
     throw new InputError(`labels must be integers in [0, ${classNames.length - 1}] (one per class name); received ${received(labels[bad])} at index ${bad}`);
   }
-  const mean = checkStats('mean', options.mean ?? [0], channels);
-  const std = checkStats('std', options.std ?? [1], channels);
+  const mean = checkPerChannel('mean', options.mean ?? [0], channels);
+  const std = checkPerChannel('std', options.std ?? [1], channels, { positive: true });
   const augment = checkAugment(options.augment);
   const kept = tf.keep(images.clone());
 

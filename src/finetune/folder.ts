@@ -9,7 +9,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import { type Checkpoint, loadCheckpoint, resumedRunDir } from '../training/checkpoint.js';
 import { fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
-import { type Architecture, loadStartingPoint } from './start.js';
+import { loadStartingPoint, type TableName } from './start.js';
 import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
 
 /** Options of {@link fineTuneImageFolder}: where the data and weights are, plus {@link fineTune}'s options. */
@@ -34,7 +34,7 @@ export interface FineTuneFolderOptions extends Omit<FineTuneOptions, 'validation
   /** Seeds the split, new weights, shuffling and augmentation. Default random (reported in the result). */
   seed?: number;
   /** Random start only: architecture, width, channels. See {@link loadStartingPoint}. */
-  arch?: Architecture;
+  arch?: TableName;
   alpha?: number;
   channels?: 1 | 3;
   /** Input [height, width]. Default: the starting point's. */

@@ -1,8 +1,11 @@
-import { InputError, received } from '../errors.js';
+import { InputError } from '../errors.js';
+import { type Architecture, describeMobileNetV2, type Head } from '../models/architecture.js';
+import { requireArchitecture } from '../models/architectureOf.js';
+import { buildMobileNetV2 } from '../models/mobilenetv2.js';
+import { checkPositiveInt } from '../models/options.js';
 import { tf } from '../tf.js';
 
-/** The classifier layer of every model this library builds (Keras's name; torchvision's `classifier.1`). */
-export const HEAD_LAYER = 'predictions';
+export { HEAD_LAYER } from '../models/architecture.js';
 
 /** What a weight transfer did, by layer name. */
 export interface TransferReport {
@@ -56,24 +59,27 @@ export interface RebuildOptions {
   numClasses?: number;
   /** New input [height, width]; channels stay the source's. Default: the source's. */
   inputSize?: readonly [number, number];
-  /** Seeds the new classifier's initialization. Default: the source's configured seed. */
+  /** Seeds the new model's initialization, which the new classifier keeps. Default: unseeded. */
   seed?: number;
   /** Re-initialize the classifier even when its shape still fits (e.g. same count, other classes). Default false. */
   freshHead?: boolean;
 }
 
-interface LayerJson {
-  name: string;
-  class_name: string;
-  config: Record<string, unknown>;
+/** The architecture of `model` when it ends in a classifier, or an `InputError` naming `what`. */
+function classifierArchitecture(model: tf.LayersModel, what: string): Architecture & { head: Extract<Head, { kind: 'classifier' }> } {
+  const arch = requireArchitecture(model, what);
+  if (arch.head.kind !== 'classifier') {
+    throw new InputError(`${what}: model '${model.name}' has no classifier (built with includeTop: false); expected a MobileNetV2 with its top`);
+  }
+  return arch as Architecture & { head: Extract<Head, { kind: 'classifier' }> };
 }
 
 /**
- * A fresh model of `source`'s architecture (rebuilt from its own topology, so still plain
- * stock layers) with the classifier resized to `numClasses` and the input optionally resized,
- * and with every weight whose shape still fits copied over by layer name. Convolutions do not
- * depend on the spatial size, so a new input size keeps all of them. `source` is not modified
- * and may be disposed afterwards.
+ * A fresh model of `source`'s architecture (a MobileNetV2 of this library, rebuilt from its
+ * description, so still plain stock layers) with the classifier resized to `numClasses` and the
+ * input optionally resized, and with every weight whose shape still fits copied over by layer
+ * name. Convolutions do not depend on the spatial size, so a new input size keeps all of them.
+ * `source` is not modified and may be disposed afterwards.
  *
  * @returns the new model and what was transferred; `replaced` is `['predictions']` when the
  *   class count changed.
@@ -84,30 +90,16 @@ interface LayerJson {
 export async function rebuildWithHead(
   source: tf.LayersModel, options: RebuildOptions = {},
 ): Promise<{ model: tf.LayersModel; transfer: TransferReport }> {
-  const topology = source.toJSON(null, false) as unknown as { config: { layers: LayerJson[] } };
-  const layers = topology.config.layers;
-  const head = layers.find((l) => l.name === HEAD_LAYER && l.class_name === 'Dense');
-  if (!head) {
-    throw new InputError(`model '${source.name}' has no Dense layer named '${HEAD_LAYER}'; expected a MobileNetV2 built by this library`);
-  }
-  if (options.numClasses !== undefined) {
-    if (!Number.isInteger(options.numClasses) || options.numClasses < 1) {
-      throw new InputError(`numClasses must be an integer >= 1; received \`numClasses=${received(options.numClasses)}\``);
-    }
-    head.config.units = options.numClasses;
-  }
-  const init = head.config.kernel_initializer as { config?: { seed?: number } } | undefined;
-  if (options.seed !== undefined && init?.config) init.config.seed = options.seed;
-  if (options.inputSize) {
-    const input = layers.find((l) => l.class_name === 'InputLayer');
-    const shape = input?.config.batch_input_shape as (number | null)[] | undefined;
-    if (!input || !shape || shape.length !== 4) throw new InputError(`model '${source.name}' has no 4D image input`);
-    input.config.batch_input_shape = [null, options.inputSize[0], options.inputSize[1], shape[3]];
-  }
-  // Every layer comes back trainable; freezing is the fine-tuner's decision, not the checkpoint's.
-  for (const layer of layers) layer.config.trainable = true;
-  const model = await tf.models.modelFromJSON(topology as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
-  return { model, transfer: copyWeightsByName(source, model, options.freshHead ? [HEAD_LAYER] : []) };
+  const arch = classifierArchitecture(source, 'rebuildWithHead');
+  const [h, w, channels] = arch.inputShape;
+  const inputSize = options.inputSize ?? [h, w];
+  const config = {
+    ...arch.config,
+    numClasses: options.numClasses === undefined ? arch.config.numClasses : checkPositiveInt('numClasses', options.numClasses),
+    inputShape: [inputSize[0], inputSize[1], channels] as [number, number, number],
+  };
+  const model = buildMobileNetV2(describeMobileNetV2(config), { seed: options.seed, name: source.name });
+  return { model, transfer: copyWeightsByName(source, model, options.freshHead ? [arch.head.layers.classifier] : []) };
 }
 
 /**
@@ -121,7 +113,8 @@ export async function rebuildWithHead(
  * freezeFeatures(model); // model.trainableWeights: predictions/kernel and predictions/bias
  */
 export function freezeFeatures(model: tf.LayersModel, frozen = true): void {
-  for (const layer of model.layers) layer.trainable = layer.name === HEAD_LAYER || !frozen;
+  const head = classifierArchitecture(model, 'freezeFeatures').head.layers.classifier;
+  for (const layer of model.layers) layer.trainable = layer.name === head || !frozen;
 }
 
 /** A model cut in two at the classifier: pooled features, and the layers after them. */
@@ -142,11 +135,9 @@ export interface HeadSplit {
  * const f = tf.tidy(() => (features.predict(x) as tf.Tensor2D).reshape([-1, 1, 1, c]));
  */
 export function splitAtHead(model: tf.LayersModel): HeadSplit {
-  const pool = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D');
-  const classifier = model.layers.find((l) => l.name === HEAD_LAYER);
-  if (!pool || !classifier) {
-    throw new InputError(`model '${model.name}' has no global average pooling and '${HEAD_LAYER}' layer; expected a MobileNetV2 with its top`);
-  }
+  const { head: { layers } } = classifierArchitecture(model, 'splitAtHead');
+  const pool = model.getLayer(layers.pool);
+  const classifier = model.getLayer(layers.classifier);
   const pooled = pool.output as tf.SymbolicTensor;
   const channels = pooled.shape[1] as number;
   const features = tf.model({ inputs: model.inputs, outputs: pooled, name: `${model.name}_features` });

@@ -1,21 +1,22 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError, received } from '../errors.js';
+import { checkPerChannel, checkSize } from '../options/check.js';
 import { loadModel } from '../io/fileSystem.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { tf } from '../tf.js';
 import { loadStateDict } from '../weights/loadTorchWeights.js';
 import { parseStateDict } from '../weights/stateDict.js';
-import { type Architecture, buildTorchMobileNetV2, measureTorchMobileNetV2 } from '../weights/torchArchitecture.js';
+import { buildTorchMobileNetV2, measureTorchMobileNetV2, type TableName } from '../weights/torchArchitecture.js';
 
-export type { Architecture } from '../weights/torchArchitecture.js';
+export type { TableName } from '../weights/torchArchitecture.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
+import { requireArchitecture } from '../models/architectureOf.js';
 import { readModelMetadata } from '../training/metadata.js';
 import { scaledResize } from '../data/evalTransform.js';
 import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
 import { isPretrainedName, PRETRAINED, type PretrainedSpec } from '../pretrained/weights.js';
 
-/** The two architecture tables this library builds: the paper's (ImageNet) and the seed's 4-row MNIST one. */
 
 /** torchvision's ImageNet normalization, for RGB starting points without metadata. */
 export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
@@ -36,8 +37,8 @@ export interface StartingPointOptions {
   pretrained?: PretrainedFileOptions;
   /** The classes to fine-tune on, in output order. */
   classNames: readonly string[];
-  /** Architecture of a random start. Safetensors files and checkpoints carry their own. Default 'imagenet'. */
-  arch?: Architecture;
+  /** Table of a random start. Safetensors files and checkpoints carry their own. Default 'imagenet'. */
+  arch?: TableName;
   /** Width multiplier of a random start (safetensors files are measured). Default 1. */
   alpha?: number;
   /** Input [height, width]. Default: the checkpoint's, else 224 (imagenet) or 28 (mnist). */
@@ -86,21 +87,20 @@ function summarizeTransfer(name: string, source: string, transfer: TransferRepor
   return `${name} (${source}): ${parts.join(', ')}`;
 }
 
-function checkNorm(name: string, value: readonly number[] | undefined, channels: number, fallback: readonly number[]): number[] {
-  const list = value ?? fallback;
-  if (!Array.isArray(list) || (list.length !== 1 && list.length !== channels) || !list.every((v) => Number.isFinite(v) && (name !== 'std' || v > 0))) {
-    throw new InputError(`${name} must be 1 or ${channels} finite numbers (one per channel); received \`${name}=${received(value)}\``);
-  }
-  return list.length === channels ? [...list] : new Array<number>(channels).fill(list[0]);
+/** Torchvision's ImageNet normalization for RGB, the seed's MNIST one for grayscale: what a start without metadata assumes. */
+const defaultNormalization = (channels: number) => (channels === 1 ? { mean: MNIST_MEAN, std: MNIST_STD } : { mean: IMAGENET_MEAN, std: IMAGENET_STD });
+
+/** The normalization to train with: the caller's, else the checkpoint's, else the default for the channel count. */
+function normalization(options: StartingPointOptions, channels: number, recorded: { mean?: readonly number[]; std?: readonly number[] } = {}) {
+  const fallback = defaultNormalization(channels);
+  return {
+    mean: checkPerChannel('mean', options.mean ?? recorded.mean ?? fallback.mean, channels),
+    std: checkPerChannel('std', options.std ?? recorded.std ?? fallback.std, channels, { positive: true }),
+  };
 }
 
-function checkInputSize(value: readonly number[] | undefined): [number, number] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new InputError(`inputSize must be [height, width] of positive integers; received \`inputSize=${received(value)}\``);
-  }
-  return [value[0], value[1]];
-}
+/** The input size of a start without a recorded one: the table's native size. */
+const defaultInputSize = (arch: TableName): [number, number] => (arch === 'mnist' ? [28, 28] : [224, 224]);
 
 const isDirectory = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () => false);
 
@@ -125,7 +125,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   const classNames = [...options.classNames];
   const numClasses = classNames.length;
   if (numClasses < 1) throw new InputError('classNames must not be empty');
-  const inputSize = checkInputSize(options.inputSize);
+  const inputSize = options.inputSize === undefined ? undefined : checkSize('inputSize', options.inputSize);
   const weights = options.weights;
 
   if (weights === undefined) {
@@ -133,14 +133,12 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     if (arch !== 'imagenet' && arch !== 'mnist') throw new InputError(`arch must be 'imagenet' or 'mnist'; received \`arch=${received(arch)}\``);
     const channels = options.channels ?? (arch === 'mnist' ? 1 : 3);
     if (channels !== 1 && channels !== 3) throw new InputError(`channels must be 1 or 3; received \`channels=${received(channels)}\``);
-    const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
+    const [h, w] = inputSize ?? defaultInputSize(arch);
     const inputShape: [number, number, number] = [h, w, channels];
     const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha: options.alpha, seed: options.seed });
     const transfer: TransferReport = { loaded: [], replaced: [], missing: model.layers.filter((l) => l.weights.length).map((l) => l.name) };
     return {
-      model, source: 'scratch', inputShape, transfer,
-      mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
-      std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
+      model, source: 'scratch', inputShape, transfer, ...normalization(options, channels),
       describe: () => `random initialization (${arch}, ${inputShape.join('x')})`,
     };
   }
@@ -160,18 +158,15 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
       }
       const channels = sourceShape[3] as number;
       const [h, w] = inputSize ?? [sourceShape[1] as number, sourceShape[2] as number];
-      const sourceClasses = (source.getLayer(HEAD_LAYER).outputShape as number[])[1];
+      const head = requireArchitecture(source, `fine-tuning from ${dir}`).head;
+      const sourceClasses = head.kind === 'classifier' ? head.numClasses : undefined;
       const sameClasses = sourceClasses === numClasses && (meta.classNames === undefined || meta.classNames.join('\n') === classNames.join('\n'));
       // A head trained on other labels is no start, even when its shape happens to fit.
       const { model, transfer } = await rebuildWithHead(source, {
         numClasses, inputSize: [h, w], seed: options.seed, freshHead: options.newHead || !sameClasses,
       });
-      const fallbackMean = channels === 1 ? MNIST_MEAN : IMAGENET_MEAN;
-      const fallbackStd = channels === 1 ? MNIST_STD : IMAGENET_STD;
       return {
-        model, source: 'checkpoint', inputShape: [h, w, channels], transfer,
-        mean: checkNorm('mean', options.mean ?? meta.mean, channels, fallbackMean),
-        std: checkNorm('std', options.std ?? meta.std, channels, fallbackStd),
+        model, source: 'checkpoint', inputShape: [h, w, channels], transfer, ...normalization(options, channels, meta),
         ...(meta.classNames && { sourceClassNames: meta.classNames }),
         // The same framing at another input size: the resize scales with the crop.
         ...(meta.resize && {
@@ -197,7 +192,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   }
   const stateDict = parseStateDict(bytes, file);
   const { arch, alpha, channels, lastChannels } = measureTorchMobileNetV2(stateDict, file);
-  const [h, w] = inputSize ?? (arch === 'mnist' ? [28, 28] : [224, 224]);
+  const [h, w] = inputSize ?? defaultInputSize(arch);
   const inputShape: [number, number, number] = [h, w, channels];
   const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
   const result = loadStateDict(model, stateDict, file, false);
@@ -220,9 +215,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   // as torch.hub names it: models fine-tuned from it get the same eval transform as from the name.
   const transformOf = spec ?? Object.values(PRETRAINED).find((s) => path.basename(file) === s.file);
   return {
-    model, source, inputShape, transfer,
-    mean: checkNorm('mean', options.mean, channels, channels === 1 ? MNIST_MEAN : IMAGENET_MEAN),
-    std: checkNorm('std', options.std, channels, channels === 1 ? MNIST_STD : IMAGENET_STD),
+    model, source, inputShape, transfer, ...normalization(options, channels),
     ...(transformOf && { resize: scaledResize(transformOf.transform, [h, w]) }),
     describe: () => summarizeTransfer(spec ? `${spec.name} (${file})` : file, source, transfer),
   };

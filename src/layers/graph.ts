@@ -1,38 +1,45 @@
 import { tf } from '../tf.js';
 
-/** The parts of tfjs-layers' functional graph that a forward pass walks (public fields of `Container`, untyped in its .d.ts). */
-export interface GraphNode {
-  outboundLayer: tf.layers.Layer;
-  inputTensors: tf.SymbolicTensor[];
-  outputTensors: tf.SymbolicTensor[];
-  callArgs?: Record<string, unknown>;
-}
-export interface Graph {
-  inputs: tf.SymbolicTensor[];
-  outputs: tf.SymbolicTensor[];
-  nodesByDepth: Record<string, GraphNode[]>;
-}
+type Node = tf.LayersModel['nodesByDepth'][string][number];
 
-function isGraph(layer: unknown): layer is tf.LayersModel & Graph {
-  return typeof layer === 'object' && layer !== null && 'nodesByDepth' in layer && 'outputs' in layer;
-}
+/** One layer call of a functional graph: tfjs-layers' `Node` (public in `Container`'s typings), or a step made by {@link collapsePrefix}. */
+export type GraphNode = Pick<Node, 'outboundLayer' | 'inputTensors' | 'outputTensors' | 'callArgs'>;
+
+/** A functional model (a Sequential's inner one included), walked through its public `nodesByDepth`. */
+export type Graph = tf.LayersModel;
+
+const isGraph = (layer: unknown): layer is Graph => layer instanceof tf.LayersModel && !(layer instanceof tf.Sequential);
 
 /** The functional graph of `layer` (a functional model, or a Sequential's inner model), or null for a plain layer. */
 export function graphOf(layer: tf.layers.Layer): Graph | null {
-  // A Sequential keeps its layers in an inner functional model.
-  const inner = (layer as unknown as { model?: unknown }).model;
-  if (layer instanceof tf.Sequential && isGraph(inner)) return inner;
+  // A Sequential keeps its layers in an inner functional model, in a private field: the one
+  // TF.js internal this walker reads (listed in backend/internals.ts).
+  if (layer instanceof tf.Sequential) {
+    const inner = (layer as unknown as { model?: unknown }).model;
+    return isGraph(inner) ? inner : null;
+  }
   return isGraph(layer) ? layer : null;
 }
 
 /** Whether {@link walkGraph} can run `model`: functional and Sequential graphs without masking, nested ones included. */
-export function canWalk(model: tf.LayersModel): boolean {
+function canWalk(model: tf.LayersModel): boolean {
   const graph = graphOf(model);
   if (graph === null) return false;
   return Object.values(graph.nodesByDepth).flat().every(({ outboundLayer: layer }) => {
     const masks = layer.getClassName() === 'Masking' || (layer as { maskZero?: boolean }).maskZero === true;
     return !masks && (graphOf(layer) === null || canWalk(layer as tf.LayersModel));
   });
+}
+
+/**
+ * The graph of `model` when {@link walkGraph} can run it as a one-input, one-output model
+ * (functional or Sequential, nested ones included, no masking), else null: then callers use
+ * `model.apply` / `model.predict`. The one check of the training forward pass and the inference plan.
+ */
+export function walkable(model: tf.LayersModel): Graph | null {
+  const graph = graphOf(model);
+  if (graph === null || graph.inputs.length !== 1 || graph.outputs.length !== 1 || !canWalk(model)) return null;
+  return graph;
 }
 
 /** The graph's layer calls in execution order (deepest first), input layers left out. */
@@ -47,6 +54,24 @@ export function readCounts(graph: Graph, nodes: readonly GraphNode[]): Map<numbe
   const counts = new Map<number, number>();
   for (const t of [...nodes.flatMap((n) => n.inputTensors), ...graph.outputs]) counts.set(t.id, (counts.get(t.id) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * `nodes` with the part of the graph that computes `output` from the graph's one input through
+ * `layers` alone replaced by a single node (`prefix`, from that input to `output`), or null when
+ * a node outside `layers` reads anything inside that part but `output`. Lets a caller run a
+ * known sub-network (a MobileNetV2 that a Sequential flattened into its own graph) its own way.
+ */
+export function collapsePrefix(
+  graph: Graph, nodes: readonly GraphNode[], layers: ReadonlySet<tf.layers.Layer>, output: tf.SymbolicTensor,
+): { nodes: GraphNode[]; prefix: GraphNode } | null {
+  const inside = nodes.filter((n) => layers.has(n.outboundLayer));
+  const rest = nodes.filter((n) => !layers.has(n.outboundLayer));
+  const internal = new Set(inside.flatMap((n) => n.outputTensors.map((t) => t.id)));
+  if (!internal.delete(output.id)) return null;
+  if (rest.some((n) => n.inputTensors.some((t) => internal.has(t.id))) || graph.outputs.some((t) => internal.has(t.id))) return null;
+  const prefix: GraphNode = { outboundLayer: output.sourceLayer as tf.layers.Layer, inputTensors: [graph.inputs[0]!], outputTensors: [output] };
+  return { nodes: [prefix, ...rest], prefix };
 }
 
 /**

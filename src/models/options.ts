@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkInt, checkNumber, checkOptions } from '../options/check.js';
 import { BATCH_NORM_DEFAULTS, type BatchNormOptions } from '../layers/batchNorm.js';
 
 /** One row of the architecture table: expansion t, output channels c, repeats n, first stride s. */
@@ -44,22 +45,12 @@ function fail(what: string, value: unknown): never {
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-export function checkPositiveInt(name: string, value: unknown): number {
-  if (!isInt(value) || value < 1) fail(`${name} must be an integer >= 1`, `${name}=${received(value)}`);
-  return value;
-}
+export { checkOneOf, checkPositiveInt, checkRate } from '../options/check.js';
 
-export function checkSeed(value: unknown): number {
-  if (!isInt(value) || value < 0) fail('seed must be an integer >= 0', `seed=${received(value)}`);
-  return value;
-}
+export const checkSeed = (value: unknown): number => checkInt('seed', value, { min: 0 });
 
-export function checkAlpha(value: unknown): number {
-  if (!isFinite(value) || value <= 0) fail('alpha must be a finite number > 0', `alpha=${received(value)}`);
-  return value;
-}
+export const checkAlpha = (value: unknown): number => checkNumber('alpha', value, { above: 0 });
 
 export function checkTable(table: unknown): InvertedResidualRow[] {
   const name = 'invertedResidualSetting';
@@ -89,31 +80,11 @@ export function checkInputShape(value: unknown, minSize: number): [number, numbe
   return value as [number, number, number];
 }
 
-export function checkRate(name: string, value: unknown): number {
-  if (!isFinite(value) || value < 0 || value >= 1) fail(`${name} must be a number in [0, 1)`, `${name}=${received(value)}`);
-  return value;
-}
-
-export function checkOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    fail(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`, `${name}=${received(value)}`);
-  }
-  return value as T;
-}
-
 export function checkBatchNorm(value: BatchNormOptions | undefined): Required<BatchNormOptions> {
+  checkOptions(value, ['epsilon', 'momentum'], 'batchNorm');
   const { epsilon, momentum } = { ...BATCH_NORM_DEFAULTS, ...value };
-  if (!isFinite(epsilon) || epsilon <= 0) fail('batchNorm.epsilon must be a finite number > 0', `batchNorm.epsilon=${received(epsilon)}`);
-  if (!isFinite(momentum) || momentum < 0 || momentum > 1) fail('batchNorm.momentum must be a number in [0, 1]', `batchNorm.momentum=${received(momentum)}`);
-  return { epsilon, momentum };
-}
-
-/** Rejects option names that do not exist, so a typo (`numClass`) is not silently ignored. */
-export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    // Keras' MobileNetV2(weights='imagenet') is the spelling users try first; ours is a separate function.
-    const hint = key === 'weights' ? "; for torchvision's ImageNet weights call pretrainedMobileNetV2({ weights: 'imagenet' })" : '';
-    fail(`unknown ${what} option '${key}'${hint}; allowed: ${known.join(', ')}`, key);
-  }
+  return {
+    epsilon: checkNumber('batchNorm.epsilon', epsilon, { above: 0 }),
+    momentum: checkNumber('batchNorm.momentum', momentum, { min: 0, max: 1 }),
+  };
 }

@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import { closeReplicas, modelPayload, type Replica, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
+import { closeReplicas, modelPayload, type ReplicaThread, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
 import type { WorkersOption } from './workers.js';
 
 /**
@@ -42,7 +42,7 @@ export class InferencePool {
   private readonly owed: Promise<unknown>[];
 
   private constructor(
-    private readonly replicas: Replica[],
+    private readonly replicas: ReplicaThread[],
     /** Live tensors in each worker before its model was built. */
     readonly baseTensors: number[],
     /** Each worker's convs fused with their BatchNorm or activation (its `InferencePlan.fusedConvs`). */
@@ -63,7 +63,7 @@ export class InferencePool {
    */
   static launch(model: tf.LayersModel, ranks: number): { ready: Promise<InferencePool>; stop(): Promise<void> } {
     const payload = modelPayload(model);
-    const replicas: Replica[] = [];
+    const replicas: ReplicaThread[] = [];
     let pool: InferencePool | null = null;
     let stopped = false;
     const ready = (async () => {

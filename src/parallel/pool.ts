@@ -6,7 +6,7 @@ import { type OptimizerName, setLearningRate } from '../training/optimizer.js';
 import { trainingStep } from '../training/step.js';
 import { allocateGradients, combineGradients, gradientSize, readGradients, writeGradients } from './gradients.js';
 import type { SharedGradients, StepTiming } from './protocol.js';
-import { closeReplicas, modelPayload, type Replica, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
+import { closeReplicas, modelPayload, type ReplicaThread, spawnReplicas, terminateReplicas, WorkerError } from './thread.js';
 
 export { WorkerError } from './thread.js';
 
@@ -55,7 +55,7 @@ export class ReplicaPool {
   private constructor(
     private readonly model: tf.LayersModel,
     private readonly optimizer: tf.Optimizer,
-    private readonly replicas: Replica[],
+    private readonly replicas: ReplicaThread[],
     private readonly shared: SharedGradients,
     private readonly options: PoolOptions,
     /** Live tensors in each worker before its model was built. */
@@ -75,7 +75,7 @@ export class ReplicaPool {
     }));
     // getWeights adds a fresh iterations scalar, which is ours.
     tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
-    const replicas: Replica[] = [];
+    const replicas: ReplicaThread[] = [];
     try {
       spawnReplicas(replicas, options.ranks, {
         ...payload, optimizer: options.optimizer, optimizerState,

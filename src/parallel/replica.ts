@@ -13,7 +13,7 @@ export interface Port {
   postMessage(message: FromReplica): void;
 }
 
-interface Replica {
+interface ReplicaState {
   model: tf.LayersModel;
   /** An inference-only replica's plan, built from the weights it received (they never change). */
   plan: InferencePlan | null;
@@ -22,7 +22,7 @@ interface Replica {
   batchSize: number;
 }
 
-async function build(init: InitMessage): Promise<Replica> {
+async function build(init: InitMessage): Promise<ReplicaState> {
   const model = await tf.models.modelFromJSON({ modelTopology: JSON.parse(init.topology) as tf.io.ModelJSON['modelTopology'] });
   const weights = model.weights.map((w, i) => tf.tensor(init.weights[i]!, w.shape as number[]));
   model.setWeights(weights);
@@ -47,7 +47,7 @@ async function build(init: InitMessage): Promise<Replica> {
  * message; the coordinator decides what to do.
  */
 export function serveReplica(port: Port): void {
-  let replica: Replica | null = null;
+  let replica: ReplicaState | null = null;
   let queue = Promise.resolve();
   let applyMs = 0;
   const now = () => performance.timeOrigin + performance.now();

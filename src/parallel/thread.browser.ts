@@ -13,7 +13,7 @@ export function spawnWorker(): never {
   throw nodeOnly('data-parallel worker threads', INSTEAD);
 }
 
-export class Replica {
+export class ReplicaThread {
   constructor() {
     throw nodeOnly('data-parallel worker threads', INSTEAD);
   }

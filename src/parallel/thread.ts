@@ -50,7 +50,7 @@ export function spawnWorker(): Worker {
 }
 
 /** One rank's worker and the replies it has sent that nobody has taken yet. */
-export class Replica {
+export class ReplicaThread {
   private replies: FromReplica[] = [];
   private waiting: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | null = null;
   failure: Error | null = null;
@@ -102,16 +102,16 @@ export class Replica {
  * Starts ranks 1 … `ranks − 1`, each in a new worker thread sent `init`, appending each to
  * `replicas` as soon as it exists (so that a caller whose start fails part-way can stop those).
  */
-export function spawnReplicas(replicas: Replica[], ranks: number, init: Omit<InitMessage, 'type' | 'rank'>): void {
+export function spawnReplicas(replicas: ReplicaThread[], ranks: number, init: Omit<InitMessage, 'type' | 'rank'>): void {
   for (let rank = 1; rank < ranks; rank++) {
-    const replica = new Replica(spawnWorker(), rank, ranks);
+    const replica = new ReplicaThread(spawnWorker(), rank, ranks);
     replicas.push(replica);
     replica.post({ type: 'init', rank, ...init });
   }
 }
 
 /** Stops every replica's thread at once (after a failure, an interrupt, or a close). */
-export async function terminateReplicas(replicas: readonly Replica[]): Promise<void> {
+export async function terminateReplicas(replicas: readonly ReplicaThread[]): Promise<void> {
   await Promise.all(replicas.map((r) => r.worker.terminate()));
 }
 
@@ -120,7 +120,7 @@ export async function terminateReplicas(replicas: readonly Replica[]): Promise<v
  * replica's tensor count after disposal (its `baseTensors` when nothing leaked; -1 for a reply of
  * another kind).
  */
-export async function closeReplicas(replicas: readonly Replica[]): Promise<number[]> {
+export async function closeReplicas(replicas: readonly ReplicaThread[]): Promise<number[]> {
   try {
     const alive = replicas.filter((r) => !r.failure);
     for (const replica of alive) replica.post({ type: 'close' });

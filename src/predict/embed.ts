@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import { tf } from '../tf.js';
+import { architectureOf } from '../models/architectureOf.js';
 import { inferencePlan } from './inferencePlan.js';
 
 // One feature model per classifier: it shares the classifier's layers and weights, so building
@@ -9,13 +10,17 @@ const featureModels = new WeakMap<tf.LayersModel, tf.LayersModel>();
 function featureModel(model: tf.LayersModel): tf.LayersModel {
   let features = featureModels.get(model);
   if (features) return features;
-  const pool = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D');
-  if (pool) {
-    features = tf.model({ inputs: model.inputs, outputs: pool.output as tf.SymbolicTensor, name: `${model.name}_embed` });
-  } else if ((model.outputs[0].shape as unknown[]).length === 4 || (model.outputs[0].shape as unknown[]).length === 2) {
-    features = model; // built with includeTop: false; pooled below when it ends with a feature map
+  const head = architectureOf(model)?.head;
+  const rank = (model.outputs[0]!.shape as unknown[]).length;
+  if (head?.kind === 'classifier') {
+    const pooled = model.getLayer(head.layers.pool).output as tf.SymbolicTensor;
+    features = tf.model({ inputs: model.inputs, outputs: pooled, name: `${model.name}_embed` });
+  } else if (head !== undefined || rank === 4 || rank === 2) {
+    // Built with includeTop: false (pooled below when it ends with a feature map), or a
+    // feature extractor of the user's own.
+    features = model;
   } else {
-    throw new InputError(`model '${model.name}' has no global average pooling layer and does not end in a feature map; expected a MobileNetV2`);
+    throw new InputError(`model '${model.name}' is not a MobileNetV2 of this library and does not end in a feature map; expected a MobileNetV2`);
   }
   featureModels.set(model, features);
   return features;

@@ -1,6 +1,8 @@
 import { InputError } from '../errors.js';
-import { activationOf, type BatchNormFields, type ConvLayerFields, isChannelsLastBatchNorm } from '../layers/layerFields.js';
-import { canWalk, type Graph, type GraphNode, graphOf, orderedNodes, readCounts, walkGraph } from '../layers/graph.js';
+import { collapsePrefix, type Graph, type GraphNode, graphOf, orderedNodes, walkable, walkGraph } from '../layers/graph.js';
+import { type ConvUnit, convUnits, runArchitecture } from '../models/architecture.js';
+import { architectureOf, architecturePrefix } from '../models/architectureOf.js';
+import { bindArchitecture, type BoundArchitecture, type BoundUnit } from '../models/boundArchitecture.js';
 import { tf } from '../tf.js';
 
 /** A model's forward pass in inference mode, with each BatchNormalization folded into the conv before it. */
@@ -10,189 +12,137 @@ export interface InferencePlan {
    * to `model.predict(x)` within float32 rounding. Leaves only the returned tensor.
    */
   predict(x: tf.Tensor): tf.Tensor;
-  /** Convs that run fused with a following BatchNormalization or activation: 0 when the plan is `model.predict`. */
+  /** Convs that run fused with their BatchNormalization: 0 when the model is not a MobileNetV2 of this library. */
   readonly fusedConvs: number;
   /** Disposes the folded weights; the model is untouched. */
   dispose(): void;
 }
 
-type FusedActivation = 'linear' | 'relu' | 'relu6';
-
-/** Optionally a zero padding, then a conv, then optionally a BatchNormalization and an activation, run as one fused conv. */
-interface FusedConv {
+/** A conv unit as one fused conv: BatchNorm folded into filter and bias, ReLU6 fused. */
+export interface FoldedConv {
+  /** [kh, kw, in, out] (dense) or [kh, kw, channels, 1] (depthwise), the conv's layout. */
   filter: tf.Tensor4D;
-  bias: tf.Tensor1D | undefined;
-  activation: FusedActivation;
-  /** The zero padding folded in, as the conv's explicit pads; null: the conv's own padding. */
-  pad: [[0, 0], [number, number], [number, number], [0, 0]] | null;
-}
-
-const undilated = (rate: number | [number, number]) => (Array.isArray(rate) ? rate.every((r) => r === 1) : rate === 1);
-
-/**
- * Whether `layer` is a channels-last conv whose output BatchNormalization and an activation can
- * be folded into: linear activation. tfjs-layers' DepthwiseConv2D ignores its dilation rate
- * (it passes none to the op), so a dilated one is left to its own `call` to keep its numbers.
- */
-function isFoldableConv(layer: tf.layers.Layer): boolean {
-  const name = layer.getClassName();
-  if (name !== 'Conv2D' && name !== 'DepthwiseConv2D') return false;
-  const conv = layer as unknown as ConvLayerFields;
-  if (conv.dataFormat !== 'channelsLast' || activationOf(layer) !== 'linear') return false;
-  return name === 'Conv2D' || undilated(conv.dilationRate);
+  bias: tf.Tensor1D;
 }
 
 /**
- * The pads of a channels-last ZeroPadding2D that a following 'valid' DepthwiseConv2D can take as
- * explicit pads instead (Keras's MobileNetV2 pads before each strided depthwise conv), or null.
- * Depthwise only: the stock wasm depthwise kernel, which runs both forms, takes explicit pads
- * (checked by the randomized differential tests, at multiplier 1: stock wasm's depthwise
- * kernel writes outside its buffers for some convs with larger multipliers, so those keep their
- * ZeroPadding2D, as model.predict runs them), while an explicitly padded Conv2D would move from
- * XNNPACK to this library's slower kernel for the 3-channel stem (see dispatch.ts).
+ * The unit's filter and bias with its BatchNorm folded in. Inference-mode BatchNorm is the
+ * affine map y = (x − mean)·s + β with s = γ/√(var + ε) per channel, so conv-then-BN is the
+ * conv with filter w·s (per output channel) and bias β − mean·s. Reads the current weights.
+ *
+ * @example
+ * const { filter, bias } = foldBatchNorm(bindArchitecture(model, arch).unit(arch.stem));
  */
-function foldablePadding(pad: tf.layers.Layer, conv: tf.layers.Layer): [[number, number], [number, number]] | null {
-  if (pad.getClassName() !== 'ZeroPadding2D' || conv.getClassName() !== 'DepthwiseConv2D') return null;
-  const { padding, dataFormat } = pad as unknown as { padding: [[number, number], [number, number]]; dataFormat: string };
-  const { depthMultiplier } = conv as unknown as { depthMultiplier: number };
-  return dataFormat === 'channelsLast' && (conv as unknown as ConvLayerFields).padding === 'valid' && depthMultiplier === 1 && isFoldableConv(conv) ? padding : null;
-}
-
-/** The activation a fused conv applies for `layer`: `Activation('relu' | 'relu6')`, `ReLU()` or `ReLU({ maxValue: 6 })`; else null. */
-function fusableActivation(layer: tf.layers.Layer): FusedActivation | null {
-  const name = layer.getClassName();
-  if (name === 'Activation') {
-    const activation = activationOf(layer);
-    return activation === 'relu' || activation === 'relu6' ? activation : null;
-  }
-  if (name === 'ReLU') {
-    const { maxValue } = layer as unknown as { maxValue?: number | null };
-    return maxValue == null ? 'relu' : maxValue === 6 ? 'relu6' : null;
-  }
-  return null;
-}
-
-/**
- * The conv's filter and bias with `bn` folded in. Inference-mode BatchNormalization is the affine
- * map y = (x − mean)·s + β with s = γ/√(var + ε) per channel, so conv-then-BN is the conv with
- * filter w·s (per output channel) and bias (b − mean)·s + β.
- */
-function foldedWeights(layer: tf.layers.Layer, bn: tf.layers.Layer | null): { filter: tf.Tensor4D; bias: tf.Tensor1D | undefined } {
+export function foldBatchNorm(bound: BoundUnit): FoldedConv {
   return tf.tidy(() => {
-    const conv = layer as unknown as ConvLayerFields;
-    const depthwise = conv.depthwiseKernel !== undefined;
-    const kernel = (depthwise ? conv.depthwiseKernel! : conv.kernel!).read() as tf.Tensor4D;
-    const bias = conv.bias?.read() as tf.Tensor1D | undefined;
-    if (bn === null) return { filter: tf.keep(kernel.clone()), bias: bias && tf.keep(bias.clone()) };
-    const norm = bn as unknown as BatchNormFields;
-    const mean = norm.movingMean.read() as tf.Tensor1D;
-    let scale = tf.rsqrt(tf.add(norm.movingVariance.read(), norm.epsilon)) as tf.Tensor1D;
-    if (norm.gamma) scale = tf.mul(scale, norm.gamma.read());
-    // A depthwise filter is [kh, kw, in, multiplier] and output channel c·multiplier + m, so the
-    // scale, indexed by output channel, reshapes to its last two axes.
-    const [, , inChannels, multiplier] = kernel.shape;
-    const filter = tf.mul(kernel, depthwise ? tf.reshape(scale, [inChannels, multiplier]) : scale) as tf.Tensor4D;
-    let folded = tf.mul(bias ? tf.sub(bias, mean) : tf.neg(mean), scale) as tf.Tensor1D;
-    if (norm.beta) folded = tf.add(folded, norm.beta.read());
-    return { filter: tf.keep(filter), bias: tf.keep(folded) };
+    const { kernel, bn } = bound;
+    const scale = tf.mul(tf.rsqrt(tf.add(bn.movingVariance.read(), bn.epsilon)), bn.gamma.read()) as tf.Tensor1D;
+    // A depthwise filter is [kh, kw, channels, 1]: the scale runs along its third axis.
+    const k = kernel.read() as tf.Tensor4D;
+    const filter = tf.mul(k, bound.unit.op === 'depthwise' ? tf.reshape(scale, [k.shape[2], 1]) : scale) as tf.Tensor4D;
+    const bias = tf.sub(bn.beta.read(), tf.mul(bn.movingMean.read(), scale)) as tf.Tensor1D;
+    return { filter: tf.keep(filter), bias: tf.keep(bias) };
   });
 }
 
-/** A graph compiled for inference: its nodes with fusable chains replaced, and nested graphs compiled too. */
-interface Compiled {
-  graph: Graph;
-  nodes: GraphNode[];
-  fused: Map<GraphNode, FusedConv>;
-  nested: Map<tf.layers.Layer, Compiled>;
+interface Runner {
+  run(x: tf.Tensor): tf.Tensor;
+  fusedConvs: number;
+  dispose(): void;
 }
 
-function compile(graph: Graph): Compiled {
-  const all = orderedNodes(graph);
-  const reads = readCounts(graph, all);
-  const consumer = new Map<number, GraphNode>();
-  for (const node of all) for (const t of node.inputTensors) consumer.set(t.id, node);
-  // The only node that reads `t`, when nothing else does (no second consumer, not a graph output).
-  const soleConsumer = (t: tf.SymbolicTensor) => (reads.get(t.id) === 1 ? consumer.get(t.id) ?? null : null);
-  const single = (node: GraphNode) => node.inputTensors.length === 1 && node.outputTensors.length === 1;
-
-  const skipped = new Set<GraphNode>();
-  const fused = new Map<GraphNode, FusedConv>();
-  const nested = new Map<tf.layers.Layer, Compiled>();
-  const padded = new Map<GraphNode, { from: GraphNode; padding: [[number, number], [number, number]] }>();
-  const nodes: GraphNode[] = [];
+/** A MobileNetV2 of this library, from its description: every conv unit one fused conv. */
+function mobileNetV2Runner(bound: BoundArchitecture): Runner {
+  const folded = new Map<ConvUnit, FoldedConv>();
+  const dispose = () => folded.forEach((f) => tf.dispose([f.filter, f.bias]));
   try {
-    for (const node of all) {
-      if (skipped.has(node)) continue;
-      const layer = node.outboundLayer;
-      const inner = graphOf(layer);
-      if (inner !== null && !nested.has(layer)) nested.set(layer, compile(inner));
-      const conv = single(node) ? soleConsumer(node.outputTensors[0]!) : null;
-      const padding = conv && single(conv) ? foldablePadding(layer, conv.outboundLayer) : null;
-      if (padding) {
-        padded.set(conv!, { from: node, padding });
-        continue;
-      }
-      if (!single(node) || !isFoldableConv(layer)) {
-        nodes.push(node);
-        continue;
-      }
-      const pad = padded.get(node);
-      let last = node;
-      let bn: tf.layers.Layer | null = null;
-      const next = soleConsumer(node.outputTensors[0]!);
-      if (next && single(next) && isChannelsLastBatchNorm(next.outboundLayer, 4)) {
-        bn = next.outboundLayer;
-        last = next;
-      }
-      const after = soleConsumer(last.outputTensors[0]!);
-      const activation = after && single(after) ? fusableActivation(after.outboundLayer) : null;
-      if (activation) last = after!;
-      if (last === node && !pad) {
-        nodes.push(node);
-        continue;
-      }
-      if (bn) skipped.add(next!);
-      if (activation) skipped.add(after!);
-      const chain: GraphNode = { ...node, inputTensors: (pad?.from ?? node).inputTensors, outputTensors: last.outputTensors };
-      const explicit = pad ? [[0, 0], ...pad.padding, [0, 0]] as FusedConv['pad'] : null;
-      fused.set(chain, { ...foldedWeights(layer, bn), activation: activation ?? 'linear', pad: explicit });
-      nodes.push(chain);
-    }
+    for (const unit of convUnits(bound.arch)) folded.set(unit, foldBatchNorm(bound.unit(unit)));
   } catch (error) {
-    disposeCompiled({ graph, nodes, fused, nested });
+    dispose();
     throw error;
   }
-  return { graph, nodes, fused, nested };
-}
-
-function disposeCompiled(compiled: Compiled): void {
-  for (const f of compiled.fused.values()) tf.dispose([f.filter, ...(f.bias ? [f.bias] : [])]);
-  compiled.nested.forEach(disposeCompiled);
-}
-
-const countFused = (compiled: Compiled): number =>
-  compiled.fused.size + [...compiled.nested.values()].reduce((n, c) => n + countFused(c), 0);
-
-function runCompiled(compiled: Compiled, inputs: tf.Tensor[]): tf.Tensor[] {
-  return walkGraph(compiled.graph, compiled.nodes, inputs, (node, args) => {
-    const layer = node.outboundLayer;
-    const inner = compiled.nested.get(layer);
-    if (inner) return runCompiled(inner, args);
-    const fused = compiled.fused.get(node);
-    if (fused) {
-      const conv = layer as unknown as ConvLayerFields;
-      const common = {
-        x: args[0] as tf.Tensor4D, filter: fused.filter, strides: conv.strides, pad: fused.pad ?? conv.padding as 'same' | 'valid',
-        dataFormat: 'NHWC' as const, bias: fused.bias, activation: fused.activation,
-      };
-      // The fused depthwise op takes explicit pads (computeConv2DInfo reads them) though its
-      // typings list only 'same', 'valid' and a number.
-      return [layer.getClassName() === 'DepthwiseConv2D'
-        ? tf.fused.depthwiseConv2d(common as Omit<typeof common, 'pad'> & { pad: 'valid' })
-        : tf.fused.conv2d({ ...common, dilations: conv.dilationRate })];
+  const unit = (u: ConvUnit, x: tf.Tensor): tf.Tensor => {
+    const { filter, bias } = folded.get(u)!;
+    const activation = u.activation;
+    const p = u.padding;
+    if (u.op === 'depthwise') {
+      // The ZeroPadding2D before a strided depthwise conv becomes the conv's explicit pads: the
+      // stock wasm depthwise kernel takes them at multiplier 1 (the fused op's typings list only
+      // 'same', 'valid' and a number, though computeConv2DInfo reads explicit pads).
+      const pad = u.layerPadding === 'explicit' ? [[0, 0], [p, p], [p, p], [0, 0]] : u.layerPadding;
+      return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter, strides: u.stride, pad: pad as 'valid', bias, activation });
     }
-    return [layer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training: false })].flat() as tf.Tensor[];
-  });
+    // A dense conv keeps its ZeroPadding2D: an explicitly padded Conv2D would move the 3-channel
+    // stem from XNNPACK to this library's slower kernel (see dispatch.ts).
+    const input = u.layerPadding === 'explicit' ? tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]) : x;
+    const y = tf.fused.conv2d({ x: input as tf.Tensor4D, filter, strides: u.stride, pad: u.layerPadding === 'same' ? 'same' : 'valid', bias, activation });
+    if (input !== x) input.dispose();
+    return y;
+  };
+  const call = (name: string, x: tf.Tensor) => bound.layer(name).call(x, { training: false }) as tf.Tensor;
+  return {
+    run: (x) => runArchitecture(bound.arch, x, {
+      unit,
+      add: (_, a, b) => tf.add(a, b),
+      head: (head, features) => {
+        if (head.kind === 'none') return features;
+        const pooled = call(head.layers.pool, features);
+        if (head.kind === 'pool') return pooled;
+        // Dropout is the identity in inference.
+        const logits = call(head.layers.classifier, pooled);
+        pooled.dispose();
+        return logits;
+      },
+      release: (t) => t.dispose(),
+    }),
+    fusedConvs: folded.size,
+    dispose,
+  };
+}
+
+/**
+ * Any other walkable model: its layers' own calls, with a MobileNetV2 of this library folded
+ * where it is nested as a layer or where the graph starts with one (a Sequential flattens a
+ * model that is its first layer into its own graph).
+ */
+function graphRunner(graph: Graph): Runner {
+  const nested = new Map<tf.layers.Layer, Runner>();
+  let nodes = orderedNodes(graph);
+  let prefix: { step: GraphNode; runner: Runner } | null = null;
+  const dispose = () => {
+    nested.forEach((r) => r.dispose());
+    prefix?.runner.dispose();
+  };
+  try {
+        const start = architecturePrefix(graph);
+    const collapsed = start && collapsePrefix(graph, nodes, start.layers, start.output);
+    if (start && collapsed) {
+      nodes = collapsed.nodes;
+      prefix = { step: collapsed.prefix, runner: mobileNetV2Runner(bindArchitecture(graph, start.arch)) };
+    }
+    for (const { outboundLayer: layer } of nodes) {
+      const inner = graphOf(layer);
+      if (inner !== null && !nested.has(layer)) nested.set(layer, runnerFor(layer as tf.LayersModel, inner));
+    }
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+  return {
+    run: (x) => walkGraph(graph, nodes, [x], (node, args) => {
+      if (node === prefix?.step) return [prefix.runner.run(args[0]!)];
+      const inner = nested.get(node.outboundLayer);
+      if (inner) return [inner.run(args[0]!)];
+      return [node.outboundLayer.call(args.length === 1 ? args[0]! : args, { ...node.callArgs, training: false })].flat() as tf.Tensor[];
+    })[0]!,
+    fusedConvs: [...nested.values(), ...(prefix ? [prefix.runner] : [])].reduce((n, r) => n + r.fusedConvs, 0),
+    dispose,
+  };
+}
+
+function runnerFor(model: tf.LayersModel, graph: Graph): Runner {
+  const arch = architectureOf(model);
+  return arch ? mobileNetV2Runner(bindArchitecture(model, arch)) : graphRunner(graph);
 }
 
 /**
@@ -211,15 +161,14 @@ function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
 }
 
 /**
- * An inference plan for `model`: the same forward pass as `model.predict`, in inference mode,
- * with every channels-last Conv2D or DepthwiseConv2D (linear activation, bias or not) that feeds
- * only a BatchNormalization on its last axis run as one conv whose filter and bias have the
- * BatchNormalization folded in, and an activation that alone follows it (`Activation('relu6')`,
- * `Activation('relu')`, `ReLU()`, `ReLU({ maxValue: 6 })`) fused into that conv, as
- * `torch.ao.quantization.fuse_modules` and TF Lite's converter do. A ZeroPadding2D that alone
- * feeds a 'valid' DepthwiseConv2D becomes that conv's explicit pads. Everything else runs its
- * layer's own `call`, and intermediates are freed after their last consumer. Outputs equal
- * `model.predict(x)` within float32 rounding. The model and what it saves are unchanged.
+ * An inference plan for `model`: the same forward pass as `model.predict`, in inference mode.
+ * A MobileNetV2 of this library (see `architectureOf`; also when nested in another model) runs
+ * from its architecture description with every conv unit as one conv whose filter and bias have
+ * the BatchNorm folded in and its ReLU6 fused, as `torch.ao.quantization.fuse_modules` and TF
+ * Lite's converter do; the zero padding of a strided depthwise conv becomes the conv's explicit
+ * pads. Other functional and Sequential models run their layers' own calls, freeing
+ * intermediates after their last consumer. Outputs equal `model.predict(x)` within float32
+ * rounding. The model and what it saves are unchanged.
  *
  * The folded weights are those of the model when the plan is built: build a new plan after the
  * weights change (training, `setWeights`), and dispose it when done. Models with more than one
@@ -234,21 +183,21 @@ function checkInput(model: tf.LayersModel, x: tf.Tensor): void {
  * }
  */
 export function inferencePlan(model: tf.LayersModel): InferencePlan {
-  const graph = graphOf(model);
-  if (graph === null || graph.inputs.length !== 1 || graph.outputs.length !== 1 || !canWalk(model)) {
+  const graph = walkable(model);
+  if (graph === null) {
     return {
       predict: (x) => model.predict(x, { batchSize: Math.max(1, x.shape[0] ?? 1) }) as tf.Tensor,
       fusedConvs: 0,
       dispose: () => {},
     };
   }
-  const compiled = compile(graph);
+  const runner = runnerFor(model, graph);
   return {
     predict: (x) => {
       checkInput(model, x);
-      return tf.tidy(() => runCompiled(compiled, [x])[0]!);
+      return tf.tidy(() => runner.run(x));
     },
-    fusedConvs: countFused(compiled),
-    dispose: () => disposeCompiled(compiled),
+    fusedConvs: runner.fusedConvs,
+    dispose: () => runner.dispose(),
   };
 }

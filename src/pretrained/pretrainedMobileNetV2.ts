@@ -1,5 +1,6 @@
 import { scaledResize } from '../data/evalTransform.js';
 import { InputError, received } from '../errors.js';
+import { checkSize } from '../options/check.js';
 import type { tf } from '../tf.js';
 import type { ModelMetadata } from '../training/metadata.js';
 import { loadStateDict, readWeightsFile } from '../weights/loadTorchWeights.js';
@@ -58,15 +59,6 @@ export function pretrainedMetadata(spec: PretrainedSpec, inputSize: readonly [nu
   };
 }
 
-function checkSize(value: number | readonly [number, number] | undefined): [number, number] {
-  const size = typeof value === 'number' ? [value, value] : value ?? [224, 224];
-  // Five stride-2 layers: smaller inputs leave nothing to pool.
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d >= 32)) {
-    throw new InputError(`inputSize must be an integer >= 32 or [height, width] of them; received \`inputSize=${received(value)}\``);
-  }
-  return [size[0], size[1]];
-}
-
 /**
  * MobileNetV2 with torchvision's ImageNet weights, downloaded on first use (see
  * {@link pretrainedFile}: torch.hub's cache is reused, the sha256 is verified, the write is atomic)
@@ -82,7 +74,8 @@ function checkSize(value: number | readonly [number, number] | undefined): [numb
 export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Options = {}): Promise<tf.LayersModel> {
   const weights = options.weights ?? 'imagenet';
   const spec = typeof weights === 'object' && weights !== null ? weights : pretrainedSpec(weights);
-  const [h, w] = checkSize(options.inputSize);
+  // Five stride-2 layers: smaller inputs leave nothing to pool.
+  const [h, w] = checkSize('inputSize', options.inputSize ?? 224, 32);
   const includeTop = options.includeTop ?? true;
   const pooling = options.pooling ?? 'avg';
   if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
@@ -120,7 +113,8 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
     const { classNames: _imagenet, ...transform } = pretrainedMetadata(spec, [h, w]);
     const weightsName = options.file === undefined || (measured.alpha === 1 && numClasses === 1000) ? transform.weights : options.file;
     // Without the classifier the outputs are features, not classes.
-    model.setUserDefinedMetadata(includeTop ? { classNames: names, ...transform, weights: weightsName } : { ...transform, weights: weightsName });
+    const recorded = model.getUserDefinedMetadata() as Record<string, unknown>;
+    model.setUserDefinedMetadata({ ...recorded, ...(includeTop && { classNames: names }), ...transform, weights: weightsName });
     return model;
   } catch (error) {
     model.dispose();

@@ -54,10 +54,11 @@ const isNumberArray = (v: unknown, n?: number): v is number[] =>
  */
 export function readModelMetadata(model: tf.LayersModel, where: string): ModelMetadata {
   const meta = model.getUserDefinedMetadata() as Partial<ModelMetadata> | undefined;
-  if (meta == null || typeof meta !== 'object') {
-    throw new InputError(`${where}: model.json has no userDefinedMetadata; expected classNames, mean, std and inputShape`);
+  const { classNames, mean, std, inputShape } = meta ?? {};
+  // A model that was built but never trained or saved by this library records its architecture only.
+  if (meta == null || typeof meta !== 'object' || (classNames === undefined && mean === undefined && inputShape === undefined)) {
+    throw new InputError(`${where}: model.json has no userDefinedMetadata for its inputs and classes; expected classNames, mean, std and inputShape`);
   }
-  const { classNames, mean, std, inputShape } = meta;
   if (!Array.isArray(classNames) || classNames.length === 0 || !classNames.every((n) => typeof n === 'string')) {
     throw new InputError(`${where}: userDefinedMetadata.classNames must be a non-empty array of strings`);
   }

@@ -3,6 +3,7 @@ import { fileSystem } from '../io/fileSystem.js';
 import type { Logger } from '../logger.js';
 import type { tf } from '../tf.js';
 import { saveCheckpoint } from './checkpoint.js';
+import { architectureOf } from '../models/architectureOf.js';
 import { datasetMetadata } from './metadata.js';
 import { MetricsLog } from './metricsLog.js';
 import type { OptimizerName } from './optimizer.js';
@@ -47,13 +48,15 @@ export interface RunOutputsOptions {
 export async function runOutputs(out: string, options: RunOutputsOptions): Promise<TrainCallbacks> {
   const { model, optimizer, data, state } = options;
   const log = await MetricsLog.open(out, options.initialEpoch);
+  // Saved models describe themselves (architectureOf reads it back).
+  const architecture = architectureOf(model)?.config;
   return {
     onLog: (metrics) => log.append({ type: 'step', ...metrics }),
     async onEpochEnd(metrics) {
       model.setUserDefinedMetadata(datasetMetadata(data, {
         ...options.metadata, epoch: metrics.epoch, epochs: state.epochs,
         ...(metrics.valAccuracy !== undefined && { valAccuracy: metrics.valAccuracy, valLoss: metrics.valLoss }),
-        trainAccuracy: metrics.trainAccuracy, trainLoss: metrics.trainLoss, seed: state.seed,
+        trainAccuracy: metrics.trainAccuracy, trainLoss: metrics.trainLoss, seed: state.seed, ...(architecture && { architecture }),
       }));
       if (metrics.best) await model.save(fileSystem(out));
       await saveCheckpoint(out, model, optimizer, {

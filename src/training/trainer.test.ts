@@ -165,6 +165,8 @@ describe('train', () => {
     const model = tinyModel(8);
     await expect(train(model, trainData, { epochs: 0 })).rejects.toThrow('epochs must be an integer >= 1; received `epochs=0`');
     await expect(train(model, trainData, { labelSmoothing: 1 })).rejects.toThrow('labelSmoothing must be a number in [0, 1)');
+    // A misspelled option is refused, not ignored.
+    await expect(train(model, trainData, { batchsize: 8 } as never)).rejects.toThrow("unknown train option 'batchsize'; did you mean 'batchSize'?");
     model.dispose();
   });
 });

@@ -1,5 +1,6 @@
 import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
+import { checkInt, checkOptions, checkRate, keysOf } from '../options/check.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { lockRunDirectory, type RunLock } from '../io/runLock.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
@@ -103,10 +104,11 @@ export interface TrainResult {
   seed: number;
 }
 
-function checkInt(name: string, value: number, min: number): number {
-  if (!Number.isInteger(value) || value < min) throw new InputError(`${name} must be an integer >= ${min}; received \`${name}=${received(value)}\``);
-  return value;
-}
+const TRAIN_OPTIONS = keysOf<TrainOptions>()({
+  epochs: true, batchSize: true, optimizer: true, learningRate: true, labelSmoothing: true, augment: true, shuffle: true, seed: true,
+  validationData: true, evalBatchSize: true, logEvery: true, out: true, metadata: true, config: true, resume: true, callbacks: true,
+  plots: true, validationLabel: true, freezeBatchNormStats: true, logger: true, workers: true, signal: true,
+});
 
 async function runCallbacks<K extends keyof TrainCallbacks>(
   list: TrainCallbacks[], name: K, ...args: Parameters<NonNullable<TrainCallbacks[K]>>
@@ -155,17 +157,15 @@ async function checkSignal(signal: AbortSignal): Promise<void> {
  * });
  */
 export async function train(model: tf.LayersModel, data: Dataset, options: TrainOptions = {}): Promise<TrainResult> {
+  checkOptions(options, TRAIN_OPTIONS, 'train');
   const resume = options.resume;
   const state = resume?.state;
-  const epochs = checkInt('epochs', options.epochs ?? state?.epochs ?? 3, 1);
-  const batchSize = checkInt('batchSize', options.batchSize ?? state?.batchSize ?? 64, 1);
-  const evalBatchSize = checkInt('evalBatchSize', options.evalBatchSize ?? 256, 1);
-  const logEvery = checkInt('logEvery', options.logEvery ?? 50, 1);
-  const seed = checkInt('seed', options.seed ?? state?.seed ?? Math.floor(Math.random() * 2 ** 31), 0);
-  const labelSmoothing = options.labelSmoothing ?? 0;
-  if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-    throw new InputError(`labelSmoothing must be a number in [0, 1); received \`labelSmoothing=${received(labelSmoothing)}\``);
-  }
+  const epochs = checkInt('epochs', options.epochs ?? state?.epochs ?? 3, { min: 1 });
+  const batchSize = checkInt('batchSize', options.batchSize ?? state?.batchSize ?? 64, { min: 1 });
+  const evalBatchSize = checkInt('evalBatchSize', options.evalBatchSize ?? 256, { min: 1 });
+  const logEvery = checkInt('logEvery', options.logEvery ?? 50, { min: 1 });
+  const seed = checkInt('seed', options.seed ?? state?.seed ?? Math.floor(Math.random() * 2 ** 31), { min: 0 });
+  const labelSmoothing = checkRate('labelSmoothing', options.labelSmoothing ?? 0);
   const lr = options.learningRate ?? 1e-3;
   const schedule: LrSchedule = typeof lr === 'function' ? lr : constantLr(lr);
   const optimizerName = (state?.optimizer.name as OptimizerName | undefined) ?? options.optimizer ?? 'adam';

@@ -5,11 +5,11 @@ import { BATCH_NORM_GRAD } from '../backend/kernels/batchNormGrad.js';
 import { MASK_GRAD } from '../backend/kernels/maskGrad.js';
 import { MOVING_AVERAGES, movingAveragesSupports } from '../backend/kernels/movingAverages.js';
 import { float32 } from '../backend/kernels/validate.js';
-import { activationOf, type BatchNormFields, type ConvLayerFields } from '../layers/layerFields.js';
+import type { BoundBatchNorm } from '../models/boundArchitecture.js';
 import { tf } from '../tf.js';
 
 /**
- * Training-mode replacements for two stock layers' `call`, used by `applyModel` on the backends
+ * Training-mode replacements for three stock layers' `call`, used by `applyModel` on the backends
  * that have this library's kernels. Same forward arithmetic as the layers (the same kernels in
  * the same order), fewer tensors saved for the backward pass:
  *
@@ -138,9 +138,8 @@ export function movingAverages(
  * (`moving −= (moving − batch) · (1 − momentum)`), with one gradient for x, gamma and beta that
  * includes the path through the batch statistics.
  */
-export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const bn = layer as unknown as BatchNormFields;
-  const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma?.read(), bn.beta?.read(), bn.epsilon);
+export function batchNormTraining(bn: BoundBatchNorm, x: tf.Tensor): tf.Tensor {
+  const { y, mean, variance } = batchNormWithBatchStatistics(x, bn.gamma.read(), bn.beta.read(), bn.epsilon);
   const updated = movingAverages(bn.movingMean.read(), bn.movingVariance.read(), mean, variance, bn.momentum);
   bn.movingMean.write(updated[0]);
   bn.movingVariance.write(updated[1]);
@@ -148,20 +147,7 @@ export function batchNormTraining(layer: tf.layers.Layer, x: tf.Tensor): tf.Tens
   return y;
 }
 
-/** Whether `layer` is an `Activation` layer with ReLU6. */
-export function isRelu6Activation(layer: tf.layers.Layer): boolean {
-  return layer.getClassName() === 'Activation' && activationOf(layer) === 'relu6';
-}
-
-/** Whether `layer` is a channels-last 2D convolution without bias and activation. */
-export function isPlainConv2D(layer: tf.layers.Layer): boolean {
-  if (layer.getClassName() !== 'Conv2D') return false;
-  const conv = layer as unknown as ConvLayerFields;
-  return conv.bias == null && conv.dataFormat === 'channelsLast' && activationOf(layer) === 'linear';
-}
-
-/** Such a layer's call through the Conv2D kernel (the same arithmetic as the fused kernel without bias). */
-export function plainConv2D(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
-  const conv = layer as unknown as ConvLayerFields;
-  return tf.conv2d(x as tf.Tensor4D, conv.kernel!.read() as tf.Tensor4D, conv.strides, conv.padding === 'same' ? 'same' : 'valid', 'NHWC', conv.dilationRate);
+/** A bias-free, linear Conv2D layer's call through the Conv2D kernel (the same arithmetic as the fused kernel without bias). */
+export function plainConv2D(x: tf.Tensor, kernel: tf.LayerVariable, stride: number, padding: 'same' | 'valid'): tf.Tensor {
+  return tf.conv2d(x as tf.Tensor4D, kernel.read() as tf.Tensor4D, stride, padding);
 }

@@ -7,16 +7,16 @@ import type { tf } from '../tf.js';
 import type { SafetensorsFile } from './safetensors.js';
 
 /** The two MobileNetV2 tables this library builds: torchvision's (ImageNet) and the seed MNIST one. */
-export type Architecture = 'imagenet' | 'mnist';
+export type TableName = 'imagenet' | 'mnist';
 
-const TABLES: Record<Architecture, readonly InvertedResidualRow[]> = { imagenet: IMAGENET_SETTING, mnist: MNIST_SETTING };
+const TABLES: Record<TableName, readonly InvertedResidualRow[]> = { imagenet: IMAGENET_SETTING, mnist: MNIST_SETTING };
 
 /** Width multipliers tried, most common first: torchvision's and Keras's published ones, then others. */
 const ALPHAS = [1, 0.5, 0.75, 0.35, 1.3, 1.4, 0.25, 0.1, 1.5, 2];
 
 /** What a torchvision MobileNetV2 state_dict says about the model that made it. */
 export interface TorchArchitecture {
-  arch: Architecture;
+  arch: TableName;
   /** The width multiplier that reproduces every block's channel count. */
   alpha: number;
   /** Input channels (the stem's). */
@@ -40,7 +40,7 @@ export function measureTorchMobileNetV2(file: SafetensorsFile, where: string): T
   const shape = (key: string) => file.tensors.get(key)?.shape;
   let blocks = 0;
   while (file.tensors.has(`features.${blocks + 1}.conv.0.0.weight`)) blocks++;
-  const arch = (Object.keys(TABLES) as Architecture[]).find((a) => TABLES[a].reduce((n, row) => n + row[2], 0) === blocks);
+  const arch = (Object.keys(TABLES) as TableName[]).find((a) => TABLES[a].reduce((n, row) => n + row[2], 0) === blocks);
   const stem = shape('features.0.0.weight');
   const last = shape(`features.${blocks + 1}.0.weight`);
   if (!arch || !stem || stem.length !== 4 || !last) {
@@ -63,7 +63,7 @@ export function measureTorchMobileNetV2(file: SafetensorsFile, where: string): T
 }
 
 /** Options of {@link buildTorchMobileNetV2}. */
-export interface BuildOptions {
+export interface TorchBuildOptions {
   numClasses: number;
   inputShape: [number, number, number];
   alpha?: number;
@@ -74,7 +74,7 @@ export interface BuildOptions {
 }
 
 /** The stock-layer model of `arch` (its builder's defaults for what `options` leaves out). */
-export function buildTorchMobileNetV2(arch: Architecture, options: BuildOptions): tf.LayersModel {
+export function buildTorchMobileNetV2(arch: TableName, options: TorchBuildOptions): tf.LayersModel {
   const { lastChannels, ...rest } = options;
   return arch === 'mnist'
     ? mobileNetV2Mnist({ ...rest, ...(lastChannels && { lastChannels }) })

@@ -1,3 +1,5 @@
+import { type Architecture, convUnits } from '../models/architecture.js';
+import { architectureWithin, requireArchitecture } from '../models/architectureOf.js';
 import type { tf } from '../tf.js';
 import { permute } from './layout.js';
 
@@ -23,39 +25,7 @@ export interface TorchKeyMap {
   unmapped: string[];
 }
 
-// Sub-module paths inside torchvision's InvertedResidual.conv Sequential when the block has the
-// 1×1 expand conv (t ≠ 1): [expand ConvBNReLU, depthwise ConvBNReLU, project Conv2d, project BN].
-// Without it every index shifts down by one. A ConvBNReLU is itself a Sequential (0 conv, 1 BN).
-const BLOCK_PARTS: Record<string, [number, number?]> = {
-  expand: [0, 0], expand_BN: [0, 1],
-  depthwise: [1, 0], depthwise_BN: [1, 1],
-  project: [2], project_BN: [3],
-};
-
-const BLOCK_LAYER = /^block_(\d+)_(expand|expand_BN|depthwise|depthwise_BN|project|project_BN)$/;
-
 const identity = (data: Float32Array) => data;
-
-/**
- * The module path of a layer in torchvision's MobileNetV2 (`features.0.0`, `features.5.conv.1.1`,
- * `classifier.1`), derived from the Keras-style layer names, so any table, width or head works:
- * Conv1 → features.0, block_i → features.{i+1}, Conv_1 → features.{blocks+1}, predictions → classifier.1.
- */
-function modulePath(name: string, blockCount: number, hasExpand: (block: number) => boolean): string | undefined {
-  switch (name) {
-    case 'Conv1': return 'features.0.0';
-    case 'bn_Conv1': return 'features.0.1';
-    case 'Conv_1': return `features.${blockCount + 1}.0`;
-    case 'Conv_1_bn': return `features.${blockCount + 1}.1`;
-    case 'predictions': return 'classifier.1';
-  }
-  const match = BLOCK_LAYER.exec(name);
-  if (!match) return undefined;
-  const block = Number(match[1]);
-  const [part, sub] = BLOCK_PARTS[match[2]];
-  const index = hasExpand(block) ? part : part - 1;
-  return `features.${block + 1}.conv.${index}${sub === undefined ? '' : `.${sub}`}`;
-}
 
 interface Conversion {
   suffix: string;
@@ -106,28 +76,37 @@ const CONVERSIONS: Record<string, Record<string, Conversion>> = {
   },
 };
 
+/** The torchvision module path of every weighted layer of `arch`, by layer name. */
+function modulePaths(arch: Architecture): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const unit of convUnits(arch)) {
+    paths.set(unit.layers.conv, unit.torch.conv);
+    paths.set(unit.layers.bn, unit.torch.bn);
+  }
+  if (arch.head.kind === 'classifier') paths.set(arch.head.layers.classifier, arch.head.torch);
+  return paths;
+}
+
 /**
- * Pairs every weight of a model built by `mobileNetV2()`/`mobileNetV2Mnist()` with its key in a
- * torchvision (or seed) MobileNetV2 state_dict, and the layout conversion between the two.
+ * Pairs every weight of a MobileNetV2 of this library (see `architectureOf`; a head added by hand
+ * after it is reported as unmapped) with its key in a torchvision (or seed) MobileNetV2
+ * state_dict, and the layout conversion between the two. The keys come from the model's
+ * architecture description, which records each unit's torchvision module path.
  *
+ * @throws InputError when `model` is not a MobileNetV2 of this library.
  * @example
  * for (const p of torchKeyMap(model).params) console.log(p.key, p.torchShape);
  */
 export function torchKeyMap(model: tf.LayersModel): TorchKeyMap {
-  const names = new Set(model.layers.map((l) => l.name));
-  let blockCount = 0;
-  for (const name of names) {
-    const match = /^block_(\d+)_/.exec(name);
-    if (match) blockCount = Math.max(blockCount, Number(match[1]) + 1);
-  }
-  const hasExpand = (block: number) => names.has(`block_${block}_expand`);
-
+  const arch = architectureWithin(model);
+  if (arch === null) requireArchitecture(model, 'torchKeyMap');
+  const paths = modulePaths(arch!);
   const params: TorchParam[] = [];
   const batchNorms: string[] = [];
   const unmapped: string[] = [];
   for (const layer of model.layers) {
     if (layer.weights.length === 0) continue;
-    const path = modulePath(layer.name, blockCount, hasExpand);
+    const path = paths.get(layer.name);
     const conversions = CONVERSIONS[layer.getClassName()];
     for (const variable of layer.weights) {
       const weightName = variable.originalName.slice(variable.originalName.lastIndexOf('/') + 1);

@@ -15,14 +15,16 @@ export const ACCEPTED_DIFFERENCES: readonly AcceptedDifference[] = [];
 
 /**
  * Where this library's kernels give other results than TF.js's stock kernels on purpose, all
- * on 'wasm' and all for input where the stock wasm kernel reads or writes outside its buffers
- * (which damages TF.js's heap for every later op). The fuzz tests (test/fuzz) check each.
+ * on 'wasm' and nearly all for input where the stock wasm kernel reads or writes outside its
+ * buffers (which damages TF.js's heap for every later op). The fuzz tests (test/fuzz) check each.
  */
 export const BEHAVIOUR_DIFFERENCES: readonly { input: string; stock: string; library: string }[] = [
   {
-    input: 'tf.pad / PadV2 of float32 (rank ≤ 4) with negative paddings',
+    input: 'tf.pad / PadV2 with negative paddings (float32, int32, bool; any rank)',
     stock: 'cpu: each element at its shifted flat index (rows wrap); wasm: writes outside its output',
-    library: 'wasm: crops (the stock cpu result wherever nothing wraps); cpu: stock',
+    library:
+      'wasm: crops (the stock cpu result wherever nothing wraps; a bool pad value other than 0 and 1, e.g. −3, is stored ' +
+      'as stock wasm pads it, true, where stock cpu keeps its low byte, 253); cpu: stock',
   },
   {
     input: 'PadV2 whose negative paddings crop more than the input has',
@@ -30,14 +32,31 @@ export const BEHAVIOUR_DIFFERENCES: readonly { input: string; stock: string; lib
     library: 'wasm: RejectedInput naming the paddings; cpu: stock',
   },
   {
+    input: 'PadV2 (a direct kernel call) whose paddings are not one pair of whole numbers per axis',
+    stock: 'cpu: garbled output or a RangeError; wasm: reads past the paddings it is given',
+    library: 'wasm: RejectedInput naming the paddings; cpu: stock',
+  },
+  {
+    input: 'PadV2 of string or complex64 tensors (a direct kernel call; tf.pad rejects strings)',
+    stock: "cpu: pads strings, rejects complex64 with its own error; wasm: aborts (strings), writes nothing (complex64)",
+    library: 'wasm: RejectedInput naming the dtype; cpu: stock',
+  },
+  {
     input: 'Slice (any dtype) with begin + size beyond the input',
     stock: "cpu: assertParamsValid's error; wasm: reads outside its input",
     library: "both: assertParamsValid's error",
   },
   {
-    input: 'Conv2D / FusedConv2D / backprops whose output size would be negative (e.g. dilated filters larger than the input)',
+    input: 'Conv2D / FusedConv2D / DepthwiseConv2dNative / FusedDepthwiseConv2D / backprops whose output size would be negative (e.g. dilated filters larger than the input)',
     stock: 'cpu: throws; wasm: writes outside its output',
     library: 'wasm: RejectedInput naming the output shape; cpu: stock',
+  },
+  {
+    input: "'same' convs with strides > 1 and a filter larger than 1×1 where TensorFlow's total pad along an axis is negative (it clamps it to 0)",
+    stock: 'cpu: right; wasm (XNNPACK): wrong numbers for Conv2D, zeros for depthwise convs',
+    library:
+      "both: stock cpu's numbers (this library's kernel; a fused depthwise activation it lacks runs on stock with the explicit " +
+      "pads 'same' amounts to). A FusedConv2D activation or bias that ours does not fuse still runs on stock",
   },
   {
     input: 'Conv2DBackpropInput (conv2dTranspose) with dy smaller than the conv of inputShape gives',

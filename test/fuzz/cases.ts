@@ -27,6 +27,7 @@ type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [num
 type Pair = [number, number];
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Data for one tensor, made into a tensor only inside `run` (on the backend under test). */
 function data(rng: Rng, shape: number[], dtype: DType = 'float32', special = rng.chance(0.3)) {
@@ -46,9 +47,9 @@ interface ConvGeometry {
 }
 
 /**
- * A conv's geometry: size-1 and empty dims, strides 1–3, dilations, every kind of padding. On
- * wasm only geometries with a non-empty output, 'same'/'valid'/non-negative explicit pads and
- * (depthwise) multiplier 1: stock wasm convs, which the library leaves in place for depthwise
+ * A conv's geometry: size-1 and empty dims, strides 1–3, dilations, depthwise multipliers 1–3,
+ * every kind of padding. On wasm only geometries with a non-empty output and 'same'/'valid'/
+ * non-negative explicit pads: stock wasm convs, which the library leaves in place for most depthwise
  * forwards, write outside the heap for the others.
  */
 function convGeometry(rng: Rng, depthwise: boolean): ConvGeometry {
@@ -60,7 +61,7 @@ function convGeometry(rng: Rng, depthwise: boolean): ConvGeometry {
 
 function anyConvGeometry(rng: Rng, depthwise: boolean): ConvGeometry {
   const ci = rng.dim(6);
-  const out = depthwise ? (rng.wasm ? 1 : rng.int(1, 3)) /* multiplier */ : rng.pick([1, 2, 3, 4, 5, 8, 12, 16, 17, 20, 32]);
+  const out = depthwise ? rng.int(1, 3) /* multiplier */ : rng.pick([1, 2, 3, 4, 5, 8, 12, 16, 17, 20, 32]);
   const dilated = rng.chance(0.2);
   const strides: number | Pair = dilated ? 1 : rng.chance(0.7) ? rng.int(1, 3) : [rng.int(1, 3), rng.int(1, 3)];
   const dilations: number | Pair = dilated ? [rng.int(1, 3), rng.int(1, 3)] : 1;
@@ -75,6 +76,21 @@ function anyConvGeometry(rng: Rng, depthwise: boolean): ConvGeometry {
   };
   if (kind === 'number' && rng.chance(0.5)) geometry.dimRoundingMode = rng.pick(['floor', 'round', 'ceil'] as const);
   return geometry;
+}
+
+const pairOf = (v: number | Pair): Pair => (typeof v === 'number' ? [v, v] : v);
+
+/**
+ * Whether stock wasm (XNNPACK's TensorFlow-'same' padding) is known to compute this NHWC
+ * geometry wrongly: 'same', a filter larger than 1×1, and along an axis the dilated filter
+ * shorter than the (in − 1) mod s + 1 rows the last stride leaves (TensorFlow's total pad is
+ * negative there). Conv2D gets wrong numbers, depthwise convs zeros; wasm cases of it are compared
+ * with stock cpu only, never with stock wasm (src/backend/kernels/dispatch.ts routes them to ours).
+ */
+function stockWasmWrong(g: ConvGeometry): boolean {
+  if (g.pad !== 'same' || g.filter[0]! * g.filter[1]! <= 1) return false;
+  const [strides, dilations] = [pairOf(g.strides), pairOf(g.dilations)];
+  return [0, 1].some((i) => (g.filter[i]! - 1) * dilations[i]! + 1 < ((g.x[i + 1]! - 1) % strides[i]!) + 1);
 }
 
 /** The output shape TF.js computes for a geometry, or null where TF.js rejects it. */
@@ -124,9 +140,10 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const dataFormat = rng.chance(0.05) ? 'NCHW' : 'NHWC';
     const x = data(rng, g.x);
     const f = data(rng, g.filter);
+    const run = () => conv(g, depthwise, x.make() as tf.Tensor4D, f.make() as tf.Tensor4D, dataFormat);
     return {
-      kind: depthwise ? 'depthwiseConv2d' : 'conv2d', desc: show({ ...g, dataFormat }), exact: false,
-      run: () => conv(g, depthwise, x.make() as tf.Tensor4D, f.make() as tf.Tensor4D, dataFormat),
+      kind: depthwise ? 'depthwiseConv2d' : 'conv2d', desc: show({ ...g, dataFormat }), exact: false, run,
+      ...(rng.wasm && dataFormat === 'NHWC' && stockWasmWrong(g) && { reference: run }),
     };
   }],
 
@@ -135,14 +152,14 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const g = convGeometry(rng, depthwise);
     const out = convOut(g, depthwise) ?? [1, 1, 1, g.filter[3]! * (depthwise ? g.x[3]! : 1)];
     const channels = out[3]!;
-    // Stock wasm's FusedDepthwiseConv2D (which the library leaves in place) takes rank-1 biases only.
+    // Stock wasm's FusedDepthwiseConv2D (which runs outside stockWasmWrong's class) takes rank-1 biases only.
     const biasShape = depthwise && rng.wasm
       ? rng.pick([null, [channels]])
       : rng.pick([null, [channels], [1], [], [1, 1, channels], [1, 1, 1, channels], [out[0]!, 1, 1, 1], [out[1]!, out[2]!, channels], [1, out[2]!, 1]]);
-    // On wasm the depthwise forward is stock's, whose elu/leakyrelu/prelu gradients differ from
-    // stock cpu's by more than rounding; the library's kernels there are the backprops. The same
-    // holds for a gradient through any conv larger than 1×1, which src/backend/kernels/dispatch.ts
-    // leaves to the stock (XNNPACK) forward on wasm: a taped fused conv runs unfused.
+    // On wasm the depthwise forward is mostly stock's, whose elu/leakyrelu/prelu gradients differ
+    // from stock cpu's by more than rounding; the library's kernels there are the backprops. The
+    // same holds for a gradient through any conv larger than 1×1, which src/backend/kernels/dispatch.ts
+    // mostly leaves to the stock (XNNPACK) forward on wasm: a taped fused conv runs unfused.
     const stockForward = rng.wasm && (depthwise || g.filter[0]! * g.filter[1]! > 1);
     const activation = rng.pick(stockForward ? ACTIVATIONS.slice(0, 3) : ACTIVATIONS);
     const prelu = activation === 'prelu' ? data(rng, rng.pick([[channels], [1], [1, 1, channels]])) : null;
@@ -153,29 +170,27 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
     const x = data(rng, g.x, 'float32', special);
     const f = data(rng, g.filter, 'float32', special);
     const bias = biasShape === null ? null : data(rng, biasShape, 'float32', special);
-    // Stock wasm's depthwise forward gives zeros for some strided 'same' convs (e.g. x [3,7,6,1],
-    // filter [2,1,1,1], stride 2); the forward cases match stock wasm there, but a gradient
-    // through that output cannot be compared with anything, so wasm has none of them.
-    const strided = typeof g.strides === 'number' ? g.strides > 1 : g.strides.some((v) => v > 1);
-    const brokenOnStockWasm = depthwise && rng.wasm && strided && g.pad === 'same';
-    const withGradient = rng.chance(0.3) && convOut(g, depthwise) !== null && !brokenOnStockWasm;
+    const withGradient = rng.chance(0.3) && convOut(g, depthwise) !== null;
     const dy = data(rng, out, 'float32', special);
+    const run = () => {
+      const op = (xt: tf.Tensor4D, ft: tf.Tensor4D, b?: tf.Tensor) => {
+        const args = {
+          x: xt, filter: ft, strides: g.strides, pad: g.pad as 'same', dilations: g.dilations, dimRoundingMode: g.dimRoundingMode,
+          bias: b, activation, preluActivationWeights: prelu?.make(), leakyreluAlpha,
+        };
+        return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+      };
+      const inputs = [x.make(), f.make(), ...(bias ? [bias.make()] : [])];
+      if (!withGradient) return op(inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor4D, inputs[2]);
+      return tf.grads((...t: tf.Tensor[]) => op(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, t[2]))(inputs, dy.make());
+    };
     return {
       kind: depthwise ? 'fusedDepthwiseConv2d' : 'fusedConv2d',
       desc: show({ ...g, bias: biasShape, activation, prelu: prelu?.shape, leakyreluAlpha, withGradient }),
-      exact: false,
-      run: () => {
-        const op = (xt: tf.Tensor4D, ft: tf.Tensor4D, b?: tf.Tensor) => {
-          const args = {
-            x: xt, filter: ft, strides: g.strides, pad: g.pad as 'same', dilations: g.dilations, dimRoundingMode: g.dimRoundingMode,
-            bias: b, activation, preluActivationWeights: prelu?.make(), leakyreluAlpha,
-          };
-          return depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
-        };
-        const inputs = [x.make(), f.make(), ...(bias ? [bias.make()] : [])];
-        if (!withGradient) return op(inputs[0] as tf.Tensor4D, inputs[1] as tf.Tensor4D, inputs[2]);
-        return tf.grads((...t: tf.Tensor[]) => op(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, t[2]))(inputs, dy.make());
-      },
+      exact: false, run,
+      // (A bias that is not one value per channel stock wasm rejects with an error, which the
+      // library keeps where it cannot fuse that bias: matching stock wasm there passes.)
+      ...(rng.wasm && stockWasmWrong(g) && (biasShape === null || sameShape(biasShape, [channels])) && { reference: run }),
     };
   }],
 
@@ -228,14 +243,15 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
       strides: g.strides, pad: g.pad, dilations: !rng.wasm && rng.chance(0.2) ? [rng.int(1, 2), rng.int(1, 2)] : g.dilations,
       dimRoundingMode: g.dimRoundingMode, dataFormat: 'NHWC', filterShape: bad(g.filter), inputShape: bad(g.x), activation: 'linear',
     };
+    const run = () => {
+      const inputs: Record<string, tf.Tensor> = kernel.includes('BackpropFilter')
+        ? { x: x.make(), dy: dy.make() }
+        : kernel.includes('BackpropInput') ? { dy: dy.make(), filter: f.make() } : { x: x.make(), filter: f.make() };
+      return tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor;
+    };
     return {
-      kind: `runKernel ${kernel}`, desc: show({ x: x.shape, filter: f.shape, dy: dy.shape, ...attrs }), exact: false,
-      run: () => {
-        const inputs: Record<string, tf.Tensor> = kernel.includes('BackpropFilter')
-          ? { x: x.make(), dy: dy.make() }
-          : kernel.includes('BackpropInput') ? { dy: dy.make(), filter: f.make() } : { x: x.make(), filter: f.make() };
-        return tf.engine().runKernel(kernel, inputs, attrs as never) as tf.Tensor;
-      },
+      kind: `runKernel ${kernel}`, desc: show({ x: x.shape, filter: f.shape, dy: dy.shape, ...attrs }), exact: false, run,
+      ...(rng.wasm && !kernel.includes('Backprop') && stockWasmWrong(g) && { reference: run }),
     };
   }],
 
@@ -309,20 +325,27 @@ const generators: Record<string, [number /* weight */, (rng: Rng) => FuzzCase]> 
   }],
 
   pad: [2, (rng) => {
-    const shape = rng.shape(rng.int(1, 5), 5);
-    const x = data(rng, shape, rng.pick(['float32', 'float32', 'int32'] as const));
-    // Stock wasm's PadV2 writes outside its output for negative paddings (crops); the library's
-    // kernel takes them for float32 up to rank 4, so other wasm cases have none.
-    const crop = rng.wasm && (x.dtype !== 'float32' || shape.length > 4) ? 0 : 0.2;
-    const side = () => (rng.chance(crop) ? -rng.int(1, 2) : rng.int(0, 3));
+    // Empty dims on wasm too: stock wasm's PadV2 fills those without reading x.
+    const shape = Array.from({ length: rng.int(1, 6) }, () => (rng.chance(0.04) ? 0 : rng.dim(5)));
+    const x = data(rng, shape, rng.pick(['float32', 'float32', 'int32', 'bool'] as const));
+    // Negative paddings (crops) of every dtype and rank: stock wasm writes outside its output for
+    // them, the library crops.
+    const side = () => (rng.chance(0.2) ? -rng.int(1, 3) : rng.int(0, 3));
     const paddings = shape.map((): Pair => [side(), side()]);
-    const value = rng.pick([0, 1.5, -0, Number.NaN, Infinity]);
+    // Not −3 for bool: stock cpu stores what a Uint8Array makes of it (253), stock wasm's pad (which
+    // the library's crop ends with) true, as without crops.
+    const value = rng.pick(x.dtype === 'bool' ? [0, 1, 1.5, -0, Number.NaN, Infinity] : [0, 1.5, -0, Number.NaN, Infinity, -3]);
+    // Sometimes paddings that are not one whole pair per axis, as a direct kernel call can pass
+    // (the library rejects them on wasm, where stock reads past them).
+    const malformed = rng.chance(0.05)
+      ? rng.pick([paddings.slice(1), [...paddings, [0, 1]], paddings.map(([a, b]): Pair => [a + 0.5, b])])
+      : null;
     const crops = rng.wasm && paddings.some(([a, b]) => a < 0 || b < 0);
     return {
-      kind: 'pad', desc: show({ shape, dtype: x.dtype, paddings, value: String(value) }), exact: true,
-      run: () => tf.pad(x.make(), paddings, value),
+      kind: malformed ? 'runKernel PadV2' : 'pad', desc: show({ shape, dtype: x.dtype, paddings: malformed ?? paddings, value: String(value) }), exact: true,
+      run: () => (malformed ? tf.engine().runKernel('PadV2', { x: x.make() }, { paddings: malformed, constantValue: value } as never) as tf.Tensor : tf.pad(x.make(), paddings, value)),
       // On wasm the library crops (see padV2.ts): pad by the positive parts, slice off the rest.
-      ...(crops && {
+      ...(crops && !malformed && {
         reference: () => {
           const padded = tf.pad(x.make(), paddings.map(([a, b]): Pair => [Math.max(a, 0), Math.max(b, 0)]), value);
           const out = shape.map((d, i) => d + paddings[i]![0] + paddings[i]![1]);

@@ -5,13 +5,48 @@ import { stockKernel } from '../registerKernels.js';
 import { wasmHeap, type WasmBackendLike } from '../simd/heap.js';
 import { tf } from '../../tf.js';
 import { conv2D, fusedConv2D } from './conv2D.js';
-import { preferStockConv } from './dispatch.js';
+import { depthwiseConv2dNative, fusedDepthwiseConv2D } from './depthwiseConv2dNative.js';
+import { preferStockConv, xnnpackSamePadIsWrong } from './dispatch.js';
 
 const shape = (s: number[]) => ({ shape: s }) as TensorInfo;
-const attrs = (strides: number | [number, number], pad: Conv2DAttrs['pad'] = 'same') =>
-  ({ strides, pad, dataFormat: 'NHWC', dilations: 1 }) as Conv2DAttrs;
+const attrs = (strides: number | [number, number], pad: Conv2DAttrs['pad'] = 'same', dilations: number | [number, number] = 1) =>
+  ({ strides, pad, dataFormat: 'NHWC', dilations }) as Conv2DAttrs;
+
+describe('xnnpackSamePadIsWrong', () => {
+  const wrong = (x: number[], f: number[], a: Conv2DAttrs) => xnnpackSamePadIsWrong(shape(x), shape(f), a);
+
+  it("holds for 'same' where TensorFlow's total pad (⌈in/s⌉ − 1)·s + (k − 1)·d + 1 − in is negative on an axis", () => {
+    // The example: rows 3, k 2, s 3 give (1 − 1)·3 + 2 − 3 = −1.
+    expect(wrong([1, 3, 5, 5], [2, 5, 5, 1], attrs(3))).toBe(true);
+    // Along the width only: columns 6, k 1, s 2 give 2·2 + 1 − 6 = −1 (the filter is 2×1).
+    expect(wrong([3, 7, 6, 1], [2, 1, 1, 1], attrs(2))).toBe(true);
+    expect(wrong([1, 8, 5, 6], [1, 2, 6, 12], attrs([2, 3]))).toBe(true);
+    // A filter as long as the rows the stride leaves at the end: total pad 0.
+    expect(wrong([1, 3, 5, 5], [3, 5, 5, 1], attrs(3))).toBe(false);
+    expect(wrong([1, 8, 8, 5], [3, 3, 5, 1], attrs(2))).toBe(false);
+  });
+
+  it("never holds for stride 1, 1×1 filters, 'valid' or explicit pads", () => {
+    for (const size of [1, 2, 5, 9]) {
+      for (const k of [1, 2, 3, 5]) expect(wrong([1, size, size, 2], [k, k, 2, 1], attrs(1, 'same', 3))).toBe(false);
+    }
+    expect(wrong([1, 8, 8, 5], [1, 1, 5, 1], attrs(3))).toBe(false);
+    expect(wrong([1, 3, 5, 5], [2, 5, 5, 1], attrs(3, 'valid'))).toBe(false);
+    expect(wrong([1, 3, 5, 5], [2, 5, 5, 1], attrs(3, [[0, 0], [0, 0], [1, 2], [0, 0]]))).toBe(false);
+  });
+});
 
 describe('preferStockConv', () => {
+  it('on wasm sends depthwise convs to stock except where its TensorFlow-same padding is wrong', () => {
+    const dw = (x: number[], f: number[], a: Conv2DAttrs) => preferStockConv('wasm', shape(x), shape(f), a, true);
+    expect(dw([1, 9, 9, 8], [3, 3, 8, 1], attrs(1))).toBe(true);
+    expect(dw([1, 112, 112, 32], [3, 3, 32, 1], attrs(2))).toBe(true);
+    expect(dw([1, 3, 5, 5], [2, 5, 5, 1], attrs(3, 'valid'))).toBe(true);
+    expect(dw([1, 8, 8, 5], [1, 1, 5, 1], attrs(3))).toBe(true);
+    expect(dw([1, 3, 5, 5], [2, 5, 5, 1], attrs(3))).toBe(false);
+    expect(dw([3, 7, 6, 1], [2, 1, 1, 2], attrs(2))).toBe(false);
+  });
+
   it('keeps every conv on cpu, where the stock kernels are scalar JavaScript', () => {
     expect(preferStockConv('cpu', shape([1, 9, 9, 3]), shape([5, 5, 3, 8]), attrs(2), false)).toBe(false);
     expect(preferStockConv('cpu', shape([1, 9, 9, 8]), shape([3, 3, 8, 1]), attrs(1), true)).toBe(false);
@@ -80,5 +115,25 @@ describe('preferStockConv', () => {
     expect(out.shape).toEqual([2, 6, 6, 8]);
     backend.disposeData(out.dataId);
     tf.dispose([ours, ...Object.values(small), ...Object.values(wide)]);
+  });
+
+  it('runs the registered wasm depthwise kernels on ours only in that class, and with explicit pads where ours has no fused activation', async () => {
+    await useBackend('wasm');
+    const backend = tf.backend();
+    const heap = wasmHeap(backend as unknown as WasmBackendLike);
+    const inputs = (x: number[], f: number[]) => ({
+      x: tf.randomNormal(x, 0, 1, 'float32', 1), filter: tf.randomNormal(f, 0, 1, 'float32', 2), bias: tf.randomNormal([f[2]! * f[3]!], 0, 1, 'float32', 3),
+    });
+    const a = (strides: number, activation = 'linear') => ({ strides, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation }) as never;
+    const usual = inputs([1, 8, 8, 4], [3, 3, 4, 1]);
+    expect(depthwiseConv2dNative.run(heap, usual, a(2))).toBeNull();
+    expect(fusedDepthwiseConv2D.run(heap, usual, a(2, 'relu'))).toBeNull();
+    const broken = inputs([1, 3, 5, 5], [2, 5, 5, 1]);
+    for (const out of [depthwiseConv2dNative.run(heap, broken, a(3)), fusedDepthwiseConv2D.run(heap, broken, a(3, 'elu'))] as TensorInfo[]) {
+      expect(out.shape).toEqual([1, 1, 2, 5]);
+      expect(Array.from(backend.readSync(out.dataId) as Float32Array).some((v) => v !== 0)).toBe(true);
+      backend.disposeData(out.dataId);
+    }
+    tf.dispose([...Object.values(usual), ...Object.values(broken)]);
   });
 });

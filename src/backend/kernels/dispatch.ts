@@ -29,28 +29,39 @@ const pair = (v: number | [number, number] | null | undefined): [number, number]
 const STOCK_WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6']);
 
 /**
- * Whether the stock wasm conv gives stock cpu's numbers for this geometry, bias and activation.
- * XNNPACK's TensorFlow-'same' padding goes wrong where TensorFlow's total pad, (out − 1)·s +
- * (k − 1)·d + 1 − in, is negative along an axis of a filter larger than 1×1 (e.g. x [1,8,5,6],
- * a 1×2 filter, strides [2,3]: off by up to 10); TensorFlow clamps it to 0.
+ * Whether XNNPACK, behind the stock wasm Conv2D and DepthwiseConv2dNative (and their fused forms),
+ * computes other numbers than stock cpu for this 'same' conv: where TensorFlow's total pad along
+ * an axis, (⌈in / s⌉ − 1)·s + (k − 1)·d + 1 − in, is negative, TensorFlow clamps it to 0, while
+ * XNNPACK's TensorFlow-'same' mode (in the version stock wasm ships) computes it unsigned, without
+ * the clamp. That happens only for strides above 1, when the dilated filter is shorter than the
+ * rows a stride leaves at the end ((in − 1) mod s + 1), and only matters for a filter larger than
+ * 1×1 (a 1×1 one is right). Conv2D then gives wrong numbers (x [1,8,5,6], a 1×2 filter, strides
+ * [2,3]: off by up to 10), depthwise convs all zeros (x [1,3,5,5], a 2×5 filter, stride 3). Found
+ * by comparing both stock kernels over filter sizes 1–6, strides 1–4, dilations 1–3, multipliers
+ * 1–3, batches, channels and input sizes 1–12: wrong exactly here, right everywhere else.
  */
+export function xnnpackSamePadIsWrong(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs): boolean {
+  if (attrs.pad !== 'same') return false;
+  const [, h = 0, w = 0] = x.shape;
+  const [kh = 0, kw = 0] = filter.shape;
+  if (kh <= 1 && kw <= 1) return false;
+  const strides = pair(attrs.strides);
+  const dilations = pair(attrs.dilations);
+  return [[h, kh], [w, kw]].some(([size, k], i) => {
+    const out = Math.ceil(size! / strides[i]!);
+    return (out - 1) * strides[i]! + (k! - 1) * dilations[i]! + 1 - size! < 0;
+  });
+}
+
+/** Whether the stock wasm conv gives stock cpu's numbers for this geometry, bias and activation. */
 function stockComputesCorrectly(
   x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, bias: TensorInfo | null | undefined,
   activation: string | undefined,
 ): boolean {
   const { pad } = attrs;
   if (pad !== 'same' && pad !== 'valid') return false;
-  const [, h = 0, w = 0] = x.shape;
-  const [kh = 0, kw = 0, , outChannels = 0] = filter.shape;
-  if (pad === 'same' && (kh > 1 || kw > 1)) {
-    const strides = pair(attrs.strides);
-    const dilations = pair(attrs.dilations);
-    const negative = [[h, kh], [w, kw]].some(([size, k], i) => {
-      const out = Math.ceil(size! / strides[i]!);
-      return (out - 1) * strides[i]! + (k! - 1) * dilations[i]! + 1 - size! < 0;
-    });
-    if (negative) return false;
-  }
+  if (xnnpackSamePadIsWrong(x, filter, attrs)) return false;
+  const [, , , outChannels = 0] = filter.shape;
   if (bias != null && (bias.shape.length !== 1 || bias.shape[0] !== outChannels)) return false;
   return activation === undefined || STOCK_WASM_ACTIVATIONS.has(activation);
 }
@@ -70,8 +81,8 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  *
  * - 'cpu': never. The stock cpu convs are scalar JavaScript; ours took 0.003–0.41× their time on
  *   every shape measured.
- * - 'wasm', depthwise: always (ours is not registered there: 1.1–2.4× slower on 3×3 and strided
- *   filters, though faster on 5×5 stride-1 ones).
+ * - 'wasm', depthwise: stock (ours is 1.1–2.4× slower on 3×3 and strided filters, though faster
+ *   on 5×5 stride-1 ones), except where {@link xnnpackSamePadIsWrong}: there stock gives zeros.
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
  *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
  *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
@@ -90,7 +101,7 @@ export function preferStockConv(
   bias?: TensorInfo | null, activation?: string,
 ): boolean {
   if (backend === 'cpu') return false;
-  if (depthwise) return true;
+  if (depthwise) return !xnnpackSamePadIsWrong(x, filter, attrs);
   // Speed never outranks numbers: the stock wasm FusedConv2D takes only rank-1 biases, and its
   // results for explicit pads and for the activations it does not fuse natively were wrong in the
   // randomized differential tests (test/fuzz) and in tfjs-core's own specs. Those stay ours.

@@ -2,12 +2,14 @@
  * Long-run soak: `npm run bench:soak [-- --train-steps 20000 --infer-calls 100000 --backend wasm]`.
  *
  * Trains the seed MNIST model (MobileNetV2 α=1, Adam 1e-3, batch 64) with this library's trainer
- * for `--train-steps` steps (rounded up to epochs of 100), then saves it and runs `--infer-calls` calls of `classifyImages` on
- * one PNG each (every call builds and disposes its inference plan). Every `--sample-every`
- * steps or calls it records `tf.memory().numTensors` and `numBytes`, the wasm heap and the RSS
- * (after a forced GC). After the warm-up (`--warmup`, a fraction of each phase) the tensors and
- * the wasm heap must stay flat and the RSS grow less than `--max-rss-growth` (5%): it prints one
- * line per phase, PASS or FAIL, and exits 1 on a FAIL. `--json` adds one JSON line with every sample.
+ * for `--train-steps` steps (rounded up to epochs of 100), then saves it and runs `--infer-calls`
+ * calls of `classifyImages` on one PNG each (every call builds and disposes its inference plan).
+ * Every `--sample-every` steps or calls it records `tf.memory().numTensors` and `numBytes`, the
+ * wasm heap and the RSS (after a forced GC). After the warm-up (`--warmup`, a fraction of each
+ * phase) the tensors and the wasm heap must stay flat and the RSS grow less than
+ * `--max-rss-growth` (5%, along the least-squares trend of its samples): it prints a verdict per
+ * phase and exits 1 on a FAIL. `--json` adds one JSON line with every sample; `--judge FILE`
+ * gives the verdicts on such a line again, without running.
  *
  * Run it with node's --expose-gc (the npm script does), so that RSS samples are not GC noise.
  */
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     'max-rss-growth': { type: 'string', default: '0.05' },
     backend: { type: 'string', default: 'wasm' },
     json: { type: 'boolean', default: false },
+    judge: { type: 'string' },
   },
 });
 
@@ -62,28 +65,55 @@ function sample(phase: string, at: number): Sample {
   process.stderr.write(`${phase} ${at}: ${s.seconds.toFixed(0)} s, numTensors ${numTensors}, wasm heap ${mb(s.heapBytes)}, RSS ${mb(s.rssBytes)}\n`);
   return s;
 }
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Least-squares line through (x, y): its values at the first and last x. */
+function trend(xs: number[], ys: number[]): [number, number] {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  const slope = sxx === 0 ? 0 : xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx;
+  return [my + slope * (xs[0]! - mx), my + slope * (xs.at(-1)! - mx)];
+}
 
-/** The verdict on one phase's samples after its warm-up. */
+/**
+ * The verdict on one phase's samples after its warm-up: the same numTensors and tensor bytes in
+ * every sample, no wasm heap growth, and RSS (noisy: V8 and malloc return memory in bursts)
+ * growing less than `maxRssGrowth` along its least-squares trend.
+ */
 function judge(phase: string, unit: string, total: number, samples: Sample[]): boolean {
   const steady = samples.filter((s) => s.at >= warmup * total);
-  if (steady.length < 2) {
+  if (steady.length < 3) {
     console.log(`${phase}: too few samples after the warm-up (${steady.length}); lower --sample-every`);
     return false;
   }
-  const span = Math.min(5, Math.floor(steady.length / 2));
-  const rssStart = mean(steady.slice(0, span).map((s) => s.rssBytes));
-  const rssEnd = mean(steady.slice(-span).map((s) => s.rssBytes));
+  const [rssStart, rssEnd] = trend(steady.map((s) => s.at), steady.map((s) => s.rssBytes));
   const growth = (rssEnd - rssStart) / rssStart;
+  const rss = steady.map((s) => s.rssBytes);
   const tensors = new Set(steady.map((s) => s.numTensors));
   const bytes = new Set(steady.map((s) => s.numBytes));
-  const heapGrowth = steady.at(-1)!.heapBytes - steady[0]!.heapBytes;
-  const pass = tensors.size === 1 && bytes.size === 1 && heapGrowth === 0 && growth < maxRssGrowth;
-  const last = samples.at(-1)!;
-  console.log(`${phase}: ${total} ${unit} in ${(last.seconds - samples[0]!.seconds).toFixed(0)} s; after ${steady[0]!.at} ${unit}: `
-    + `numTensors ${[...tensors].join('/')}, tensor bytes ${[...bytes].map(mb).join('/')}, wasm heap ${mb(steady[0]!.heapBytes)} → ${mb(last.heapBytes)}, `
-    + `RSS ${mb(rssStart)} → ${mb(rssEnd)} (${(100 * growth).toFixed(2)}%) — ${pass ? 'PASS' : 'FAIL'}`);
+  const first = steady[0]!;
+  const last = steady.at(-1)!;
+  const half = steady.filter((s) => s.at >= (first.at + last.at) / 2)[0]!;
+  const heapGrowth = last.heapBytes - first.heapBytes;
+  const checks = {
+    tensors: tensors.size === 1 && bytes.size === 1,
+    heap: heapGrowth === 0,
+    rss: growth < maxRssGrowth,
+  };
+  const verdict = (ok: boolean) => (ok ? 'flat' : 'GROWS');
+  console.log(`${phase}: ${total} ${unit} in ${(last.seconds - samples[0]!.seconds).toFixed(0)} s; from ${first.at} ${unit} on (after the warm-up):`);
+  console.log(`  numTensors ${[...tensors].join('/')}, tensor bytes ${[...bytes].map(mb).join('/')}: ${verdict(checks.tensors)}`);
+  console.log(`  wasm heap ${mb(first.heapBytes)} → ${mb(last.heapBytes)} (${mb(last.heapBytes - half.heapBytes)} of it in the second half): ${verdict(checks.heap)}`);
+  console.log(`  RSS ${mb(Math.min(...rss))}–${mb(Math.max(...rss))}, trend ${mb(rssStart)} → ${mb(rssEnd)} (${(100 * growth).toFixed(2)}%, limit ${100 * maxRssGrowth}%): ${checks.rss ? 'PASS' : 'FAIL'}`);
+  const pass = checks.tensors && checks.heap && checks.rss;
+  console.log(`  ${pass ? 'PASS' : 'FAIL'}`);
   return pass;
+}
+
+/** --judge FILE: the verdicts on the samples of an earlier run's --json line, without running anything. */
+if (values.judge) {
+  const run = JSON.parse((await fs.readFile(values.judge, 'utf8')).trim().split('\n').at(-1)!) as { trainSteps: number; inferCalls: number; train: Sample[]; infer: Sample[] };
+  const verdicts = [judge('train', 'steps', run.trainSteps, run.train), judge('classifyImages', 'calls', run.inferCalls, run.infer)];
+  process.exit(verdicts.every(Boolean) ? 0 : 1);
 }
 
 await useBackend(values.backend as 'wasm');

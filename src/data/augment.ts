@@ -1,4 +1,5 @@
 import { InputError, received } from '../errors.js';
+import { checkOptions } from '../options/check.js';
 import { tf } from '../tf.js';
 
 /** Training-time augmentation. Everything is off by default: digits and text must not flip. */
@@ -33,6 +34,8 @@ function checkRange(name: string, value: unknown, min: number, max: number): rea
 /** Validates augmentation options; returns null when nothing is enabled. */
 export function checkAugment(options: AugmentOptions | undefined): AugmentOptions | null {
   if (!options) return null;
+  checkOptions(options, ['crop', 'shift', 'flip'], 'augment');
+  if (typeof options.crop === 'object') checkOptions(options.crop, ['scale', 'ratio'], 'augment.crop');
   const shift = options.shift ?? 0;
   if (!Number.isFinite(shift) || shift < 0 || shift >= 0.5) {
     throw new InputError(`augment.shift must be a fraction in [0, 0.5); received \`shift=${received(shift)}\``);

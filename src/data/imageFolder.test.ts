@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -115,6 +115,27 @@ describe('imageFolder', () => {
     expect(folder.summary.ignored).toEqual({ '.txt': 2, '.bmp': 1, '': 1 });
     expect(folder.describe()).toContain('4 other files ignored (');
     expect(folder.describe()).toContain('.txt: 2');
+    // An image format it does not read is named; plain other files are only counted.
+    expect(folder.summary.skipped).toEqual([{ path: path.join(dir, 'b', 'scan.bmp'), reason: expect.stringMatching(/^\.bmp images are not read/) }]);
+  });
+
+  it('passes over symbolic-link loops and unreadable folders, naming each once, and stops when aborted', async () => {
+    const dir = await twoClasses(2);
+    await symlink('..', path.join(dir, 'a', 'up'));
+    await symlink('.', path.join(dir, 'b', 'self'));
+    await symlink(path.join(dir, 'a'), path.join(dir, 'b', 'sideways'));
+    const logger = recordingLogger();
+    const folder = await imageFolder(dir, { inputShape: [4, 4, 1], logger });
+    // 'sideways' is no loop: class b includes a's images through it, as torchvision's ImageFolder (followlinks) does.
+    expect(folder.length).toBe(6);
+    expect(logger.warnings.sort()).toEqual([
+      `skipping ${path.join(dir, 'a', 'up')}: a symbolic link back to a folder that contains it (a loop); not followed`,
+      `skipping ${path.join(dir, 'b', 'self')}: a symbolic link back to a folder that contains it (a loop); not followed`,
+      `skipping ${path.join(dir, 'b', 'sideways', 'up')}: a symbolic link back to a folder that contains it (a loop); not followed`,
+    ]);
+    const controller = new AbortController();
+    controller.abort(new Error('stop'));
+    await expect(imageFolder(dir, { inputShape: [4, 4, 1], signal: controller.signal })).rejects.toThrow('stop');
   });
 
   it('skips a corrupt image with a warning naming it, and fails above maxCorruptFraction', async () => {

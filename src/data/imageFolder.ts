@@ -1,12 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import { checkNumber, checkOneOf, checkOptions, checkPerChannel, keysOf } from '../options/check.js';
 import { InputError, received } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import { type AugmentOptions, augmentBatch, checkAugment } from './augment.js';
 import type { Batch, BatchOptions, Dataset } from './dataset.js';
-import { decodeImage, IMAGE_EXTENSIONS, type ResizeFit } from './decodeImage.js';
+import { decodeImage, IMAGE_EXTENSIONS, probeImage, type ResizeFit } from './decodeImage.js';
 
 /** Where decoded pixels live: all in memory, or decoded from disk for every batch. */
 export type CacheMode = 'memory' | 'stream';
@@ -43,6 +43,8 @@ export interface ImageFolderOptions {
   concurrency?: number;
   /** Receives the warnings about skipped files. Default silent. */
   logger?: Logger;
+  /** Stops decoding when aborted, rejecting with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
 }
 
 export interface ImageFolderSummary {
@@ -53,7 +55,15 @@ export interface ImageFolderSummary {
   ignored: Record<string, number>;
   /** Images that could not be decoded and were skipped. */
   corrupt: string[];
+  /** Paths skipped while listing (symbolic-link loops, unreadable folders, image formats not read), with why. */
+  skipped: SkippedPath[];
   mode: CacheMode;
+}
+
+/** A path {@link scanImageFolder} passed over, and why, in one line. */
+export interface SkippedPath {
+  path: string;
+  reason: string;
 }
 
 /** A {@link Dataset} read from `DIR/<class>/<image>`, plus what was found there. */
@@ -72,7 +82,15 @@ export interface ImageFolderScan {
   labels: number[];
   /** Files skipped because of their extension, by extension ('' for none). */
   ignored: Record<string, number>;
+  /** Paths passed over: symbolic-link loops, unreadable folders, images in formats not read (.bmp, .tiff, ...). */
+  skipped: SkippedPath[];
 }
+
+/** Image formats a folder may well hold but {@link decodeImage} does not read: named, not silently ignored. */
+const OTHER_IMAGE_EXTENSIONS = ['.bmp', '.tif', '.tiff', '.avif', '.heic', '.heif', '.svg', '.ico', '.jp2', '.jxl', '.psd', '.dng'];
+
+/** Deeper than this, nested folders inside a class are not followed (a guard against link mazes). */
+const MAX_DEPTH = 32;
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -82,19 +100,51 @@ async function isDirectory(entry: import('node:fs').Dirent, full: string): Promi
   return (await fs.stat(full).catch(() => null))?.isDirectory() ?? false;
 }
 
-/** Image files under `dir`, recursively, sorted; other files are counted into `ignored`. */
-async function listImages(dir: string, ignored: Record<string, number>): Promise<string[]> {
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => byCodeUnit(a.name, b.name));
+/** What one listing gathers besides the images. */
+interface Listing {
+  ignored: Record<string, number>;
+  skipped: SkippedPath[];
+}
+
+/**
+ * Image files under `dir`, recursively, sorted; other files are counted into `ignored`. A link
+ * back to a folder being listed (a loop) and an unreadable folder are passed over, into `skipped`.
+ */
+async function listImages(dir: string, listing: Listing, ancestors: readonly string[] = []): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  let real: string;
+  try {
+    real = await fs.realpath(dir);
+    entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => byCodeUnit(a.name, b.name));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    listing.skipped.push({ path: dir, reason: `cannot read the folder (${code})` });
+    return [];
+  }
+  const loop = ancestors.indexOf(real);
+  if (loop >= 0) {
+    listing.skipped.push({ path: dir, reason: 'a symbolic link back to a folder that contains it (a loop); not followed' });
+    return [];
+  }
+  if (ancestors.length >= MAX_DEPTH) {
+    listing.skipped.push({ path: dir, reason: `nested more than ${MAX_DEPTH} folders deep; not followed` });
+    return [];
+  }
   const found: string[] = [];
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (await isDirectory(entry, full)) {
-      found.push(...(await listImages(full, ignored)));
+      found.push(...(await listImages(full, listing, [...ancestors, real])));
       continue;
     }
     const ext = path.extname(entry.name).toLowerCase();
     if (IMAGE_EXTENSIONS.includes(ext)) found.push(full);
-    else ignored[ext] = (ignored[ext] ?? 0) + 1;
+    else {
+      listing.ignored[ext] = (listing.ignored[ext] ?? 0) + 1;
+      if (OTHER_IMAGE_EXTENSIONS.includes(ext)) {
+        listing.skipped.push({ path: full, reason: `${ext} images are not read (expected ${IMAGE_EXTENSIONS.join(', ')}); convert it` });
+      }
+    }
   }
   return found;
 }
@@ -117,7 +167,8 @@ export async function scanImageFolder(dir: string): Promise<ImageFolderScan> {
     const problem = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : `cannot read the image folder (${code ?? error})`;
     throw new InputError(`${dir}: ${problem}; expected a directory with one sub-folder of images per class`);
   }
-  const ignored: Record<string, number> = {};
+  const listing: Listing = { ignored: {}, skipped: [] };
+  const { ignored } = listing;
   const classDirs: string[] = [];
   for (const entry of entries) {
     if (await isDirectory(entry, path.join(dir, entry.name))) classDirs.push(entry.name);
@@ -136,7 +187,8 @@ export async function scanImageFolder(dir: string): Promise<ImageFolderScan> {
   }
   const files: string[] = [];
   const labels: number[] = [];
-  const perClass = await Promise.all(classDirs.map((name) => listImages(path.join(dir, name), ignored)));
+  const root = await fs.realpath(dir).catch(() => dir);
+  const perClass = await Promise.all(classDirs.map((name) => listImages(path.join(dir, name), listing, [root])));
   if (perClass.every((list) => list.length === 0)) {
     throw new InputError(`${dir}: no images (${IMAGE_EXTENSIONS.join(', ')}) in its ${classDirs.length} class folders`);
   }
@@ -147,15 +199,16 @@ export async function scanImageFolder(dir: string): Promise<ImageFolderScan> {
     files.push(...list);
     for (let i = 0; i < list.length; i++) labels.push(label);
   });
-  return { classNames: classDirs, files, labels, ignored };
+  return { classNames: classDirs, files, labels, ignored, skipped: listing.skipped };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, keeping the results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>, signal?: AbortSignal): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
+      signal?.throwIfAborted();
       const i = next++;
       results[i] = await fn(items[i], i);
     }
@@ -164,37 +217,23 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
   return results;
 }
 
-function perChannel(name: string, value: readonly number[] | undefined, channels: number, fallback: number, positive: boolean): number[] {
-  const list = value ?? [fallback];
-  const ok = Array.isArray(list) && (list.length === 1 || list.length === channels) &&
-    list.every((v) => Number.isFinite(v) && (!positive || v > 0));
-  if (!ok) {
-    throw new InputError(
-      `${name} must be 1 or ${channels} finite numbers${positive ? ' > 0' : ''} (one per channel); received \`${name}=${received(value)}\``,
-    );
-  }
-  return list.length === channels ? [...list] : new Array<number>(channels).fill(list[0]);
-}
+const IMAGE_FOLDER_OPTIONS = keysOf<ImageFolderOptions>()({
+  inputShape: true, mean: true, std: true, fit: true, resize: true, augment: true, cache: true, maxCacheBytes: true,
+  maxCorruptFraction: true, concurrency: true, logger: true, signal: true,
+});
 
-function checkOptions(options: ImageFolderOptions) {
+function checkFolderOptions(options: ImageFolderOptions) {
+  checkOptions(options, IMAGE_FOLDER_OPTIONS, 'imageFolder');
   const shape = options.inputShape;
   if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0) || (shape[2] !== 1 && shape[2] !== 3)) {
     throw new InputError(`inputShape must be [height, width, channels] with channels 1 or 3; received \`inputShape=${received(shape)}\``);
   }
-  const fraction = options.maxCorruptFraction ?? 0.05;
-  if (!Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
-    throw new InputError(`maxCorruptFraction must be a number in [0, 1]; received \`maxCorruptFraction=${received(fraction)}\``);
-  }
-  const cache = options.cache ?? 'auto';
-  if (!['auto', 'memory', 'stream'].includes(cache)) {
-    throw new InputError(`cache must be one of 'auto', 'memory', 'stream'; received \`cache=${received(cache)}\``);
-  }
   return {
     shape: [...shape] as [number, number, number],
-    mean: perChannel('mean', options.mean, shape[2], 0.5, false),
-    std: perChannel('std', options.std, shape[2], 0.5, true),
-    fraction,
-    cache,
+    mean: checkPerChannel('mean', options.mean ?? [0.5], shape[2]),
+    std: checkPerChannel('std', options.std ?? [0.5], shape[2], { positive: true }),
+    fraction: checkNumber('maxCorruptFraction', options.maxCorruptFraction ?? 0.05, { min: 0, max: 1 }),
+    cache: checkOneOf('cache', options.cache ?? 'auto', ['auto', 'memory', 'stream']),
     augment: checkAugment(options.augment),
   };
 }
@@ -220,10 +259,11 @@ function checkOptions(options: ImageFolderOptions) {
  * const { x, y } = await folder.batch([0, 1, 2, 3]);
  */
 export async function imageFolder(dir: string, options: ImageFolderOptions): Promise<ImageFolder> {
-  const { shape, mean, std, fraction, cache, augment } = checkOptions(options);
+  const { shape, mean, std, fraction, cache, augment } = checkFolderOptions(options);
   const logger = options.logger ?? silentLogger;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
   const found = await scanImageFolder(dir);
+  for (const { path: where, reason } of found.skipped) logger.warn(`skipping ${where}: ${reason}`);
   const imageBytes = shape[0] * shape[1] * shape[2];
   const mode: CacheMode =
     cache === 'auto' ? (found.files.length * imageBytes <= (options.maxCacheBytes ?? 512 * 2 ** 20) ? 'memory' : 'stream') : cache;
@@ -248,9 +288,9 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
   if (mode === 'memory') {
     pixels = await mapLimit(found.files, concurrency, (file) =>
       decodeImage(file, shape, { fit: options.fit, resize: options.resize }).catch((error) => (skip(file, error), null)),
-    );
+    options.signal);
   } else {
-    await mapLimit(found.files, concurrency, (file) => sharp(file).metadata().catch((error) => skip(file, error)));
+    await mapLimit(found.files, concurrency, (file) => probeImage(file).catch((error) => skip(file, error)), options.signal);
   }
   checkCorrupt(found.files.length);
 
@@ -267,7 +307,7 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     throw new InputError(`${path.join(dir, found.classNames[emptyClass])}: no decodable images; every class folder needs at least one`);
   }
 
-  const summary: ImageFolderSummary = { dir, counts, ignored: found.ignored, corrupt: [...corrupt], mode };
+  const summary: ImageFolderSummary = { dir, counts, ignored: found.ignored, corrupt: [...corrupt], skipped: found.skipped, mode };
 
   async function load(indices: number[]): Promise<{ data: Float32Array; kept: number[] }> {
     const data = new Float32Array(indices.length * imageBytes);

@@ -2,6 +2,7 @@ import type { Dataset } from '../data/dataset.js';
 import { InputError } from '../errors.js';
 import { checkInt, checkNumber, checkOneOf, checkOptions, keysOf } from '../options/check.js';
 import { loadModel } from '../io/fileSystem.js';
+import { lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import type { Checkpoint, TrainerState } from '../training/checkpoint.js';
@@ -63,8 +64,28 @@ export interface FineTuneOptions {
    * in all. Frozen BatchNorm layers are never touched. Default 'auto'.
    */
   recalibrateBatchNorm?: boolean | 'auto';
+  /** Steps between `onLog` calls and metrics.jsonl lines. Default 50. */
+  logEvery?: number;
+  /**
+   * Continue a run from its checkpoint (`loadCheckpoint(out)`, whose model must be the `model`
+   * passed in), written by an earlier `fineTune` with the same stages: it picks up in the stage
+   * and epoch where that one stopped, with its optimizer state. Default: a fresh run.
+   */
+  resume?: Checkpoint;
+  /** Stored in every checkpoint's trainer state (`fineTuneImageFolder` keeps its settings there). Default none. */
+  config?: Record<string, unknown>;
+  /** Stops the run when aborted (see `TrainOptions.signal`); rejects with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
+}
+
+/** Where a checkpoint is in a fine-tuning run's stages; kept in its trainer state's config. */
+interface StageMark {
+  /** Index into the stage plan. */
+  index: number;
+  /** First epoch of that stage (an earlier stage may have stopped early). */
+  firstEpoch: number;
 }
 
 /** One stage of a fine-tuning run. */
@@ -125,23 +146,27 @@ export function batchNormWarning(trainAccuracy: number, valAccuracy: number | un
 export const FINE_TUNE_OPTIONS = keysOf<FineTuneOptions>()({
   epochs: true, batchSize: true, learningRate: true, freezeFeatures: true, unfreezeAfter: true, unfreezeLrFactor: true, patience: true,
   validationData: true, augment: true, optimizer: true, labelSmoothing: true, out: true, seed: true, metadata: true, workers: true,
-  recalibrateBatchNorm: true, callbacks: true, logger: true,
+  recalibrateBatchNorm: true, callbacks: true, logger: true, logEvery: true, resume: true, config: true, signal: true,
 });
 
-function earlyStopping(patience: number | undefined): TrainCallbacks {
+/** Early stopping on validation accuracy; `seen` are the stage's epochs before a resume. */
+function earlyStopping(patience: number | undefined, seen: readonly EpochMetrics[] = []): TrainCallbacks & { exhausted(): boolean } {
   let best = -Infinity;
   let waited = 0;
+  const see = (metrics: EpochMetrics): 'stop' | undefined => {
+    if (patience === undefined || metrics.valAccuracy === undefined) return undefined;
+    if (metrics.valAccuracy > best) {
+      best = metrics.valAccuracy;
+      waited = 0;
+      return undefined;
+    }
+    waited++;
+    return waited >= patience ? 'stop' : undefined;
+  };
+  seen.forEach(see);
   return {
-    onEpochEnd(metrics) {
-      if (patience === undefined || metrics.valAccuracy === undefined) return;
-      if (metrics.valAccuracy > best) {
-        best = metrics.valAccuracy;
-        waited = 0;
-        return;
-      }
-      waited++;
-      return waited >= patience ? 'stop' : undefined;
-    },
+    onEpochEnd: see,
+    exhausted: () => patience !== undefined && waited >= patience,
   };
 }
 
@@ -193,7 +218,6 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const recalibrate = checkOneOf('recalibrateBatchNorm', options.recalibrateBatchNorm ?? 'auto', [true, false, 'auto']);
-  const totalSteps = epochs * Math.ceil(data.length / batchSize);
 
   const plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[] =
     unfreezeAfter !== undefined
@@ -203,27 +227,80 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
         ]
       : [{ trains: options.freezeFeatures ? 'head' : 'all', epochs, learningRate }];
 
-  const stages: FineTuneStage[] = [];
-  let previous: TrainResult | undefined;
-  let recalibrated = false;
+  // Held across the stages and the confusion matrix, not just each stage's train call.
+  const lock = options.out
+    ? await lockRunDirectory(options.out).catch((error: unknown) => {
+      if (options.resume) tf.dispose(options.resume.optimizerWeights.map((w) => w.tensor));
+      throw error;
+    })
+    : null;
   try {
-    for (const stage of plan) {
+    return await fineTuneStages(model, data, options, { epochs, batchSize, plan, optimizer, logger, callbacks, seed, recalibrate });
+  } finally {
+    await lock?.release();
+  }
+}
+
+/** What {@link fineTune} checked and derived from its options. */
+interface StagePlan {
+  epochs: number;
+  batchSize: number;
+  plan: { trains: 'head' | 'all'; epochs: number; learningRate: number }[];
+  optimizer: OptimizerName;
+  logger: Logger;
+  callbacks: TrainCallbacks[];
+  seed: number;
+  recalibrate: boolean | 'auto';
+}
+
+async function fineTuneStages(model: tf.LayersModel, data: Dataset, options: FineTuneOptions, checked: StagePlan): Promise<FineTuneResult> {
+  const { epochs, batchSize, plan, optimizer, logger, callbacks, seed, recalibrate } = checked;
+  const stages: FineTuneStage[] = [];
+  const totalSteps = epochs * Math.ceil(data.length / batchSize);
+  let recalibrated = false;
+  const resume = options.resume;
+  const mark = resume?.state.config?.fineTuneStage as StageMark | undefined;
+  if (resume && (!mark || !Number.isInteger(mark.index) || mark.index >= plan.length)) {
+    tf.dispose(resume.optimizerWeights.map((w) => w.tensor));
+    throw new InputError(`${resume.dir}: not a checkpoint of this fine-tuning plan (${plan.length} stage${plan.length > 1 ? 's' : ''}); `
+      + 'resume with the stages it was started with');
+  }
+  // Epochs done before this call, as the trainer reports them.
+  let previous: TrainResult | undefined = resume && {
+    history: resume.state.history, best: resume.state.best, epochs: resume.state.epoch, seed: resume.state.seed,
+    stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0,
+  };
+  let pendingResume = resume;
+  try {
+    for (const [index, stage] of plan.entries()) {
+      if (mark && index < mark.index) continue;
+      const firstEpoch = mark && index === mark.index ? mark.firstEpoch : (previous?.epochs ?? 0) + 1;
+      const stageEnd = firstEpoch - 1 + stage.epochs;
+      const stopper = earlyStopping(options.patience, previous?.history.filter((h) => h.epoch >= firstEpoch));
+      if (pendingResume && (previous!.epochs >= stageEnd || stopper.exhausted())) {
+        // The checkpoint is from the end of this stage: the next one starts with a fresh optimizer.
+        tf.dispose(pendingResume.optimizerWeights.map((w) => w.tensor));
+        pendingResume = undefined;
+        continue;
+      }
       freezeFeatures(model, stage.trains === 'head');
       const trainableParams = model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, d) => a * (d ?? 1), 1), 0);
-      const firstEpoch = (previous?.epochs ?? 0) + 1;
       const trainsBatchNorm = model.layers.some(function trains(layer: tf.layers.Layer): boolean {
         const inner = (layer as { layers?: tf.layers.Layer[] }).layers;
         return inner ? inner.some(trains) : layer.getClassName() === 'BatchNormalization' && layer.trainable;
       });
       const recalibrateStage = trainsBatchNorm && (recalibrate === 'auto' ? totalSteps < SHORT_RUN_STEPS : recalibrate);
       if (recalibrateStage) recalibrated = true;
-      logger.info(`stage ${stages.length + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
+      logger.info(`stage ${index + 1}: training ${stage.trains === 'head' ? 'the classifier only' : 'every layer'} `
         + `(${trainableParams.toLocaleString('en-US')} parameters) for up to ${stage.epochs} epochs at learning rate ${stage.learningRate}`
         + (recalibrateStage ? `, recalibrating BatchNorm after each epoch${recalibrate === 'auto' ? ` (a short run: ${totalSteps} < ${SHORT_RUN_STEPS} steps)` : ''}` : ''));
       const result = await train(model, data, {
-        epochs: firstEpoch - 1 + stage.epochs,
+        epochs: stageEnd,
         batchSize, optimizer, seed,
         workers: options.workers,
+        logEvery: options.logEvery,
+        signal: options.signal,
+        config: { ...options.config, fineTuneStage: { index, firstEpoch } satisfies StageMark, totalEpochs: epochs },
         learningRate: stage.learningRate,
         labelSmoothing: options.labelSmoothing,
         augment: options.augment ?? true,
@@ -231,10 +308,11 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
         out: options.out,
         metadata: { ...options.metadata, stage: stage.trains, ...(recalibrateStage && { batchNormRecalibrated: true }) },
         recalibrateBatchNorm: recalibrateStage,
-        callbacks: [...callbacks, earlyStopping(options.patience)],
+        callbacks: [...callbacks, stopper],
         logger,
-        ...(previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
+        ...(pendingResume ? { resume: pendingResume } : previous && { resume: continueFrom(model, previous, batchSize, optimizer) }),
       });
+      pendingResume = undefined;
       const stageEpochs = result.epochs - firstEpoch + 1;
       stages.push({
         trains: stage.trains, firstEpoch, lastEpoch: result.epochs, learningRate: stage.learningRate, trainableParams,
@@ -244,6 +322,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
       previous = result;
     }
   } finally {
+    if (pendingResume) tf.dispose(pendingResume.optimizerWeights.map((w) => w.tensor));
     // A saved or returned model must not carry frozen flags into someone else's training.
     freezeFeatures(model, false);
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from '../data/dataset.js';
 import { fileSystem } from '../io/fileSystem.js';
+import { loadCheckpoint } from '../training/checkpoint.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { fineTune } from './finetune.js';
@@ -156,6 +157,32 @@ describe.each(['wasm', 'cpu'])('freezing (%s)', (backend) => {
     const after = snapshot(model);
     expect(after.get('Conv1/kernel')).not.toEqual(before.get('Conv1/kernel'));
     expect(after.get('bn_Conv1/moving_mean')).not.toEqual(before.get('bn_Conv1/moving_mean'));
+    expect(tf.memory().numTensors).toBe(tensors);
+  });
+
+  it('stops on an AbortSignal and resumes from its checkpoint in the stage where it stopped, leaking no tensors', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'finetune-resume-'));
+    const data = syntheticData(16);
+    const tensors = tf.memory().numTensors;
+    const model = tiny(3, 6);
+    const stop = new AbortController();
+    const options = { unfreezeAfter: 1, epochs: 3, batchSize: 8, seed: 3, validationData: data, out };
+    const stopAfterEpoch2 = { onEpochEnd: (m: { epoch: number }) => void (m.epoch === 2 && stop.abort(new Error('stopped'))) };
+    await expect(fineTune(model, data, { ...options, signal: stop.signal, callbacks: stopAfterEpoch2 })).rejects.toThrow('stopped');
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
+
+    const checkpoint = await loadCheckpoint(out);
+    expect(checkpoint.state.epoch).toBe(2);
+    const result = await fineTune(checkpoint.model, data, { ...options, resume: checkpoint });
+    expect(result.stages.map((s) => [s.trains, s.firstEpoch, s.lastEpoch])).toEqual([['all', 2, 3]]);
+    expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    checkpoint.model.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
+    // A checkpoint of another plan is refused, its tensors released.
+    const again = await loadCheckpoint(out);
+    await expect(fineTune(again.model, data, { ...options, unfreezeAfter: undefined, resume: again })).rejects.toThrow('not a checkpoint of this fine-tuning plan (1 stage)');
+    again.model.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
   });
 

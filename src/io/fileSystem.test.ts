@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,16 @@ describe('fileSystem', () => {
     const [a, b] = [model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
     expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
     tf.dispose([x, a, b]);
+  });
+
+  it('removes the new weights again when model.json cannot be written, and names the file', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'fs-'));
+    const model = tinyModel();
+    await model.save(fileSystem(path.join(dir, 'ok')));
+    // A non-empty directory where the model file goes: writing it fails after the weights are written.
+    await mkdir(path.join(dir, 'broken', 'model.json', 'x'), { recursive: true });
+    await expect(model.save(fileSystem(path.join(dir, 'broken')))).rejects.toThrow(/broken\/model\.json: cannot write: E[A-Z]+ /);
+    expect(await readdir(path.join(dir, 'broken'))).toEqual(['model.json']);
   });
 
   it('names the file in load errors', async () => {

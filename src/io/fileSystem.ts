@@ -5,7 +5,8 @@ import { InputError } from '../errors.js';
 // '@tensorflow/tfjs' itself, not ../tf.js: tf.ts imports this file through fileRouter.ts (see
 // backend/registerKernels.ts for the same cycle). Same package, same engine.
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from './atomic.js';
+import { trackTemporary, writeFileAtomic } from './atomic.js';
+import { makeDirectory } from './fileError.js';
 
 const MODEL_JSON = 'model.json';
 
@@ -22,7 +23,9 @@ function toBytes(data: tf.io.WeightData | undefined): Uint8Array {
  *
  * Saving is crash-safe: the weights go to a new uniquely named file, then `model.json` is
  * replaced by an atomic rename, and only then are the old weights removed. A kill at any
- * moment leaves a `model.json` that points at complete weights, old or new.
+ * moment leaves a `model.json` that points at complete weights, old or new. A failed save (a
+ * full disk) removes the new weights file again and throws a one-line `FileError` naming the
+ * file and the errno; the previous model stays as it was.
  *
  * @example
  * await model.save(fileSystem('runs/mnist'));
@@ -37,7 +40,7 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
         throw new Error('fileSystem: binary model topologies are not supported');
       }
-      await fs.mkdir(dir, { recursive: true });
+      await makeDirectory(dir, 'create the model directory');
       const previous = await readManifestPaths(modelPath);
       const weightsName = `weights-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}.bin`;
       const weightsManifest: tf.io.WeightsManifestConfig = [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }];
@@ -50,8 +53,18 @@ export function fileSystem(dir: string): tf.io.IOHandler {
       };
       if (artifacts.trainingConfig != null) modelJSON.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata != null) modelJSON.userDefinedMetadata = artifacts.userDefinedMetadata;
-      await writeFileAtomic(path.join(dir, weightsName), toBytes(artifacts.weightData));
-      await writeFileAtomic(modelPath, JSON.stringify(modelJSON));
+      const weightsPath = path.join(dir, weightsName);
+      // Until model.json points at them, the new weights are a temporary like any other.
+      const untrack = trackTemporary(weightsPath);
+      try {
+        await writeFileAtomic(weightsPath, toBytes(artifacts.weightData));
+        await writeFileAtomic(modelPath, JSON.stringify(modelJSON));
+      } catch (error) {
+        await fs.rm(weightsPath, { force: true }).catch(() => {});
+        throw error;
+      } finally {
+        untrack();
+      }
       await Promise.all(previous.filter((p) => p !== weightsName).map((p) => fs.rm(path.join(dir, p), { force: true })));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     },

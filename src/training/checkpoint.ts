@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { fileSystem } from '../io/fileSystem.js';
 import { tf } from '../tf.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { trackTemporary, writeFileAtomic } from '../io/atomic.js';
+import { FileError, fileError, makeDirectory } from '../io/fileError.js';
 import type { EpochMetrics } from './types.js';
 
 export const LAST_DIR = 'last';
@@ -27,7 +28,10 @@ export interface TrainerState {
   /** The epoch saved as the best model, if any. */
   best: EpochMetrics | null;
   optimizer: { name: string; weights: tf.io.WeightsManifestEntry[] };
-  /** Whatever the caller wants back on resume (the CLI stores its flags). */
+  /**
+   * Whatever the caller wants back on resume (the CLI stores its flags). `totalEpochs`, when
+   * set, is the whole run's epoch count where it spans several train calls (fine-tuning's stages).
+   */
   config?: Record<string, unknown>;
 }
 
@@ -52,15 +56,29 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 /**
+ * Test-only: with MOBILENETV2_TEST_PAUSE_SAVE=FILE, every checkpoint save, once its files are
+ * written but before they are swapped in, creates FILE and waits until FILE is deleted. The CLI
+ * tests use it to deliver a signal or a kill at exactly that point, not by luck.
+ */
+async function testPause(): Promise<void> {
+  const marker = process.env.MOBILENETV2_TEST_PAUSE_SAVE;
+  if (!marker) return;
+  await fs.writeFile(marker, String(process.pid));
+  while (await exists(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/**
  * Writes `runDir/last/` (model, optimizer state, trainer state) as one unit. The files are
  * written into a fresh hidden directory that is then swapped in by renames, so a crash at any
  * point leaves either the previous checkpoint or the new one; in the instant between the two
- * renames the previous one is `.last-*.old`, which {@link loadCheckpoint} recovers.
+ * renames the previous one is `.last-*.old`, which {@link loadCheckpoint} recovers. A failed
+ * save (a full disk) removes the hidden directory and throws a one-line `FileError` naming the
+ * path and the errno; the previous `last/` stays as it was.
  */
 export async function saveCheckpoint(
   runDir: string, model: tf.LayersModel, optimizer: tf.Optimizer, state: Omit<TrainerState, 'format' | 'version' | 'optimizer'> & { optimizerName: string },
 ): Promise<void> {
-  await fs.mkdir(runDir, { recursive: true });
+  await makeDirectory(runDir, 'create the run directory');
   for (const name of await fs.readdir(runDir)) {
     if (/^\.last-[0-9a-f]+\.tmp$/.test(name)) await fs.rm(path.join(runDir, name), { recursive: true, force: true });
   }
@@ -68,8 +86,11 @@ export async function saveCheckpoint(
   const tmp = path.join(runDir, `.last-${id}.tmp`);
   const last = path.join(runDir, LAST_DIR);
   const old = path.join(runDir, `.last-${id}.old`);
+  const untrack = trackTemporary(tmp);
   try {
-    await fs.mkdir(tmp);
+    await fs.mkdir(tmp).catch((error) => {
+      throw fileError(error, tmp, 'create the checkpoint directory');
+    });
     await model.save(fileSystem(tmp));
     const weights = await optimizer.getWeights();
     // getWeights returns the optimizer's own variables plus a fresh 'iter' scalar, which is ours to dispose.
@@ -81,15 +102,72 @@ export async function saveCheckpoint(
     const full: TrainerState = { format: STATE_FORMAT, version: 1, ...rest, optimizer: { name: optimizerName, weights: specs } };
     await writeFileAtomic(path.join(tmp, STATE_FILE), JSON.stringify(full, null, 1));
     await syncDir(tmp);
+    await testPause();
   } catch (error) {
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-    throw error;
+    untrack();
+    // The hidden directory is gone: name the checkpoint the user knows.
+    throw error instanceof FileError ? new FileError(`${last}${path.sep}`, error.code, 'write the checkpoint', error) : error;
   }
-  const hadLast = await exists(last);
-  if (hadLast) await fs.rename(last, old);
-  await fs.rename(tmp, last);
-  await syncDir(runDir);
-  if (hadLast) await fs.rm(old, { recursive: true, force: true });
+  try {
+    const hadLast = await exists(last);
+    if (hadLast) await fs.rename(last, old);
+    await fs.rename(tmp, last);
+    untrack();
+    await syncDir(runDir);
+    if (hadLast) await fs.rm(old, { recursive: true, force: true });
+  } catch (error) {
+    throw fileError(error, last, 'replace the checkpoint');
+  } finally {
+    untrack();
+  }
+}
+
+/** What a run directory holds, as {@link readSavedRun} reads it. */
+export interface SavedRun {
+  /** Epoch of `last/` (0: none yet), of the total it was asked for. */
+  lastEpoch: number;
+  epochs: number;
+  /** Epoch saved as `model.json`, if any. */
+  bestEpoch: number | null;
+}
+
+/**
+ * Reads what `runDir` holds, synchronously (it also runs on exit paths): the epoch of
+ * `last/state.json` and of the best model. Missing or unreadable files count as not saved.
+ *
+ * @example
+ * const { lastEpoch, bestEpoch } = readSavedRun('runs/mnist');
+ */
+export function readSavedRun(runDir: string): SavedRun {
+  const read = <T>(file: string): T | null => {
+    try {
+      return JSON.parse(readFileSync(path.join(runDir, file), 'utf8')) as T;
+    } catch {
+      return null;
+    }
+  };
+  const state = read<TrainerState>(path.join(LAST_DIR, STATE_FILE));
+  const best = read<{ userDefinedMetadata?: { epoch?: number } }>('model.json')?.userDefinedMetadata?.epoch;
+  // A run of several train calls (fine-tuning's stages) records its own total.
+  const total = state?.config?.totalEpochs;
+  return { lastEpoch: state?.epoch ?? 0, epochs: typeof total === 'number' ? total : state?.epochs ?? 0, bestEpoch: typeof best === 'number' ? best : null };
+}
+
+/**
+ * The run directory of a checkpoint given as `dir` (a run directory or its `last/`), after
+ * checking that it can be read: what a resumed run locks and writes to, unless told otherwise.
+ * A missing directory is an error here, not something to create.
+ *
+ * @example
+ * const out = await resumedRunDir('runs/mnist/last'); // 'runs/mnist'
+ */
+export async function resumedRunDir(dir: string): Promise<string> {
+  const stat = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new InputError(`${dir}: cannot read the checkpoint directory (${error.code})`);
+  });
+  if (!stat.isDirectory()) throw new InputError(`${dir}: cannot read the checkpoint directory (ENOTDIR)`);
+  return path.basename(path.resolve(dir)) === LAST_DIR ? path.dirname(dir) : dir;
 }
 
 /** Finds the directory holding state.json: `dir` itself, `dir/last`, or a `.last-*.old` left by a crash mid-swap. */

@@ -1,6 +1,7 @@
 import type { Batch, Dataset } from '../data/dataset.js';
 import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
+import { checkInt, checkOptions, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
 import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
 import { inferBatches } from '../parallel/inferBatches.js';
@@ -22,6 +23,8 @@ export interface EvaluateOptions extends EngineOptions {
    * would keep this thread busy for longer than a worker's start-up (see `predictBatches`). Default 1.
    */
   workers?: WorkersOption;
+  /** Stops the evaluation between batches when aborted, rejecting with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
 }
 
 export interface EvaluateResult {
@@ -42,6 +45,10 @@ export interface EvaluateResult {
   engine: 'tfjs' | 'onnxruntime';
 }
 
+const EVALUATE_OPTIONS = keysOf<EvaluateOptions>()({
+  batchSize: true, limit: true, confusion: true, topK: true, workers: true, signal: true, engine: true, threads: true, logger: true,
+});
+
 /**
  * Loss and accuracy of `model` on `data`, in inference mode (BN uses its moving statistics,
  * folded into the conv before it: see {@link inferencePlan}; dropout is off), batch by batch,
@@ -52,11 +59,10 @@ export interface EvaluateResult {
  * const { accuracy } = await evaluate(model, await loadMnist({ split: 'test' }));
  */
 export async function evaluate(model: tf.LayersModel, data: Dataset, options: EvaluateOptions = {}): Promise<EvaluateResult> {
-  const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
-  const requestedK = options.topK ?? 5;
-  if (!Number.isInteger(requestedK) || requestedK < 1) throw new InputError(`topK must be an integer >= 1; received \`topK=${received(requestedK)}\``);
-  const count = Math.min(data.length, options.limit ?? data.length);
+  checkOptions(options, EVALUATE_OPTIONS, 'evaluate');
+  const batchSize = checkInt('batchSize', options.batchSize ?? 256, { min: 1 });
+  const requestedK = checkInt('topK', options.topK ?? 5, { min: 1 });
+  const count = Math.min(data.length, options.limit === undefined ? data.length : checkInt('limit', options.limit, { min: 0 }));
   const numClasses = data.classNames.length;
   const outputs = (model.outputs[0]!.shape as number[])[1];
   if (outputs !== numClasses) {
@@ -96,7 +102,10 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   // The next round of batches loads while this one runs.
   const { engine } = await inferBatches(model, {
     count: Math.ceil(count / batchSize),
-    load: (i) => data.batch(indices(i * batchSize)),
+    load: (i) => {
+      options.signal?.throwIfAborted();
+      return data.batch(indices(i * batchSize));
+    },
     input: (batch) => batch.x,
     use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
     release: (batch) => tf.dispose([batch.x, batch.y]),

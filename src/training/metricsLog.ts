@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { fileError } from '../io/fileError.js';
 import type { EpochMetrics, StepMetrics } from './types.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
@@ -26,7 +28,7 @@ export class MetricsLog {
     const log = new MetricsLog(dir);
     await fs.mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       // A file where the run directory (or one above it) should be: say so, not EEXIST/ENOTDIR.
-      if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw error;
+      if (error.code !== 'EEXIST' && error.code !== 'ENOTDIR') throw fileError(error, dir, 'create the output directory');
       throw new InputError(`out: \`${dir}\` is a file (or under one); expected a directory for the model, checkpoints, metrics and plots`);
     });
     if (keepEpochs > 0) {
@@ -40,7 +42,8 @@ export class MetricsLog {
         }
       }
     }
-    await fs.writeFile(log.file, log.records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    // Atomic: a full disk here must not cost the log of the epochs being resumed.
+    await writeFileAtomic(log.file, log.records.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return log;
   }
 
@@ -50,6 +53,8 @@ export class MetricsLog {
 
   async append(record: MetricsRecord): Promise<void> {
     this.records.push(record);
-    await fs.appendFile(this.file, `${JSON.stringify(record)}\n`);
+    await fs.appendFile(this.file, `${JSON.stringify(record)}\n`).catch((error) => {
+      throw fileError(error, this.file, 'append to the metrics log');
+    });
   }
 }

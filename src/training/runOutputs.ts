@@ -34,6 +34,8 @@ export interface RunOutputsOptions {
   plots: boolean;
   validationLabel?: string;
   logger: Logger;
+  /** When aborted, the epoch's checkpoint is still written but the plots are not redrawn (they take seconds). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function runOutputs(out: string, options: RunOutputsOptions): Promi
         history: state.history, best: state.best, optimizerName: state.optimizerName, ...(options.config && { config: options.config }),
       });
       await log.append({ type: 'epoch', ...metrics });
-      if (options.plots) {
+      if (options.plots && !options.signal?.aborted) {
         await writePlots(out, log.all, { validationLabel: options.validationLabel }).catch((error: Error) => {
           options.logger.warn(`could not draw plots in ${out}: ${error.message}`);
         });

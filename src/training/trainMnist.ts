@@ -4,7 +4,8 @@ import { loadMnist } from '../data/mnist.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { lockRunDirectory } from '../io/runLock.js';
+import { loadCheckpoint, resumedRunDir } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -40,6 +41,8 @@ export interface TrainMnistOptions {
   logEvery?: number;
   /** Data-parallel ranks, or 'auto' for one per core (see `TrainOptions.workers`); not kept on resume. Default 1. */
   workers?: WorkersOption;
+  /** Stops the run when aborted (see `TrainOptions.signal`); rejects with `signal.reason`. Default: none. */
+  signal?: AbortSignal;
   callbacks?: TrainCallbacks | TrainCallbacks[];
   logger?: Logger;
 }
@@ -76,7 +79,7 @@ const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('
 
 const TRAIN_MNIST_OPTIONS = keysOf<TrainMnistOptions>()({
   recipe: true, epochs: true, batchSize: true, learningRate: true, alpha: true, dropout: true, dataDir: true, limitTrain: true,
-  limitTest: true, out: true, seed: true, resume: true, logEvery: true, workers: true, callbacks: true, logger: true,
+  limitTest: true, out: true, seed: true, resume: true, logEvery: true, workers: true, callbacks: true, logger: true, signal: true,
 });
 
 /**
@@ -93,6 +96,19 @@ const TRAIN_MNIST_OPTIONS = keysOf<TrainMnistOptions>()({
 export async function trainMnist(options: TrainMnistOptions = {}): Promise<TrainMnistResult> {
   checkOptions(options, TRAIN_MNIST_OPTIONS, 'trainMnist');
   const logger = options.logger ?? silentLogger;
+  // A resumed run writes where it was (given as the run directory or as its last/).
+  const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
+  const out = options.out ?? resumeDir ?? `runs/mnist-${timestamp()}`;
+  // Taken before anything is read, so that a second run on the directory is refused at once.
+  const lock = await lockRunDirectory(out);
+  try {
+    return await trainLocked(options, logger, out);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(options: TrainMnistOptions, logger: Logger, out: string): Promise<TrainMnistResult> {
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let config: RunConfig;
   if (checkpoint) {
@@ -126,7 +142,6 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
   const recipe = getRecipe(config.recipe);
   const epochs = options.epochs ?? checkpoint?.state.epochs ?? recipe.epochs;
   const seed = options.seed ?? checkpoint?.state.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const out = options.out ?? (checkpoint ? options.resume! : `runs/mnist-${timestamp()}`);
 
   let model = checkpoint?.model;
   try {
@@ -146,6 +161,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
       validationLabel: 'test',
       logEvery: options.logEvery,
       workers: options.workers,
+      signal: options.signal,
       out,
       metadata: { recipe: recipe.name, alpha: config.alpha, trainedOn: 'MNIST', library: 'mobilenetv2-tfjs' },
       config: { ...config },

@@ -2,6 +2,7 @@ import type { Batch, Dataset } from '../data/dataset.js';
 import { InputError, received } from '../errors.js';
 import { checkInt, checkOptions, checkRate, keysOf } from '../options/check.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { lockRunDirectory, type RunLock } from '../io/runLock.js';
 import { resolveWorkers, type WorkersOption } from '../parallel/workers.js';
 import { tf } from '../tf.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -88,6 +89,13 @@ export interface TrainOptions {
    * batch statistics. 'auto' uses every core. Default 1 (this thread only).
    */
   workers?: WorkersOption;
+  /**
+   * Stops training when aborted: checked before every step and every evaluation batch, so
+   * training ends within a step, rejecting with `signal.reason` (as `fetch` does). Checkpoints
+   * already written stay; a save in progress finishes first. The CLI aborts on Ctrl-C.
+   * Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -108,7 +116,7 @@ export interface TrainResult {
 const TRAIN_OPTIONS = keysOf<TrainOptions>()({
   epochs: true, batchSize: true, optimizer: true, learningRate: true, labelSmoothing: true, augment: true, shuffle: true, seed: true,
   validationData: true, evalBatchSize: true, logEvery: true, out: true, metadata: true, config: true, resume: true, callbacks: true,
-  plots: true, validationLabel: true, freezeBatchNormStats: true, logger: true, workers: true, recalibrateBatchNorm: true,
+  plots: true, validationLabel: true, freezeBatchNormStats: true, logger: true, workers: true, recalibrateBatchNorm: true, signal: true,
 });
 
 async function runCallbacks<K extends keyof TrainCallbacks>(
@@ -123,6 +131,16 @@ async function runCallbacks<K extends keyof TrainCallbacks>(
 }
 
 const disposeBatch = (b: Batch) => tf.dispose([b.x, b.y]);
+
+/**
+ * Lets timers and signal handlers run, then throws if `signal` was aborted. A step can resolve
+ * through microtasks alone (the wasm backend's reads are synchronous underneath), so without
+ * the turn of the event loop a Ctrl-C handler or an abort timer would wait for the epoch's end.
+ */
+async function checkSignal(signal: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  signal.throwIfAborted();
+}
 
 /**
  * Trains a classifier that outputs logits on any {@link Dataset}, with sparse softmax
@@ -171,6 +189,8 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   checkStepFits(model, batchSize, workers);
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const out = options.out;
+  const signal = options.signal;
+  signal?.throwIfAborted();
 
   const stepsPerEpoch = Math.ceil(data.length / batchSize);
   const initialEpoch = state?.epoch ?? 0;
@@ -191,13 +211,16 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   const stopped = (where: string) => `${where}; training stopped${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`;
 
   let stepper: Stepper | null = null;
+  let lock: RunLock | null = null;
   let failure: unknown;
   let result: Omit<TrainResult, 'history' | 'best' | 'epochs' | 'seed'> = { stoppedEarly: false, trainImagesPerSec: 0, trainSeconds: 0 };
   try {
+    // Two processes saving into one directory would overwrite each other's checkpoints.
+    if (out) lock = await lockRunDirectory(out);
     const list = [
       ...(out ? [await runOutputs(out, {
         model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
-        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger,
+        plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger, signal,
       })] : []),
       ...callbacks,
     ];
@@ -207,7 +230,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     });
     result = await runEpochs({
       model, data, stepper, run, info, schedule, callbacks: list, logEvery, evalBatchSize,
-      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped,
+      shuffle: options.shuffle ?? true, augment: options.augment ?? false, validation: options.validationData, stopped, signal,
       recalibrate: options.recalibrateBatchNorm ?? false, freezeBatchNormStats: options.freezeBatchNormStats ?? true,
     });
   } catch (error) {
@@ -216,6 +239,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   } finally {
     await stepper?.close(failure !== undefined);
     optimizer.dispose();
+    await lock?.release();
     await runCallbacks(callbacks, 'onTrainEnd', ...(failure === undefined ? [] : [failure]) as [unknown?]);
   }
   return { history: run.history, best: run.best, epochs: run.history.length, seed, ...result };
@@ -238,6 +262,7 @@ interface Loop {
   stopped(where: string): string;
   recalibrate: boolean;
   freezeBatchNormStats: boolean;
+  signal?: AbortSignal;
 }
 
 /**
@@ -255,6 +280,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
   let stoppedEarly = false;
   await runCallbacks(callbacks, 'onTrainBegin', info);
   for (let epoch = info.initialEpoch + 1; epoch <= run.epochs && !stoppedEarly; epoch++) {
+    loop.signal?.throwIfAborted();
     await runCallbacks(callbacks, 'onEpochBegin', epoch, info);
     const order = loop.shuffle
       ? permutation(data.length, seededRandom(deriveSeed(run.seed, epoch, 1 /* shuffle */)))
@@ -269,6 +295,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     let pending: Promise<Batch> | null = load(0);
     try {
       for (let s = 0; s < stepsPerEpoch; s++) {
+        if (loop.signal) await checkSignal(loop.signal);
         const batch = await pending!;
         pending = s + 1 < stepsPerEpoch ? load(s + 1) : null;
         const n = batch.y.shape[0];
@@ -315,7 +342,7 @@ async function runEpochs(loop: Loop): Promise<Omit<TrainResult, 'history' | 'bes
     const evalStarted = performance.now();
     // A multi-worker run may evaluate on every core too, when the validation set is worth it.
     const evalWorkers = info.workers > 1 ? 'auto' : 1;
-    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers }) : undefined;
+    const val = loop.validation ? await evaluate(loop.model, loop.validation, { batchSize: loop.evalBatchSize, workers: evalWorkers, signal: loop.signal }) : undefined;
     if (val && !Number.isFinite(val.loss)) throw new NonFiniteLossError(loop.stopped(`validation loss became ${val.loss} after epoch ${epoch}`));
     const score = val ? val.accuracy : sums.correct / sums.seen;
     const bestScore = run.best ? (run.best.valAccuracy ?? run.best.trainAccuracy) : -Infinity;

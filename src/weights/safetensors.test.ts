@@ -183,6 +183,7 @@ describe('encodeSafetensors / writeSafetensors / readSafetensors', () => {
     const missing = path.join(dir, 'nope.safetensors');
     await expect(readSafetensors(missing)).rejects.toThrow(`${missing}: cannot read the weights file (ENOENT)`);
     const bad = path.join(dir, 'no-such-dir', 'w.safetensors');
-    await expect(writeSafetensors(bad, {})).rejects.toThrow(`${bad}: cannot write the weights file (ENOENT)`);
+    // The atomic writer's one-line errno error (src/io/fileError.ts).
+    await expect(writeSafetensors(bad, {})).rejects.toThrow(`${bad}: cannot write: ENOENT (no such file or directory)`);
   });
 });

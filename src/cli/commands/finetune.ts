@@ -11,9 +11,11 @@ import { SHORT_RUN_STEPS } from '../../finetune/finetune.js';
 import type { Command } from '../command.js';
 import { QUANTIZE_FLAG, quantizeFlag, writeQuantizedCopies } from '../quantized.js';
 import { downloadBar } from '../downloadBar.js';
+import { givenFlags, stoppable } from '../interrupt.js';
 
 const FLAGS: FlagSpecs = {
-  data: { type: 'string', value: 'DIR', help: 'image folder: DIR/<class>/<image> (PNG, JPEG, WebP, GIF) (required)' },
+  data: { type: 'string', value: 'DIR', help: 'image folder: DIR/<class>/<image> (PNG, JPEG, WebP, GIF) (required, except with --resume)' },
+  resume: { type: 'string', value: 'DIR', help: 'continue the stopped run in DIR (its data, split, stages and settings; only --epochs, --out, --data, --workers, --cache may change)' },
   weights: {
     type: 'string', value: 'NAME|PATH',
     help: "starting point: 'imagenet' (torchvision's IMAGENET1K_V2, downloaded once), IMAGENET1K_V1, a model directory (model.json) or a torchvision state_dict (.pth or .safetensors) (default: random init)",
@@ -46,6 +48,7 @@ const FLAGS: FlagSpecs = {
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto)' },
   ...QUANTIZE_FLAG,
+  'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
@@ -68,6 +71,9 @@ function sizeFlag(flags: FlagValues): [number, number] | undefined {
   if (!match || h < 1 || w < 1) throw new InputError(`--input-size must be N or HxW with positive integers; received ${JSON.stringify(v)}`);
   return [h, w];
 }
+
+/** Flags a checkpoint does not keep, which a resume must repeat. */
+const RESUME_FLAGS = ['workers', 'backend', 'cache'];
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -94,20 +100,29 @@ Examples:
   mobilenetv2 finetune --data data/digits --weights runs/mnist --unfreeze-after 2 --epochs 6 --json
   mobilenetv2 finetune --data data/flowers --weights mobilenet_v2.safetensors --input-size 160 --freeze-features --flip
   mobilenetv2 finetune --data data/digits --arch mnist --epochs 10 --seed 1
-  mobilenetv2 finetune --data data/flowers --weights imagenet --input-size 160 --quantize uint8`,
+  mobilenetv2 finetune --data data/flowers --weights imagenet --input-size 160 --quantize uint8
+  mobilenetv2 finetune --resume runs/finetune-2024-01-01-12-00-00
+
+Ctrl-C (or SIGTERM) stops within a step and prints what was saved and the --resume command;
+a second one stops at once.`,
 
   async run(argv, io) {
     const { flags } = parseFlags('finetune', argv, FLAGS);
     const data = stringFlag(flags, 'data');
-    if (data === undefined) throw new InputError("--data DIR is required; run 'mobilenetv2 finetune --help' for the options");
+    const resume = stringFlag(flags, 'resume');
+    if (data === undefined && resume === undefined) throw new InputError("--data DIR is required; run 'mobilenetv2 finetune --help' for the options");
     const shift = numberFlag(flags, 'shift', { min: 0, max: 0.5, inclusiveMin: true });
-    const augment: AugmentOptions = { flip: flags.flip === true, crop: flags.crop === true, shift };
+    // Unset flags stay undefined, so that a resume can tell them from settings that differ.
+    const augment: AugmentOptions | undefined = flags.flip || flags.crop || shift !== undefined
+      ? { flip: flags.flip === true, crop: flags.crop === true, shift } : undefined;
+    const flag = (name: string) => (flags[name] === true ? true : undefined);
     const channels = choiceFlag(flags, 'channels', ['1', '3'] as const);
     const options = {
       data,
+      resume,
       weights: stringFlag(flags, 'weights'),
       epochs: intFlag(flags, 'epochs', 1),
-      freezeFeatures: flags['freeze-features'] === true,
+      freezeFeatures: flag('freeze-features'),
       unfreezeAfter: intFlag(flags, 'unfreeze-after', 0),
       unfreezeLrFactor: numberFlag(flags, 'unfreeze-lr-factor', { min: 0 }),
       patience: intFlag(flags, 'patience', 1),
@@ -122,11 +137,12 @@ Examples:
       inputSize: sizeFlag(flags),
       mean: listFlag(flags, 'mean'),
       std: listFlag(flags, 'std'),
-      newHead: flags['new-head'] === true,
+      newHead: flag('new-head'),
       recalibrateBatchNorm: negatableValue(flags, 'recalibrate-bn') ?? ('auto' as const),
       augment,
       cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
       workers: workersFlag(flags),
+      logEvery: intFlag(flags, 'log-every', 1),
     };
     if (options.freezeFeatures && options.unfreezeAfter !== undefined) {
       throw new InputError('--freeze-features and --unfreeze-after exclude each other: the first never unfreezes');
@@ -135,12 +151,16 @@ Examples:
     const quantize = quantizeFlag(flags);
     const backend = await useBackend(choiceFlag(flags, 'backend', BACKENDS) ?? 'auto');
     io.logger.info(`backend: ${backend}`);
-    const result = await fineTuneImageFolder({
+    const context = { command: 'finetune', out: options.out ?? options.resume, resumeFlags: givenFlags(flags, RESUME_FLAGS) };
+    const outcome = await stoppable(io, context, (stop) => fineTuneImageFolder({
       ...options,
+      signal: stop.signal,
       pretrained: { onProgress: downloadBar(io.stderr) },
-      callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'val' }),
+      callbacks: [progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'val' }), stop.callbacks],
       logger: io.logger,
-    });
+    }));
+    if ('exitCode' in outcome) return outcome.exitCode;
+    const { result } = outcome;
     for (const s of result.stages) {
       io.logger.info(`epochs ${s.firstEpoch}-${s.lastEpoch}: trained ${s.trains === 'head' ? 'the classifier only' : 'every layer'}, `
         + `${s.secondsPerEpoch.toFixed(2)} s/epoch, ${s.trainImagesPerSec.toFixed(1)} img/s`);

@@ -5,6 +5,7 @@ import { trainMnist } from '../../training/trainMnist.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, numberFlag, parseFlags, stringFlag, WORKERS_FLAG, workersFlag } from '../args.js';
 import type { Command } from '../command.js';
 import { QUANTIZE_FLAG, quantizeFlag, writeQuantizedCopies } from '../quantized.js';
+import { givenFlags, stoppable } from '../interrupt.js';
 
 const FLAGS: FlagSpecs = {
   recipe: { type: 'string', value: 'seed|strong', help: 'training recipe (default seed; see Recipes)' },
@@ -25,6 +26,9 @@ const FLAGS: FlagSpecs = {
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,
 };
+
+/** Flags a checkpoint does not keep, which a resume must repeat. */
+const RESUME_FLAGS = ['workers', 'backend'];
 
 export const trainMnistCommand: Command = {
   name: 'train-mnist',
@@ -48,7 +52,10 @@ Examples:
   mobilenetv2 train-mnist --json
   mobilenetv2 train-mnist --recipe strong --seed 1 --out runs/strong
   mobilenetv2 train-mnist --resume runs/strong --epochs 6
-  mobilenetv2 train-mnist --quantize float16 --quantize uint8`,
+  mobilenetv2 train-mnist --quantize float16 --quantize uint8
+
+Ctrl-C (or SIGTERM) stops within a step and prints what was saved and the --resume command;
+a second one stops at once.`,
 
   async run(argv, io) {
     const { flags } = parseFlags('train-mnist', argv, FLAGS);
@@ -72,11 +79,15 @@ Examples:
     const progress = choiceFlag(flags, 'progress', ['auto', 'bar', 'lines', 'none'] as const) ?? 'auto';
     const quantize = quantizeFlag(flags);
     await useBackend(backendName);
-    const result = await trainMnist({
+    const context = { command: 'train-mnist', out: options.out ?? options.resume, resumeFlags: givenFlags(flags, RESUME_FLAGS) };
+    const outcome = await stoppable(io, context, (stop) => trainMnist({
       ...options,
-      callbacks: progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }),
+      signal: stop.signal,
+      callbacks: [progressReporter({ mode: progress, stream: io.stderr, logger: io.logger, validationLabel: 'test' }), stop.callbacks],
       logger: io.logger,
-    });
+    }));
+    if ('exitCode' in outcome) return outcome.exitCode;
+    const { result } = outcome;
     io.logger.info(`best test accuracy ${(100 * result.testAccuracy).toFixed(2)}% (epoch ${result.bestEpoch}), `
       + `${result.trainImagesPerSec.toFixed(1)} training img/s; saved ${result.out}/model.json`);
     const quantized = await writeQuantizedCopies(result.out, quantize, io.logger);

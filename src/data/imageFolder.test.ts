@@ -213,7 +213,7 @@ describe('imageFolder', () => {
 
     const dir = await twoClasses(1);
     await expect(imageFolder(dir, { inputShape: [4, 4, 2] })).rejects.toThrow('inputShape must be [height, width, channels] with channels 1 or 3');
-    await expect(imageFolder(dir, { inputShape: [4, 4, 3], std: [1, 0, 1] })).rejects.toThrow('std must be 1 or 3 finite numbers > 0');
+    await expect(imageFolder(dir, { inputShape: [4, 4, 3], std: [1, 0, 1] })).rejects.toThrow('std must be 1 or 3 finite numbers (one per channel), each > 0');
     for (const error of await Promise.allSettled([imageFolder(missing, { inputShape: [4, 4, 1] })])) {
       expect(String((error as PromiseRejectedResult).reason.message)).not.toContain('\n');
     }

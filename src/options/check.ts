@@ -115,28 +115,34 @@ export function checkPerChannel(name: string, value: unknown, channels: number, 
   return value.length === channels ? [...value] : new Array<number>(channels).fill(value[0]);
 }
 
-/** Edit distance, for "did you mean". */
+/** Edit distance with adjacent transpositions (optimal string alignment), for "did you mean". */
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
   }
-  return previous[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /**
- * The allowed name closest to `name` (another case, a typo of up to a third of its letters), or
- * undefined.
+ * The allowed name closest to `name`, or undefined: another case, a typo of up to a third of
+ * its letters (a swap of two neighbours counts once), or the start of exactly one name.
  *
  * @example
  * suggest('batchsize', ['batchSize', 'epochs']); // 'batchSize'
+ * suggest('warmup', ['peakLr', 'warmupSteps']);  // 'warmupSteps'
  */
 export function suggest(name: string, allowed: readonly string[]): string | undefined {
-  const scored = allowed.map((a) => ({ a, d: distance(name.toLowerCase(), a.toLowerCase()) })).sort((x, y) => x.d - y.d);
+  const lower = name.toLowerCase();
+  const scored = allowed.map((a) => ({ a, d: distance(lower, a.toLowerCase()) })).sort((x, y) => x.d - y.d);
   const best = scored[0];
-  return best && best.d <= Math.max(1, Math.floor(best.a.length / 3)) ? best.a : undefined;
+  if (best && best.d <= Math.max(1, Math.floor(best.a.length / 3))) return best.a;
+  const starts = allowed.filter((a) => a.toLowerCase().startsWith(lower));
+  return lower.length >= 3 && starts.length === 1 ? starts[0] : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import type * as Ort from 'onnxruntime-node';
 import { InputError } from '../errors.js';
 import { onnxModel } from '../export/exportOnnx.js';
 import type { Architecture } from '../models/architecture.js';
+import type { HostBatch } from '../parallel/lanes.js';
 import { tf } from '../tf.js';
 
 /** Which output of the engine's session a run reads. */
@@ -10,8 +11,8 @@ export type SessionOutput = 'output' | 'pooled';
 
 /** One model's onnxruntime session (see {@link onnxSession}). */
 export interface OnnxSession {
-  /** The model's output for `x` ([N, h, w, c], as `model.predict` takes it), or its pooled features: a new tensor. */
-  run(x: tf.Tensor, output?: SessionOutput): Promise<tf.Tensor>;
+  /** The model's output for `x` ([N, h, w, c] as a tensor or plain values, as `model.predict` takes it), or its pooled features: a new tensor. */
+  run(x: tf.Tensor | HostBatch, output?: SessionOutput): Promise<tf.Tensor>;
   /** intra-op threads. */
   threads: number;
   /** e.g. 'onnxruntime-node 1.30.0'. */
@@ -111,9 +112,14 @@ export async function onnxSession(model: tf.LayersModel, arch: Architecture, thr
     run: async (x, which = 'output') => {
       // A pooling head's output is the pooled features already.
       const name = which === 'pooled' ? pooled ?? output : output;
-      const float = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-      const data = (await float.data()) as Float32Array;
-      if (float !== x) float.dispose();
+      let data: Float32Array;
+      if (x instanceof tf.Tensor) {
+        const float = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+        data = (await float.data()) as Float32Array;
+        if (float !== x) float.dispose();
+      } else {
+        data = x.data;
+      }
       current.busy++;
       try {
         const result = await session.run({ input: new ort.Tensor('float32', data, x.shape) }, [name]);

@@ -3,7 +3,7 @@ import { featureModel } from '../predict/embed.js';
 import { inferencePlan } from '../predict/inferencePlan.js';
 import type { tf } from '../tf.js';
 import { InferencePool, ranksFor, workersPayOff } from './inference.js';
-import { type BatchSource, runLanes } from './lanes.js';
+import { type BatchSource, type HostBatch, runLanes } from './lanes.js';
 import { resolveWorkers, type WorkersOption } from './workers.js';
 
 export type { BatchSource } from './lanes.js';
@@ -45,7 +45,10 @@ export async function inferBatches<B>(model: tf.LayersModel, source: BatchSource
   const { session } = choice;
   const features = options.output === 'features';
   if (session) {
-    await runLanes(source, {
+    const host = source.host?.bind(source);
+    await runLanes<B, tf.Tensor | HostBatch>(source, {
+      // Values the source holds outside TF.js go to onnxruntime without a round trip through it.
+      inputOf: (batch) => (host ? host(batch as B) : source.input(batch as B)),
       runLocal: (x) => session.run(x, features ? 'pooled' : undefined),
       ranks: 1,
       startPool: () => {

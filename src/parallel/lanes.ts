@@ -1,5 +1,10 @@
 import type { tf } from '../tf.js';
-import type { InferencePool } from './inference.js';
+
+/** A batch as plain float32 values, for an engine that reads them outside TF.js (onnxruntime). */
+export interface HostBatch {
+  data: Float32Array;
+  shape: number[];
+}
 
 /** How a batch-inference loop gets each batch, feeds it to the model and hands its output back. */
 export interface BatchSource<B> {
@@ -9,6 +14,11 @@ export interface BatchSource<B> {
   load(index: number): Promise<B>;
   /** The model input of a loaded batch. */
   input(batch: B): tf.Tensor;
+  /**
+   * The same input as plain values, where the source has them without a copy through TF.js
+   * (an engine outside TF.js then reads them directly). Default: none, `input` is used.
+   */
+  host?(batch: B): HostBatch;
   /** Receives each batch's output, in batch order; the output is disposed when this returns. */
   use(batch: B, output: tf.Tensor, index: number): Promise<void> | void;
   /** Frees a loaded batch: after `use`, or unused when the run stops early. */
@@ -16,15 +26,17 @@ export interface BatchSource<B> {
 }
 
 /** A pool of workers being started (see `InferencePool.launch`). */
-export interface PoolLaunch {
-  ready: Promise<Pick<InferencePool, 'ranks' | 'runOn'>>;
+export interface PoolLaunch<I = tf.Tensor> {
+  ready: Promise<{ ranks: number; runOn(worker: number, x: I): Promise<tf.Tensor> }>;
   stop(): Promise<void>;
 }
 
 /** How {@link runLanes} runs batches. */
-export interface LaneOptions {
+export interface LaneOptions<I = tf.Tensor> {
+  /** What a batch's input is: `source.input`'s tensor (the default), or another form of it. */
+  inputOf?(batch: unknown): I;
   /** Runs a batch on this thread (inference mode, or onnxruntime's session); returns a new tensor. */
-  runLocal(x: tf.Tensor): tf.Tensor | Promise<tf.Tensor>;
+  runLocal(x: I): tf.Tensor | Promise<tf.Tensor>;
   /** Ranks allowed, this thread included; 1 runs everything here. */
   ranks: number;
   /**
@@ -33,7 +45,7 @@ export interface LaneOptions {
    */
   worthStarting?(seconds: number, left: number): boolean;
   /** Starts `ranks - 1` workers. */
-  startPool(ranks: number): PoolLaunch;
+  startPool(ranks: number): PoolLaunch<I>;
   /** Load this thread's next batch while it runs the current one. Default false. */
   prefetch?: boolean;
 }
@@ -53,7 +65,8 @@ const WORKER_DEPTH = 2;
  * A failure anywhere (a load, a use, a worker) ends the run with that error after every loaded
  * batch was released and the workers stopped.
  */
-export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions): Promise<void> {
+export async function runLanes<B, I = tf.Tensor>(source: BatchSource<B>, options: LaneOptions<I>): Promise<void> {
+  const inputOf = (batch: B): I => (options.inputOf ? options.inputOf(batch) : (source.input(batch) as I));
   const { count } = source;
   let nextBatch = 0;
   let nextOutput = 0;
@@ -102,17 +115,17 @@ export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions):
     return flushed;
   };
   const runHere = async (item: { index: number; batch: B }) => {
-    await finish(item.index, item.batch, await options.runLocal(source.input(item.batch)));
+    await finish(item.index, item.batch, await options.runLocal(inputOf(item.batch)));
   };
 
-  let launch: PoolLaunch | null = null;
+  let launch: PoolLaunch<I> | null = null;
   const workerLanes: Promise<void>[] = [];
-  const joinWorkers = (pool: Pick<InferencePool, 'ranks' | 'runOn'>) => {
+  const joinWorkers = (pool: Awaited<PoolLaunch<I>['ready']>) => {
     for (let worker = 0; worker < pool.ranks - 1; worker++) {
       for (let d = 0; d < WORKER_DEPTH; d++) {
         workerLanes.push((async () => {
           for (let item = await take(); item !== null; item = await take()) {
-            await finish(item.index, item.batch, await pool.runOn(worker, source.input(item.batch)));
+            await finish(item.index, item.batch, await pool.runOn(worker, inputOf(item.batch)));
           }
         })().catch(fail));
       }
@@ -126,8 +139,9 @@ export async function runLanes<B>(source: BatchSource<B>, options: LaneOptions):
       await runHere(first);
       const left = count - nextBatch;
       if (options.ranks > 1 && left > 0 && (options.worthStarting?.((performance.now() - started) / 1000, left) ?? true)) {
-        launch = options.startPool(options.ranks);
-        launch.ready.then(joinWorkers, fail);
+        const pool = options.startPool(options.ranks);
+        launch = pool;
+        pool.ready.then(joinWorkers, fail);
       }
     }
     let ahead: Promise<{ index: number; batch: B } | null> | null = null;

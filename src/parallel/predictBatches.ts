@@ -1,6 +1,5 @@
 import type { EngineOptions } from '../engines/engine.js';
-import { InputError, received } from '../errors.js';
-import { checkOptions } from '../options/check.js';
+import { checkInt, checkOptions } from '../options/check.js';
 import { tf } from '../tf.js';
 import { inferBatches } from './inferBatches.js';
 import type { WorkersOption } from './workers.js';
@@ -22,6 +21,9 @@ export interface PredictBatchesOptions extends EngineOptions {
 
 const OPTION_NAMES = ['batchSize', 'workers', 'engine', 'threads', 'logger'] as const satisfies readonly (keyof PredictBatchesOptions)[];
 
+/** The largest input that predictBatches copies out whole for onnxruntime (see there). */
+const HOST_COPY_BYTES = 512 * 2 ** 20;
+
 /**
  * Runs `model` in inference mode over `images` ([N, ...inputShape], already preprocessed) in
  * batches, on every core, and returns the outputs concatenated in order ([N, ...outputShape]).
@@ -38,18 +40,31 @@ const OPTION_NAMES = ['batchSize', 'workers', 'engine', 'threads', 'logger'] as 
  */
 export async function predictBatches(model: tf.LayersModel, images: tf.Tensor, options: PredictBatchesOptions = {}): Promise<tf.Tensor> {
   checkOptions(options, OPTION_NAMES, 'predictBatches');
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InputError(`batchSize must be an integer >= 1; received \`batchSize=${received(batchSize)}\``);
+  const batchSize = checkInt('batchSize', options.batchSize ?? 32, { min: 1 });
   const n = images.shape[0] ?? 0;
   if (n === 0) return tf.tidy(() => model.predict(images, { batchSize }) as tf.Tensor);
   const outputs: tf.Tensor[] = [];
+  const rows = (i: number) => [i * batchSize, Math.min(batchSize, n - i * batchSize)] as const;
+  // For an engine outside TF.js, the images are read out once and each batch is a view of them,
+  // instead of a slice inside TF.js copied out again (two copies of every batch); only while
+  // that copy of the input stays small.
+  let all: Float32Array | undefined;
+  const perImage = images.size / n;
+  const host = images.dtype === 'float32' && images.size * 4 <= HOST_COPY_BYTES
+    ? (i: number) => {
+      all ??= images.dataSync() as Float32Array;
+      const [start, count] = rows(i);
+      return { data: all.subarray(start * perImage, (start + count) * perImage), shape: [count, ...images.shape.slice(1)] };
+    }
+    : undefined;
   try {
     await inferBatches(model, {
       count: Math.ceil(n / batchSize),
-      load: async (i) => tf.slice(images, i * batchSize, Math.min(batchSize, n - i * batchSize)),
-      input: (x) => x,
+      load: async (i) => ({ index: i, x: null as tf.Tensor | null }),
+      input: (batch) => (batch.x ??= tf.slice(images, ...rows(batch.index))),
+      ...(host && { host: (batch: { index: number; x: tf.Tensor | null }) => host(batch.index) }),
       use: (_, y) => void outputs.push(y.clone()),
-      release: (x) => x.dispose(),
+      release: (batch) => batch.x?.dispose(),
     }, { engine: options.engine, threads: options.threads, logger: options.logger, workers: options.workers ?? 'auto' });
     return tf.concat(outputs, 0);
   } finally {

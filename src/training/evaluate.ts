@@ -3,7 +3,6 @@ import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
 import { checkInt, checkOptions, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
-import { countCorrect, sparseSoftmaxCrossEntropy } from './losses.js';
 import { inferBatches } from '../parallel/inferBatches.js';
 import type { WorkersOption } from '../parallel/workers.js';
 
@@ -78,24 +77,29 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   // Examples actually scored: a streaming image folder leaves out a file that fails to decode.
   let seen = 0;
   const tally = async (batch: Batch, logits: tf.Tensor2D) => {
-    const [stats, predicted] = tf.tidy(() => {
-      const n = batch.y.shape[0];
-      seen += n;
-      // The label is in the top k when fewer than k logits beat it (ties go to the label, as in tf.math.in_top_k).
-      const labelLogit = tf.sum(tf.mul(logits, tf.oneHot(batch.y, numClasses)), 1, true);
-      const inTopK = tf.less(tf.sum(tf.cast(tf.greater(logits, labelLogit), 'float32'), 1), topK);
-      const sums = tf.stack([sparseSoftmaxCrossEntropy(batch.y, logits).mul(n), countCorrect(batch.y, logits), tf.sum(tf.cast(inTopK, 'float32'))]);
-      return [sums, confusion ? tf.argMax(logits, 1) : null] as const;
-    });
-    const [lossTotal, right, rightK] = await stats.data();
-    stats.dispose();
-    lossSum += lossTotal!;
-    correct += right!;
-    topKCorrect += rightK!;
-    if (confusion && predicted) {
-      const [p, y] = await Promise.all([predicted.data(), batch.y.data()]);
-      predicted.dispose();
-      for (let i = 0; i < p.length; i++) confusion[y[i]!]![p[i]!]!++;
+    // One read of the logits and labels, then plain arithmetic: a handful of numbers per image,
+    // which would cost more as a dozen small kernel calls than as a loop.
+    const [values, labels] = await Promise.all([logits.data(), batch.y.data()]);
+    const n = labels.length;
+    seen += n;
+    for (let i = 0; i < n; i++) {
+      const row = values.subarray(i * numClasses, (i + 1) * numClasses) as Float32Array;
+      const label = labels[i]!;
+      let best = 0;
+      let max = -Infinity;
+      for (let c = 0; c < numClasses; c++) if (row[c]! > max) [best, max] = [c, row[c]!];
+      let sum = 0;
+      let above = 0;
+      for (let c = 0; c < numClasses; c++) {
+        sum += Math.exp(row[c]! - max);
+        if (row[c]! > row[label]!) above++;
+      }
+      // Cross-entropy as log-sum-exp minus the label's logit; the top k holds the label when
+      // fewer than k logits beat it (ties go to the label, as in tf.math.in_top_k).
+      lossSum += max + Math.log(sum) - row[label]!;
+      if (best === label) correct++;
+      if (above < topK) topKCorrect++;
+      if (confusion) confusion[label]![best]!++;
     }
   };
 

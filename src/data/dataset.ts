@@ -26,6 +26,18 @@ export interface Dataset {
    * overlap with training: the trainer asks for the next batch before it trains on this one.
    */
   batch(indices: ArrayLike<number>, options?: BatchOptions): Promise<Batch>;
+  /**
+   * The same batch as plain values, for a dataset that builds it outside TF.js anyway (MNIST): an
+   * inference engine outside TF.js (onnxruntime) then reads it without a copy into TF.js and back.
+   * Optional.
+   */
+  hostBatch?(indices: ArrayLike<number>, options?: BatchOptions): Promise<HostExamples>;
+}
+
+/** A batch as plain values: NHWC images and class indices. */
+export interface HostExamples {
+  x: { data: Float32Array; shape: [number, number, number, number] };
+  y: Int32Array;
 }
 
 export interface BatchOptions {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { checkInt, checkNumber, checkOneOf, checkOptions, keysOf } from '../options/check.js';
 import { tf } from '../tf.js';
-import type { Batch, BatchOptions, Dataset } from './dataset.js';
+import type { Batch, BatchOptions, Dataset, HostExamples } from './dataset.js';
 import { readIdx } from './idx.js';
 
 /** MNIST's pixel mean and std over [0, 1] pixels of the training set, as in the seed and torchvision's examples. */
@@ -155,6 +155,11 @@ export class MnistDataset implements Dataset {
    * [−maxShift, maxShift] on each axis, filling with background (zero) pixels.
    */
   async batch(indices: ArrayLike<number>, options: BatchOptions = {}): Promise<Batch> {
+    const { x, y } = await this.hostBatch(indices, options);
+    return { x: tf.tensor4d(x.data, x.shape), y: tf.tensor1d(y, 'int32') };
+  }
+
+  async hostBatch(indices: ArrayLike<number>, options: BatchOptions = {}): Promise<HostExamples> {
     const n = indices.length;
     const x = new Float32Array(n * PIXELS);
     const y = new Int32Array(n);
@@ -184,6 +189,6 @@ export class MnistDataset implements Dataset {
         }
       }
     }
-    return { x: tf.tensor4d(x, [n, SIZE, SIZE, 1]), y: tf.tensor1d(y, 'int32') };
+    return { x: { data: x, shape: [n, SIZE, SIZE, 1] }, y };
   }
 }

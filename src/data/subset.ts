@@ -22,5 +22,8 @@ export function subset(dataset: Dataset, indices: ArrayLike<number>): Dataset {
     batch(batchIndices: ArrayLike<number>, options?: BatchOptions): Promise<Batch> {
       return dataset.batch(Array.from(batchIndices, (i) => map[i]), options);
     },
+    ...(dataset.hostBatch && {
+      hostBatch: (batchIndices: ArrayLike<number>, options?: BatchOptions) => dataset.hostBatch!(Array.from(batchIndices, (i) => map[i]!), options),
+    }),
   };
 }

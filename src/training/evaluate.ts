@@ -1,4 +1,4 @@
-import type { Batch, Dataset } from '../data/dataset.js';
+import type { Batch, Dataset, HostExamples } from '../data/dataset.js';
 import type { EngineOptions } from '../engines/engine.js';
 import { InputError, received } from '../errors.js';
 import { checkInt, checkOptions, keysOf } from '../options/check.js';
@@ -76,10 +76,10 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
   let topKCorrect = 0;
   // Examples actually scored: a streaming image folder leaves out a file that fails to decode.
   let seen = 0;
-  const tally = async (batch: Batch, logits: tf.Tensor2D) => {
-    // One read of the logits and labels, then plain arithmetic: a handful of numbers per image,
-    // which would cost more as a dozen small kernel calls than as a loop.
-    const [values, labels] = await Promise.all([logits.data(), batch.y.data()]);
+  const tally = async (labels: ArrayLike<number>, logits: tf.Tensor2D) => {
+    // One read of the logits, then plain arithmetic: a handful of numbers per image, which would
+    // cost more as a dozen small kernel calls than as a loop.
+    const values = await logits.data();
     const n = labels.length;
     seen += n;
     for (let i = 0; i < n; i++) {
@@ -103,16 +103,22 @@ export async function evaluate(model: tf.LayersModel, data: Dataset, options: Ev
     }
   };
 
+  // A batch as the dataset builds it: as plain values when it can (an engine outside TF.js reads
+  // them as they are; TF.js gets its tensor on first use), else as tensors.
+  interface Loaded { host?: HostExamples; batch?: Batch; x?: tf.Tensor4D }
+  const labelsOf = async (b: Loaded) => b.host?.y ?? (await b.batch!.y.data());
   // The next round of batches loads while this one runs.
-  const { engine } = await inferBatches(model, {
+  const { engine } = await inferBatches<Loaded>(model, {
     count: Math.ceil(count / batchSize),
-    load: (i) => {
+    load: async (i) => {
       options.signal?.throwIfAborted();
-      return data.batch(indices(i * batchSize));
+      const rows = indices(i * batchSize);
+      return data.hostBatch ? { host: await data.hostBatch(rows) } : { batch: await data.batch(rows) };
     },
-    input: (batch) => batch.x,
-    use: (batch, logits) => tally(batch, logits as tf.Tensor2D),
-    release: (batch) => tf.dispose([batch.x, batch.y]),
+    input: (b) => b.batch?.x ?? (b.x ??= tf.tensor4d(b.host!.x.data, b.host!.x.shape)),
+    ...(data.hostBatch && { host: (b: Loaded) => b.host!.x }),
+    use: async (b, logits) => tally(await labelsOf(b), logits as tf.Tensor2D),
+    release: (b) => tf.dispose([...(b.batch ? [b.batch.x, b.batch.y] : []), ...(b.x ? [b.x] : [])]),
   }, { workers: options.workers, prefetch: true, engine: options.engine, threads: options.threads, logger: options.logger });
   const rate = (n: number) => (seen ? n / seen : NaN);
   return {

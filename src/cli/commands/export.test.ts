@@ -105,7 +105,9 @@ describe('mobilenetv2 export --format tfjs', () => {
     expect(r.code, r.err).toBe(0);
     const json = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8')) as tf.io.ModelJSON;
     const weights = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(out, p))));
-    expect(JSON.parse(lastLine(r.out))).toEqual({ format: 'tfjs', out, bytes: readFileSync(path.join(out, 'model.json')).length + weights.reduce((a, w) => a + w.length, 0) });
+    const summary = JSON.parse(lastLine(r.out));
+    expect(summary).toMatchObject({ format: 'tfjs', out, dtype: 'float32', bytes: readFileSync(path.join(out, 'model.json')).length + weights.reduce((a, w) => a + w.length, 0) });
+    expect(summary.weightBytes).toBe(summary.float32WeightBytes);
     const buffer = Buffer.concat(weights);
     const loaded = await tf.loadLayersModel(tf.io.fromMemory({
       modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
@@ -113,6 +115,27 @@ describe('mobilenetv2 export --format tfjs', () => {
     }));
     const x = tf.randomNormal([1, 64, 56, 3]);
     expect(relativeDiff((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync())).toBe(0);
+    loaded.dispose();
+    x.dispose();
+  });
+
+  it('--quantize float16 writes TF.js\'s quantized manifest at half the size, within float16 of the model', async () => {
+    const out = path.join(dir, 'tfjs-f16');
+    const r = await cli(['export', '--model', modelDir, '--format', 'tfjs', '--quantize', 'float16', '--out', out, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const summary = JSON.parse(lastLine(r.out));
+    expect(summary.dtype).toBe('float16');
+    expect(summary.weightBytes / summary.float32WeightBytes).toBeCloseTo(0.5, 2);
+    const json = JSON.parse(readFileSync(path.join(out, 'model.json'), 'utf8')) as tf.io.ModelJSON;
+    const specs = json.weightsManifest.flatMap((g) => g.weights);
+    expect(specs.filter((w) => w.dtype === 'float32').every((w) => w.quantization?.dtype === 'float16')).toBe(true);
+    const weights = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(out, p)))));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory({
+      modelTopology: json.modelTopology, weightSpecs: specs, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+    }));
+    const x = tf.randomNormal([1, 64, 56, 3]);
+    expect(relativeDiff((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync())).toBeLessThan(5e-3);
+    expect((await cli(['export', '--model', modelDir, '--format', 'onnx', '--quantize', 'uint8', '--out', 'x.onnx'])).err).toContain('--quantize goes with --format tfjs');
     loaded.dispose();
     x.dispose();
   });

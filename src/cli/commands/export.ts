@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
@@ -6,7 +5,9 @@ import { exportOnnx } from '../../export/exportOnnx.js';
 import { onnxSignature } from '../../export/onnxGraph.js';
 import { ONNX_OPSET } from '../../export/onnxProto.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { fileSystem, loadModel } from '../../io/fileSystem.js';
+import { loadModel } from '../../io/fileSystem.js';
+import { exportTfjs } from '../../export/tfjs.js';
+import { QUANTIZE_DTYPES } from '../../io/quantize.js';
 import { requireArchitecture } from '../../models/architectureOf.js';
 import type { tf } from '../../tf.js';
 import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, parseFlags, stringFlag } from '../args.js';
@@ -26,6 +27,10 @@ const FLAGS: FlagSpecs = {
   format: { type: 'string', value: FORMATS.join('|'), help: 'onnx: one .onnx file (opset 13); tfjs: a TF.js layers model directory (model.json + weights) (required)' },
   out: { type: 'string', value: 'FILE|DIR', help: 'where to write: FILE.onnx for onnx, a directory for tfjs (required)' },
   layout: { type: 'string', value: LAYOUTS.join('|'), help: "onnx: the input's axis order, PyTorch's NCHW or TF.js's NHWC (default nchw)" },
+  quantize: {
+    type: 'string', value: QUANTIZE_DTYPES.join('|'),
+    help: "tfjs: store the weights as float16 (half the size) or uint8 (a quarter; BatchNorm statistics stay float16) in TF.js's standard quantized manifest, which stock tf.loadLayersModel reads (default float32)",
+  },
   ...COMMON_FLAGS,
 };
 
@@ -49,19 +54,22 @@ width] (--layout nhwc: [batch, height, width, channels]), pixels / 255 normalize
 mean and std; its output is 'logits' (or 'probabilities' for a softmax head, 'features' without
 a classifier). metadata_props records classNames, mean, std, inputSize, resize, layout and the
 architecture as JSON values, so a consumer needs no other file. --format tfjs writes a plain
-TF.js layers model (model.json + weights) that stock tf.loadLayersModel reads.
+TF.js layers model (model.json + weights) that stock tf.loadLayersModel reads; with --quantize
+float16|uint8 its weights are stored quantized (TF.js's standard manifest; loads the same way).
 
 For TFLite, convert the ONNX file (onnx2tf, or ai-edge-torch from the PyTorch side).
 
 Options:
 ${formatFlags(FLAGS)}
 
-With --json the last stdout line is {"format", "out", "bytes", "input", "output", "layout"}.
+With --json the last stdout line is {"format", "out", "bytes", "input", "output", "layout"}
+(for tfjs {"format", "out", "bytes", "dtype", "weightBytes", "float32WeightBytes"}).
 
 Examples:
   mobilenetv2 export --model runs/flowers --format onnx --out flowers.onnx
   mobilenetv2 export --weights imagenet --format onnx --layout nhwc --out mobilenet_v2_nhwc.onnx
-  mobilenetv2 export --model runs/flowers --format tfjs --out web/model`,
+  mobilenetv2 export --model runs/flowers --format tfjs --out web/model
+  mobilenetv2 export --model runs/flowers --format tfjs --quantize uint8 --out web/model-uint8`,
 
   async run(argv, io) {
     const { flags } = parseFlags('export', argv, FLAGS);
@@ -72,6 +80,8 @@ Examples:
     const layout = choiceFlag(flags, 'layout', LAYOUTS);
     if (format === 'onnx' && path.extname(out).toLowerCase() !== '.onnx') throw new InputError(`--out must be a .onnx file with --format onnx; received ${JSON.stringify(out)}`);
     if (format !== 'onnx' && layout !== undefined) throw new InputError('--layout goes with --format onnx (a TF.js model is NHWC)');
+    const quantize = choiceFlag(flags, 'quantize', QUANTIZE_DTYPES);
+    if (format === 'onnx' && quantize !== undefined) throw new InputError('--quantize goes with --format tfjs (the ONNX export is float32)');
     const model = stringFlag(flags, 'model');
     const weights = stringFlag(flags, 'weights');
     const labels = stringFlag(flags, 'labels');
@@ -93,14 +103,10 @@ Examples:
         io.logger.info(`wrote ${out} (${megabytes(bytes.length)}, ONNX opset ${ONNX_OPSET}): '${input.name}' [${input.shape.join(', ')}] float32 → '${output.name}' [${output.shape.join(', ')}]`);
         summary = { format, out, bytes: bytes.length, input, output, layout: options.layout };
       } else {
-        // --format tfjs: the plain float32 TF.js layers model. (The quantized weights manifest, --quantize, joins here.)
-        await source.save(fileSystem(out));
-        const json = out.endsWith('.json') ? out : path.join(out, 'model.json');
-        const manifest = JSON.parse(await fs.readFile(json, 'utf8')) as tf.io.ModelJSON;
-        const files = [json, ...manifest.weightsManifest.flatMap((group) => group.paths.map((p) => path.join(path.dirname(json), p)))];
-        const bytes = (await Promise.all(files.map(async (f) => (await fs.stat(f)).size))).reduce((a, b) => a + b, 0);
-        io.logger.info(`wrote ${out} (${megabytes(bytes)}, TF.js layers model: model.json + weights)`);
-        summary = { format, out, bytes };
+        const r = await exportTfjs(source, out, { ...(quantize && { quantize }) });
+        const bytes = r.weightBytes + r.modelJsonBytes;
+        io.logger.info(`wrote ${r.out} (${megabytes(bytes)}, TF.js layers model: model.json + ${r.dtype} weights${quantize ? `, ${(100 * r.weightBytes / r.float32WeightBytes).toFixed(1)}% of float32's` : ''})`);
+        summary = { format, out: r.out, bytes, dtype: r.dtype, weightBytes: r.weightBytes, float32WeightBytes: r.float32WeightBytes };
       }
       if (flags.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
     } finally {

@@ -15,6 +15,8 @@ import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
 
 /** Options of {@link fineTuneImageFolder}: where the data and weights are, plus {@link fineTune}'s options. */
 export interface FineTuneFolderOptions extends Omit<FineTuneOptions, 'validationData' | 'augment' | 'logger' | 'seed' | 'resume' | 'config'> {
+  /** Training batch size. Default: {@link smallFolderBatchSize} of the training images (32 from 256 images up). */
+  batchSize?: number;
   /** The image folder, `DIR/<class>/<image>`. Required, except when resuming (then default: the resumed run's). */
   data?: string;
   /**
@@ -79,6 +81,17 @@ const FOLDER_OPTIONS = keysOf<FineTuneFolderOptions>()({
   channels: true, inputSize: true, mean: true, std: true, newHead: true, cache: true, fit: true, maxCorruptFraction: true,
   resume: true, logEvery: true, signal: true,
 });
+
+/**
+ * The default batch size for `trainImages` images: 32, or fewer for a small folder, so that an
+ * epoch has at least 8 optimizer steps (never fewer than 8 images, which BatchNorm's batch
+ * statistics need). A folder of 3 × 20 images trained from scratch gets 8 steps instead of 2
+ * per epoch; at 10 epochs that took validation accuracy from 50-67% to 67-100% on three kinds
+ * of images (README, "A short run from scratch").
+ */
+export function smallFolderBatchSize(trainImages: number): number {
+  return Math.min(32, Math.max(8, Math.ceil(trainImages / 8)));
+}
 
 /** The settings a run keeps in its checkpoints, for a resume: the options as given, and what they resolved to. */
 interface FolderRun {
@@ -201,7 +214,7 @@ async function fineTuneLocked(options: FineTuneFolderOptions, out: string): Prom
     const result = await fineTune(model!, subset(folder, split.train), {
       ...tuning,
       recalibrateBatchNorm: kept.recalibrateBatchNorm,
-      batchSize: kept.batchSize, learningRate: kept.learningRate, freezeFeatures: kept.freezeFeatures, unfreezeAfter: kept.unfreezeAfter,
+      batchSize: kept.batchSize ?? smallFolderBatchSize(split.train.length), learningRate: kept.learningRate, freezeFeatures: kept.freezeFeatures, unfreezeAfter: kept.unfreezeAfter,
       unfreezeLrFactor: kept.unfreezeLrFactor, patience: kept.patience, optimizer: kept.optimizer, labelSmoothing: kept.labelSmoothing,
       epochs: options.epochs ?? (checkpoint?.state.config?.totalEpochs as number | undefined),
       seed: run.seed,

@@ -95,7 +95,8 @@ describe('quantizeArtifacts', () => {
   it('rejects bad options with one line naming the option, and weights beyond float16', async () => {
     const artifacts = await modelArtifacts(tinyModel(3));
     await expect(quantizeArtifacts(artifacts, { quantize: 'int8' as never })).rejects.toThrow("quantize must be 'float16' or 'uint8'; received `quantize=\"int8\"`");
-    await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', float16: [] } as never)).rejects.toThrow(/unknown quantize option 'float16'; allowed: quantize, float16Weights/);
+    await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', float16: [] } as never)).rejects.toThrow("unknown quantize option 'float16'; did you mean 'float16Weights'?");
+    await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', bits: 8 } as never)).rejects.toThrow(/unknown quantize option 'bits'; allowed: quantize, float16Weights/);
     await expect(quantizeArtifacts(artifacts, { quantize: 'uint8', float16Weights: '*' as never })).rejects.toThrow(/float16Weights must be an array of weight-name patterns/);
     await expect(quantizeArtifacts(artifacts, 'float16' as never)).rejects.toThrow(InputError);
     const { data, specs } = await tf.io.encodeWeights([{ name: 'big/kernel', tensor: tf.tensor([1e5]) }]);

@@ -27,7 +27,7 @@ const FLAGS: FlagSpecs = {
   patience: { type: 'string', value: 'N', help: 'early stopping: end a stage after N epochs without a better validation accuracy (default off)' },
   'val-split': { type: 'string', value: 'F', help: 'fraction of every class held out for validation (default 0.1)' },
   lr: { type: 'string', value: 'RATE', help: 'learning rate (default 0.001)' },
-  'batch-size': { type: 'string', value: 'N', help: 'training batch size (default 32)' },
+  'batch-size': { type: 'string', value: 'N', help: 'training batch size (default 32; smaller for small folders, so that an epoch has 8 steps, but at least 8)' },
   out: { type: 'string', value: 'DIR', help: 'output directory (default runs/finetune-<timestamp>)' },
   seed: { type: 'string', value: 'N', help: 'seed for the split, new weights, shuffling and augmentation (default random)' },
   arch: { type: 'string', value: 'imagenet|mnist', help: 'architecture of a random start (default imagenet)' },

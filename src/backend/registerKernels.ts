@@ -102,8 +102,9 @@ let registered = false;
  * The opt-in (importing the package already did it): registers this library's kernels on 'wasm'
  * and 'cpu' in place of TF.js's, its gradients for FusedBatchNorm, Relu, Relu6, Minimum, Mean and
  * Square (which hand back to TF.js's own on backends without its kernels), for the whole process,
- * so that plain `model.fit()` uses them. Each kernel falls back to the stock one for inputs it
- * does not cover or is not faster on (see the README, "What importing this package changes").
+ * so that plain `model.fit()` uses them, and wraps the gradient of every kernel name registered on
+ * 'wasm' or 'cpu' for early release (gradients/releaseEarly.ts). Each kernel falls back to the
+ * stock one for inputs it does not cover or is not faster on (docs/internals.md).
  * TF.js's optimizers are left alone: the one-kernel Adam step is {@link FusedAdamOptimizer}'s, for
  * those who choose it. Idempotent; tf.ts calls it on import. Takes no arguments, returns nothing.
  *

@@ -4,8 +4,9 @@ import type { SimdKernel } from './simdKernel.js';
 
 /**
  * Conv2D forward (NHWC); 1×1 stride-1 convs run as one blocked matrix product. On wasm only
- * the shapes where that beats the stock (XNNPACK) kernel run here; convForward asks
- * dispatch.ts's preferStockConv which, after validating the input, and the stock kernel runs the rest.
+ * the shapes where that beats the stock (XNNPACK) kernel, and the convs stock wasm computes
+ * wrongly, run here: convForward validates the input, then asks dispatch.ts's preferStockConv
+ * which; the stock kernel runs the rest.
  */
 export const conv2D: SimdKernel<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs> = {
   kernelName: 'Conv2D',

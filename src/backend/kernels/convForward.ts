@@ -20,7 +20,9 @@ export interface ConvForwardOptions {
 /**
  * The forward pass shared by Conv2D and DepthwiseConv2dNative and their fused forms: the SIMD
  * conv, then the fused bias and activation in place. Returns null (stock kernel runs) for NCHW,
- * for biases or activations the module does not fuse, and for inputs the C code cannot take.
+ * for biases or activations the module does not fuse, for inputs the C code cannot take, and,
+ * with `dispatch`, where {@link preferStockConv} picks stock; a negative output size throws
+ * `RejectedInput` on wasm (validate.ts's convInfo).
  */
 export function convForward(
   heap: Heap, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs | DepthwiseConv2dNativeAttrs, depthwise: boolean,

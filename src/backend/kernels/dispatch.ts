@@ -70,9 +70,11 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
 
 /**
  * Whether a forward conv (or depthwise conv) should run on the stock TF.js kernel rather than
- * this library's, on `backend`. The classes come from `npm run bench:kernels` (README, "Forward
- * kernels against stock"), which times both on shapes from VGG, ResNet, MobileNetV2/V3 and
- * EfficientNet at batch 1 and 32; the rule is that ours must never be slower than stock.
+ * this library's, on `backend`. The classes come from `npm run bench:kernels` (docs/performance.md,
+ * "Forward kernels against stock TF.js"), which times both on shapes from VGG, ResNet,
+ * MobileNetV2/V3 and EfficientNet at batch 1 and 32; the rule is that, wherever stock computes the
+ * same numbers as stock cpu, ours must never be slower than stock (where it does not, ours runs,
+ * slower or not).
  *
  * - 'cpu': never. The stock cpu convs are scalar JavaScript; ours took 0.003–0.41× their time on
  *   every shape measured.

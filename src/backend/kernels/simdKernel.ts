@@ -9,8 +9,10 @@ import type { Heap } from '../simd/heap.js';
  * and rejects what it rejects with its own error. The one exception is input on which the stock
  * wasm kernel would read or write outside its buffers (and which stock cpu rejects or garbles):
  * on 'wasm' the kernel throws `RejectedInput` for it instead (validate.ts's `reject`), and on
- * 'cpu' returns null as for anything else. Either way a kernel checks everything its C entry
- * point relies on before it calls {@link Heap.run}.
+ * 'cpu' returns null as for anything else. Slice is the other exception: for begin + size
+ * outside the input it throws TF.js's own `assertParamsValid` error on both backends (the error
+ * stock cpu gives). Either way a kernel checks everything its C entry point relies on before it
+ * calls {@link Heap.run}.
  */
 export interface SimdKernel<I, A = NamedAttrMap> {
   kernelName: string;

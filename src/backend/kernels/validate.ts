@@ -5,8 +5,9 @@ import type { Heap } from '../simd/heap.js';
 /*
  * The checks every kernel makes before it calls its C entry point, which trusts its arguments:
  * a kernel returns null when one fails, and the stock kernel runs instead (and rejects what
- * stock rejects, with its own error). A direct `tf.engine().runKernel` bypasses the ops' own
- * checks, so the kernels cannot rely on them.
+ * stock rejects, with its own error), except for input that would make the stock wasm kernel
+ * read or write outside its buffers, which {@link reject} refuses on 'wasm'. A direct
+ * `tf.engine().runKernel` bypasses the ops' own checks, so the kernels cannot rely on them.
  */
 
 /** Whether every given tensor is float32 (absent optional inputs pass). */

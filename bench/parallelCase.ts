@@ -2,7 +2,7 @@
  * One configuration of the `--workers` benchmark, in a process of its own so that its peak RSS
  * is its own: `tsx bench/parallelCase.ts --model imagenet --alpha 1 --size 224 --batch 16 --mode train --workers 2`.
  * Prints one JSON line. Training goes through `train()` on random data (Adam, the trainer's
- * step), timed from the end of the warm-up steps. Inference is `evaluate()` over `--images`
+ * step), timed from the end of the warm-up steps. Inference is `evaluate()` on TF.js over `--images`
  * twice: `imgPerSec` includes starting the workers (what one `evaluate` or `predict` call pays),
  * `warmImgPerSec` is the throughput of workers already running (what a long job or a server that
  * keeps its pool gets, and what PyTorch's figure measures), with `startSeconds` their start-up.
@@ -73,10 +73,11 @@ if (values.mode === 'train') {
 } else {
   const images = Number(values.images) || steps * batch;
   const data = randomImages(images);
-  await evaluate(model, randomImages(batch), { batchSize: batch });
+  // engine 'tfjs': this case measures TF.js workers ('auto' would pick onnxruntime, where workers do not apply).
+  await evaluate(model, randomImages(batch), { batchSize: batch, engine: 'tfjs' });
   const started = performance.now();
   // Worker start-up (model copies) is part of the time: that is what a caller pays.
-  await evaluate(model, data, { batchSize: batch, workers });
+  await evaluate(model, data, { batchSize: batch, workers, engine: 'tfjs' });
   imgPerSec = images / ((performance.now() - started) / 1000);
   if (workers > 1) {
     const startedPool = performance.now();

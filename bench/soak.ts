@@ -3,7 +3,8 @@
  *
  * Trains the seed MNIST model (MobileNetV2 α=1, Adam 1e-3, batch 64) with this library's trainer
  * for `--train-steps` steps (rounded up to epochs of 100), then saves it and runs `--infer-calls`
- * calls of `classifyImages` on one PNG each (every call builds and disposes its inference plan).
+ * calls of `classifyImages` on one PNG each, on `--engine` (default 'auto': onnxruntime when installed;
+ * with 'tfjs' every call builds and disposes its inference plan).
  * Every `--sample-every` steps or calls it records `tf.memory().numTensors` and `numBytes`, the
  * wasm heap and the RSS (after a forced GC). After the warm-up (`--warmup`, a fraction of each
  * phase) the tensors and the wasm heap must stay flat and the RSS grow less than
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '0.1' },
     'max-rss-growth': { type: 'string', default: '0.05' },
     backend: { type: 'string', default: 'wasm' },
+    engine: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
     judge: { type: 'string' },
   },
@@ -147,7 +149,7 @@ const files = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
   await sharp(Buffer.from(images.data.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(file);
   return file;
 }));
-const classifier = await loadClassifier(dir);
+const classifier = await loadClassifier(dir, { engine: values.engine as 'auto' | 'tfjs' | 'onnxruntime' });
 const inferSamples: Sample[] = [sample('classifyImages', 0)];
 for (let call = 1; call <= inferCalls; call++) {
   await classifyImages(classifier, [files[call % files.length]!], { topK: 3, workers: 1 });

@@ -32,7 +32,7 @@ export interface OnnxGraphWeights {
   classifier?: { kernel: Float32Array; bias: Float32Array };
 }
 
-/** The graph's input name, documented in the README. */
+/** The graph's input name, documented in docs/api.md (exportOnnx). */
 export const ONNX_INPUT = 'input';
 
 /** A graph input's or output's name and shape (a string is a free dimension). */

@@ -122,7 +122,7 @@ export interface FineTuneResult {
  * averages weigh the last ~1/momentum = 10 steps (PyTorch's momentum 0.1) and still hold 0.9^S
  * of their initial 0/1 after S steps, while early in a run the weights change quickly from step
  * to step, so the averages describe weights that no longer exist. Measured from scratch
- * (scripts/bn-recalibration.ts, README "Results"): validation with the moving averages stayed at
+ * (scripts/bn-recalibration.ts, docs/performance.md, "BatchNorm recalibration"): validation with the moving averages stayed at
  * chance for 60 steps and caught up with recalibrated statistics at about 100; after that the
  * two were within one image of 30, except where training wobbled (recalibrated 10-23 points
  * better). 200 is twice that point, a margin for slower problems; longer runs would pay a pass

@@ -87,7 +87,7 @@ const FOLDER_OPTIONS = keysOf<FineTuneFolderOptions>()({
  * epoch has at least 8 optimizer steps (never fewer than 8 images, which BatchNorm's batch
  * statistics need). A folder of 3 × 20 images trained from scratch gets 8 steps instead of 2
  * per epoch; at 10 epochs that took validation accuracy from 50-67% to 67-100% on three kinds
- * of images (README, "A short run from scratch").
+ * of images (docs/performance.md, "BatchNorm recalibration").
  */
 export function smallFolderBatchSize(trainImages: number): number {
   return Math.min(32, Math.max(8, Math.ceil(trainImages / 8)));

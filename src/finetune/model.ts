@@ -106,8 +106,9 @@ export async function rebuildWithHead(
  * Freezes (or unfreezes) every layer but the classifier. Frozen layers get no gradient
  * updates. Note that in TF.js, unlike Keras 2.x, `trainable = false` does NOT switch a
  * BatchNormalization layer to inference mode: called with `training: true` it still normalizes
- * with batch statistics and updates its moving averages. {@link fineTune} therefore runs
- * frozen features in inference mode itself.
+ * with batch statistics and updates its moving averages. {@link fineTune} therefore trains with
+ * `train()`'s `freezeBatchNormStats` (training/forward.ts), which runs frozen BatchNorm layers
+ * in inference mode.
  *
  * @example
  * freezeFeatures(model); // model.trainableWeights: predictions/kernel and predictions/bias

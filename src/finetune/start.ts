@@ -111,7 +111,7 @@ const isDirectory = (p: string) => fs.stat(p).then((s) => s.isDirectory(), () =>
 
 /**
  * Builds the model to fine-tune on `classNames`: from a checkpoint of this library, from a
- * torchvision-format safetensors state_dict, or from scratch. When the class count differs
+ * torchvision-format state_dict (.pth or safetensors), or from scratch. When the class count differs
  * from the source's, the classifier (`predictions`, torchvision's `classifier.1`) is replaced
  * by a fresh one and everything else is loaded, matched by layer name or state_dict key; the
  * result says what was loaded and replaced. Input size and normalization come from the

@@ -16,7 +16,7 @@ export const QUANTIZE_DTYPES: readonly QuantizeDtype[] = ['float16', 'uint8'];
  * by orders of magnitude: a near-dead channel's variance lands on the grid's first level (its
  * scale changed 12.8× in one of the PyTorch fixtures) and its mean is off by many of its σ. As
  * float16 they cost one more byte per channel (0.5% of the float32 size each for MobileNetV2);
- * measured in the README's quantization section.
+ * measured in docs/performance.md, "Quantized weights".
  */
 export const UINT8_FLOAT16_WEIGHTS: readonly string[] = ['*/moving_mean', '*/moving_variance'];
 

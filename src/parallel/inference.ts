@@ -32,8 +32,9 @@ export function workersPayOff(workers: WorkersOption | undefined, secondsPerBatc
 }
 
 /**
- * Inference replicas of a model in worker threads, with this thread as rank 0. Batches are
- * spread round-robin; each replica holds the model's current weights (BatchNorm moving
+ * Inference replicas of a model in worker threads, with this thread as rank 0. The caller picks
+ * the worker for each batch (runLanes in lanes.ts gives the next batch to the first free rank);
+ * each replica holds the model's current weights (BatchNorm moving
  * statistics included), so outputs equal this thread's.
  */
 export class InferencePool {

@@ -15,9 +15,12 @@ const MAX_ALIASED_FOOTPRINT = 2 ** 18;
 
 /**
  * Weights (input × output channels) beyond which they no longer stay in cache from one block of
- * rows to the next: our product does not tile them, XNNPACK's does (0.84–1.18× beyond it).
+ * rows to the next: our product does not tile them, XNNPACK's does. First measured at 2^19
+ * (0.84–1.18× beyond it); on 2026-12-02 and 12-03 MobileNetV2's last conv, 320 → 1280 (409,600
+ * weights), took 1.16–1.50× stock's time at batch 1 and 32, so the cap is 2^18, the largest
+ * size where ours was measured faster (every 1×1 conv that wins is ≤ 25k weights).
  */
-const MAX_GEMM_WEIGHTS = 2 ** 19;
+const MAX_GEMM_WEIGHTS = 2 ** 18;
 
 /** The largest power of two that divides `n` (n > 0). */
 const powerOfTwoFactor = (n: number) => n & -n;
@@ -83,12 +86,13 @@ function unpadded(pad: Conv2DAttrs['pad']): boolean {
  * - 'wasm', Conv2D: ours only for what our kernel runs as one blocked matrix product that beats
  *   XNNPACK: a 1×1 filter, stride 1, no padding, ≥ 32 input channels, ≥ 8 output pixels, a
  *   multiple of 4 output channels whose largest power-of-two factor P is ≤ 512 with
- *   P · input channels < 2^18, and at most 2^19 weights (0.5–0.95× stock's time). Every larger filter (3×3 convs 1.4–2.7×
+ *   P · input channels < 2^18, and at most 2^18 weights (0.5–0.95× stock's time). Every larger filter (3×3 convs 1.4–2.7×
  *   slower, the 1- and 3-channel stems 1.2–1.8×), strided 1×1s (1.7×), 1×1s with 16–24 input
  *   channels (up to 1.23×), matrix-vector products of 1–2 pixels (up to 1.8×), 3 output channels
  *   (1.6×) and cache-aliased weights (1024 or 2048 output channels: 1.25–2.1×; 2048 → 256: 1.3×;
  *   at P · input channels = 2^18, e.g. 512 → 512, about even) and larger weight matrices (a
- *   1024 → 1000 classifier: 0.77–1.0×, up to 1.18× at 1536 → 1000) stay on XNNPACK's kernel.
+ *   1024 → 1000 classifier: 0.77–2.4×, up to 1.18× at 1536 → 1000; MobileNetV2's last conv,
+ *   320 → 1280: 1.16–1.50×) stay on XNNPACK's kernel.
  *
  * @example
  * if (preferStockConv(heap.backend, x, filter, attrs, false)) return null; // stock kernel runs

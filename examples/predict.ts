@@ -5,7 +5,7 @@
  *   npx tsx examples/predict.ts --model runs/digits image.jpg --json
  *   npx tsx examples/predict.ts --weights imagenet photo.jpg --features embeddings.npy
  *
- * For the library calls behind it, see loadClassifier() and classifyImages() in src/training/finetunePredict.ts.
+ * For the library calls behind it, see loadClassifier() and classifyImages() in src/predict/classifier.ts.
  */
 import { predictCommand } from '../src/cli/commands/predict.js';
 import { runMain } from '../src/cli/run.js';

@@ -52,7 +52,7 @@ describe('train-mnist CLI errors', () => {
       [['--alpha', 'abc'], '--alpha must be a number > 0; received "abc"'],
       [['--backend', 'gpu'], '--backend must be one of auto, cuda, tensorflow, wasm, cpu; received "gpu"'],
       [['--recipe', 'fast'], '--recipe must be one of seed, strong; received "fast"'],
-      [['--epoch', '3'], "unknown option --epoch; run 'mobilenetv2 train-mnist --help' for the options"],
+      [['--epoch', '3'], "unknown option --epoch; did you mean --epochs? run 'mobilenetv2 train-mnist --help' for the options"],
       [['--seed'], 'option --seed needs a value N'],
       [['--data-dir', path.join(tmp, 'missing')], `${path.join(tmp, 'missing')}: data directory does not exist`],
       [['--data-dir', badIdx], `${path.join(badIdx, 'train-images-idx3-ubyte')}: IDX file size does not match its header [2, 28, 28]; expected 1584 bytes; received 19`],
@@ -169,5 +169,8 @@ describe('train-mnist end to end (α = 0.25, 256 training images)', () => {
 
   it('refuses to resume with different settings, in one line', async () => {
     expectOneLineError(await trainMnist('--resume', out(), '--alpha', '0.5', '--backend', 'cpu'), /alpha=0.5 differs from the resumed run's alpha=0.25/);
+    expectOneLineError(await trainMnist('--resume', out(), '--seed', '12345', '--backend', 'cpu'), /seed=12345 differs from the resumed run's seed=/);
+    expectOneLineError(await trainMnist('--resume', out(), '--epochs', String(summary.epochs), '--backend', 'cpu'),
+      new RegExp(`epochs=${summary.epochs}: .* has already trained ${summary.epochs} epochs?; epochs counts them, so pass more than ${summary.epochs} to train further`));
   });
 });

@@ -1,6 +1,7 @@
 import type { BackendName } from '../backend/useBackend.js';
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
+import { suggest } from '../options/check.js';
 
 /** A flag of a subcommand: its type and the line `--help` shows for it. */
 export interface FlagSpec {
@@ -46,7 +47,10 @@ export function parseFlags(command: string, argv: string[], specs: FlagSpecs, al
   } catch (error) {
     const { code, message } = error as { code?: string; message: string };
     const flag = /'(-[^']*)'/.exec(message)?.[1];
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new InputError(`unknown option ${flag ?? message}; ${more}`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const close = flag?.startsWith('--') ? suggest(flag.slice(2).split('=')[0]!, Object.keys(specs)) : undefined;
+      throw new InputError(`unknown option ${flag ?? message}; ${close ? `did you mean --${close}? ` : ''}${more}`);
+    }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const name = /--([\w-]+)/.exec(message)?.[1];
       const spec = name ? specs[name] : undefined;

@@ -131,6 +131,7 @@ export function stopOnSignals(io: CliIO, context: StopContext): SignalStop {
 export function givenFlags(flags: FlagValues, names: readonly string[]): string[] {
   return names.flatMap((name) => {
     const value = flags[name];
+    if (Array.isArray(value)) return value.flatMap((v) => [`--${name}`, v]);
     return typeof value === 'string' ? [`--${name}`, value] : value === true ? [`--${name}`] : [];
   });
 }

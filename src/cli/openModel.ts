@@ -23,7 +23,9 @@ export function checkModelSource(command: string, model: string | undefined, wei
     throw new InputError(`give either --model DIR or --weights imagenet; run 'mobilenetv2 ${command} --help' for the options`);
   }
   if (labels !== undefined && (weights === undefined || isPretrainedName(weights))) {
-    throw new InputError('--labels goes with --weights FILE (a saved --model has its class names)');
+    throw new InputError(weights === undefined
+      ? '--labels goes with --weights FILE (a saved --model has its class names)'
+      : `--labels goes with --weights FILE (--weights ${weights} has ImageNet's class names)`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { InputError } from '../errors.js';
 import { resizeCropGeometry } from './evalTransform.js';
 import { resampleBilinear } from './resampleBilinear.js';
 
@@ -146,7 +147,7 @@ export async function decodeImage(
   options: DecodeOptions = {},
 ): Promise<Uint8Array> {
   const channels = shape[2];
-  if (channels !== 1 && channels !== 3) throw new Error(`decodeImage: channels must be 1 or 3; received ${channels}`);
+  if (channels !== 1 && channels !== 3) throw new InputError(`decodeImage: channels must be 1 or 3; received ${channels}`);
   try {
     if (options.resize === undefined) return await decodeStreamed(input, shape, options.fit ?? 'cover');
     const meta = await probeImage(input);

@@ -75,6 +75,7 @@ async function fileSize(file: string): Promise<number> {
 export async function exportTfjs(model: tf.LayersModel | string, out: string, options: ExportTfjsOptions = {}): Promise<ExportTfjsResult> {
   checkOptions(options, ['quantize', 'float16Weights'], 'exportTfjs');
   if (options.quantize !== undefined) checkQuantizeOptions({ quantize: options.quantize, float16Weights: options.float16Weights });
+  else if (options.float16Weights !== undefined) throw new InputError("exportTfjs: float16Weights goes with quantize: 'uint8' (without quantize every weight stays float32)");
   if (typeof out !== 'string' || out.trim() === '') throw new InputError('exportTfjs: out must be a directory path');
   if (typeof model === 'string' && modelJsonOf(model) === modelJsonOf(out)) {
     throw new InputError(`exportTfjs: out '${out}' is the source model's own directory; write the export to another directory`);

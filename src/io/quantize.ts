@@ -141,7 +141,7 @@ export async function quantizeArtifacts(
 /**
  * An IOHandler that quantizes what `model.save` hands it (see {@link quantizeArtifacts}) and
  * passes it on to `destination`: another handler, or a URL any TF.js save router takes
- * (`downloads://name` and `indexeddb://name` in a page; `file://` in Node with tfjs-node).
+ * (`downloads://name` and `indexeddb://name` in a page; `file://` in Node, whose router this library registers).
  *
  * @example
  * // In a web page: download a float16 copy, half the size.

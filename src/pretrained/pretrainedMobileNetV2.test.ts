@@ -106,7 +106,7 @@ describe('predict --weights FILE of a model trained in PyTorch', () => {
     writeFileSync(labels, 'cat\ndog\n');
     for (const [args, message] of [
       [['--weights', weights, '--labels', labels], `error: classNames must be 7 strings, one per output of ${weights}'s classifier; received 2`],
-      [['--weights', 'imagenet', '--labels', labels], 'error: --labels goes with --weights FILE (a saved --model has its class names)'],
+      [['--weights', 'imagenet', '--labels', labels], "error: --labels goes with --weights FILE (--weights imagenet has ImageNet's class names)"],
     ] as const) {
       const cli = recordingIO();
       expect(await runCli(['predict', ...args, '--backend', 'cpu', image], cli)).toBe(2);

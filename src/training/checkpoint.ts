@@ -220,3 +220,14 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const model = await tf.loadLayersModel(fileSystem(ckptDir));
   return { dir: ckptDir, model, state, optimizerWeights };
 }
+
+/**
+ * Refuses a resume that would train nothing: `epochs` is the total, counting the epochs the run
+ * already has, so it must exceed them.
+ */
+export function alreadyTrained(resume: string, epochs: number | undefined, done: number): void {
+  if (epochs !== undefined && epochs <= done) {
+    throw new InputError(`epochs=${epochs}: ${resume} has already trained ${done} epoch${done === 1 ? '' : 's'}; `
+      + `epochs counts them, so pass more than ${done} to train further`);
+  }
+}

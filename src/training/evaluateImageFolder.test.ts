@@ -22,7 +22,7 @@ describe('evaluateImageFolder', () => {
     await makeImageFolder(train, { perClass: 8, size: 96, digits: '0147', seed: 1 });
     modelDir = path.join(root, 'model');
     // A fine-tuned 3-channel model at 96 px: grayscale PNGs and RGB JPEGs both become RGB.
-    await fineTuneImageFolder({ data: train, alpha: 0.35, channels: 3, inputSize: [96, 96], epochs: 5, batchSize: 8, valSplit: 0.25, seed: 2, out: modelDir });
+    await fineTuneImageFolder({ data: train, alpha: 0.35, channels: 3, inputSize: [96, 96], epochs: 12, batchSize: 8, valSplit: 0.25, seed: 2, out: modelDir });
     // The test folder has 3 of the model's 4 classes ('7' has no folder).
     test = path.join(root, 'test');
     await makeImageFolder(test, { perClass: 5, size: 120, digits: '014', seed: 9 });

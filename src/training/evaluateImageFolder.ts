@@ -90,7 +90,9 @@ export async function evaluateImageFolder(
   checkOptions(options, OPTION_NAMES, 'evaluateImageFolder');
   const logger = options.logger ?? silentLogger;
   const owned = typeof classifierOrDir === 'string';
-  const classifier = owned ? await loadClassifier(classifierOrDir) : classifierOrDir;
+  const classifier = owned
+    ? await loadClassifier(classifierOrDir, { ...(options.engine && { engine: options.engine }), ...(options.threads && { threads: options.threads }) })
+    : classifierOrDir;
   try {
     const { classNames } = classifier;
     const scan = await scanImageFolder(folder);
@@ -106,7 +108,7 @@ export async function evaluateImageFolder(
     const toModel = Int32Array.from(data.classNames, (name) => classNames.indexOf(name));
     const result = await evaluate(classifier.model, relabelled(data, classNames, toModel), {
       batchSize: options.batchSize ?? 32, topK: options.topK, workers: options.workers ?? 'auto', confusion: true,
-      engine: options.engine, threads: options.threads, logger,
+      engine: options.engine ?? classifier.engine, threads: options.threads ?? classifier.threads, logger,
     });
     const full = result.confusion!;
     const perClass = classMetrics(full, classNames);

@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { lockRunDirectory } from '../io/runLock.js';
-import { loadCheckpoint, resumedRunDir } from './checkpoint.js';
+import { alreadyTrained, loadCheckpoint, resumedRunDir } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -124,6 +124,16 @@ async function trainLocked(options: TrainMnistOptions, logger: Logger, out: stri
         throw new InputError(`${key}=${received(given)} differs from the resumed run's ${key}=${received(saved[key])}; `
           + 'a resumed run keeps its settings (only epochs, out and the data directory may change)');
       }
+    }
+    if (options.seed !== undefined && options.seed !== checkpoint.state.seed) {
+      checkpoint.model.dispose();
+      throw new InputError(`seed=${options.seed} differs from the resumed run's seed=${checkpoint.state.seed}; the shuffles and dropout depend on it`);
+    }
+    try {
+      alreadyTrained(options.resume!, options.epochs, checkpoint.state.epoch);
+    } catch (error) {
+      checkpoint.model.dispose();
+      throw error;
     }
     config = { ...saved, dataDir: options.dataDir ?? saved.dataDir };
   } else {

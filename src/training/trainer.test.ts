@@ -136,6 +136,25 @@ describe('train', () => {
     model.dispose();
   });
 
+  it('says nothing was saved when the loss is NaN before the first epoch ends', async () => {
+    const out = outDir('nan-first');
+    const model = tinyModel(7);
+    const poisoned: Dataset = {
+      ...trainData, length: trainData.length, classNames: trainData.classNames, inputShape: trainData.inputShape,
+      mean: trainData.mean, std: trainData.std, labels: () => trainData.labels(),
+      async batch(indices: ArrayLike<number>, options?: BatchOptions): Promise<Batch> {
+        const b = await trainData.batch(indices, options);
+        const x = tf.fill(b.x.shape, NaN) as tf.Tensor4D;
+        b.x.dispose();
+        return { x, y: b.y };
+      },
+    };
+    const run = train(model, poisoned, { epochs: 2, batchSize: 64, seed: 1, out, plots: false });
+    await expect(run).rejects.toThrow(/training loss became NaN at epoch 1, step 1 .*; training stopped before the first epoch ended, so nothing was saved in /);
+    await expect(fs.stat(path.join(out, 'model.json'))).rejects.toThrow();
+    model.dispose();
+  });
+
   it("stops early when onEpochEnd returns 'stop', and writes metadata, metrics and plots", async () => {
     const out = outDir('early');
     const model = tinyModel(7);

@@ -138,7 +138,8 @@ const disposeBatch = (b: Batch) => tf.dispose([b.x, b.y]);
  * the turn of the event loop a Ctrl-C handler or an abort timer would wait for the epoch's end.
  */
 async function checkSignal(signal: AbortSignal): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
+  // setImmediate is Node's; a page (the browser build runs this too) has only timers.
+  await new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
   signal.throwIfAborted();
 }
 
@@ -208,7 +209,10 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
     validationExamples: options.validationData?.length ?? 0, seed, backend: tf.getBackend(), ...(out && { out }),
     workers, replicaBytes: estimateStepBytes(model, Math.ceil(batchSize / workers)),
   };
-  const stopped = (where: string) => `${where}; training stopped${out ? `, the checkpoints in ${out} are from the last good epoch` : ''}`;
+  // Whether `out` holds a checkpoint yet: one from an earlier run, or an epoch of this one.
+  let saved = initialEpoch > 0;
+  const stopped = (where: string) => `${where}; training stopped${
+    !out ? '' : saved ? `, the checkpoints in ${out} are from the last good epoch` : ` before the first epoch ended, so nothing was saved in ${out}`}`;
 
   let stepper: Stepper | null = null;
   let lock: RunLock | null = null;
@@ -222,6 +226,7 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
         model, optimizer, data, state: run, initialEpoch, metadata: options.metadata, config: options.config,
         plots: options.plots ?? true, validationLabel: options.validationLabel, logger: options.logger ?? silentLogger, signal,
       })] : []),
+      ...(out ? [{ onEpochEnd: () => { saved = true; } }] : []),
       ...callbacks,
     ];
     stepper = await createStepper(model, optimizer, {

@@ -92,9 +92,20 @@ describe('mobilenetv2 export --format onnx', () => {
     const refused = await cli(['export', '--model', otherDir, '--format', 'onnx', '--out', path.join(dir, 'other.onnx')]);
     expect(refused.code).toBe(2);
     expect(refused.err.trim().split('\n')).toEqual([expect.stringMatching(/^error: mobilenetv2 export --format onnx supports MobileNetV2 models built by this library .* is not one: /)]);
-    const unwritable = await cli(['export', '--model', modelDir, '--format', 'onnx', '--out', path.join(dir, 'no', 'such', 'dir', 'x.onnx')]);
+    writeFileSync(path.join(dir, 'blocker'), '');
+    const unwritable = await cli(['export', '--model', modelDir, '--format', 'onnx', '--out', path.join(dir, 'blocker', 'x.onnx')]);
     expect(unwritable.code).toBe(2);
-    expect(unwritable.err.trim().split('\n').at(-1)).toMatch(/^error: .*x\.onnx: cannot write the ONNX file \(ENOENT\)$/);
+    expect(unwritable.err.trim().split('\n').at(-1)).toMatch(/^error: .*x\.onnx: cannot write the ONNX file \((ENOTDIR|EEXIST)\)$/);
+    const asFile = await cli(['export', '--model', modelDir, '--format', 'tfjs', '--out', path.join(dir, 'blocker')]);
+    expect(asFile.code).toBe(2);
+    expect(asFile.err.trim().split('\n').at(-1)).toMatch(/^error: --out .*blocker is a file; with --format tfjs it must be a directory/);
+  });
+
+  it('creates the folders --out needs', async () => {
+    const out = path.join(dir, 'new', 'folders', 'x.onnx');
+    const r = await cli(['export', '--model', modelDir, '--format', 'onnx', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(out).length).toBeGreaterThan(1000);
   });
 });
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { promises as fs } from 'node:fs';
 import { useBackend } from '../../backend/useBackend.js';
 import { InputError } from '../../errors.js';
 import { exportOnnx } from '../../export/exportOnnx.js';
@@ -96,6 +97,7 @@ Examples:
         const { input, output } = onnxSignature(requireArchitecture(source, 'mobilenetv2 export --format onnx'), options);
         const bytes = await exportOnnx(source, options);
         try {
+          await fs.mkdir(path.dirname(out), { recursive: true });
           await writeFileAtomic(out, bytes);
         } catch (error) {
           throw new InputError(`${out}: cannot write the ONNX file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
@@ -103,6 +105,9 @@ Examples:
         io.logger.info(`wrote ${out} (${megabytes(bytes.length)}, ONNX opset ${ONNX_OPSET}): '${input.name}' [${input.shape.join(', ')}] float32 → '${output.name}' [${output.shape.join(', ')}]`);
         summary = { format, out, bytes: bytes.length, input, output, layout: options.layout };
       } else {
+        if ((await fs.stat(out).catch(() => null))?.isFile() && !out.endsWith('.json')) {
+          throw new InputError(`--out ${out} is a file; with --format tfjs it must be a directory (for model.json and its weights)`);
+        }
         const r = await exportTfjs(source, out, { ...(quantize && { quantize }) });
         const bytes = r.weightBytes + r.modelJsonBytes;
         io.logger.info(`wrote ${r.out} (${megabytes(bytes)}, TF.js layers model: model.json + ${r.dtype} weights${quantize ? `, ${(100 * r.weightBytes / r.float32WeightBytes).toFixed(1)}% of float32's` : ''})`);

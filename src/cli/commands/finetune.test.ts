@@ -93,6 +93,8 @@ describe('mobilenetv2 finetune / predict', () => {
     [['finetune', '--data', 'x', '--val-split', '1'], '--val-split must be a number >= 0 and < 1; received "1"'],
     [['finetune', '--data', 'x', '--mean', '0.1,0.2'], '--mean must be 1 or 3 comma-separated numbers'],
     [['finetune', '--data', 'x', '--bogus'], 'unknown option --bogus'],
+    [['finetune', '--data', 'x', '--epoch', '3'], 'unknown option --epoch; did you mean --epochs?'],
+    [['export', '--model', 'x', '--fromat', 'onnx'], 'unknown option --fromat; did you mean --format?'],
     [['finetune', '--data', 'x', '--quantize', 'float8'], '--quantize must be one of float16, uint8; received "float8"'],
     [['finetune', '--data', 'x', '--recalibrate-bn', '--no-recalibrate-bn'], '--recalibrate-bn and --no-recalibrate-bn contradict each other'],
     [['evaluate', '--model', 'x', '--data', 'y', '--limit', '5'], '--limit is for the MNIST test set; it does not go with --data'],

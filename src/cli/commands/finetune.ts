@@ -73,7 +73,7 @@ function sizeFlag(flags: FlagValues): [number, number] | undefined {
 }
 
 /** Flags a checkpoint does not keep, which a resume must repeat. */
-const RESUME_FLAGS = ['workers', 'backend', 'cache'];
+const RESUME_FLAGS = ['workers', 'backend', 'cache', 'quantize'];
 
 export const finetuneCommand: Command = {
   name: 'finetune',

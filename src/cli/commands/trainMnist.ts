@@ -28,7 +28,7 @@ const FLAGS: FlagSpecs = {
 };
 
 /** Flags a checkpoint does not keep, which a resume must repeat. */
-const RESUME_FLAGS = ['workers', 'backend'];
+const RESUME_FLAGS = ['workers', 'backend', 'quantize'];
 
 export const trainMnistCommand: Command = {
   name: 'train-mnist',

@@ -41,6 +41,9 @@ export {
 } from './weights/safetensors.js';
 export { parseTorchFile, isTorchFile } from './weights/torchFile.js';
 export { parseStateDict } from './weights/stateDict.js';
+export {
+  loadRecordedTorchModel, recordedTorchModel, type RecordedTorchModel, type RecordedPreprocessing, type RecordedTorchModelOptions,
+} from './weights/recordedModel.js';
 export { PRETRAINED, DEFAULT_WEIGHTS_URL, pretrainedSpec, isPretrainedName, type PretrainedName, type PretrainedWeights, type PretrainedSpec, type EvalTransform } from './pretrained/weights.js';
 export { IMAGENET_CLASSES } from './pretrained/imagenetClasses.js';
 

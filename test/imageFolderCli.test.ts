@@ -109,8 +109,12 @@ describe('finetune --data, bad files and huge images', () => {
     for (let i = 0; i < 3; i++) await fs.writeFile(path.join(data, 'a b', `bad ${i}.png`), 'x');
     const result = await runCli([...FINETUNE, '--data', data, '--out', path.join(tmp, 'bad-run')]);
     expect(result.code).toBe(2);
-    expect(lastLine(result.stderr)).toBe(`error: ${data}: 3 of 23 images cannot be decoded (more than maxCorruptFraction=0.05), e.g. ${path.join(data, 'a b', 'bad 0.png')}`);
+    expect(lastLine(result.stderr)).toBe(`error: ${data}: 3 of 23 images cannot be decoded (more than maxCorruptFraction=0.05, --max-corrupt-fraction on the CLI), e.g. ${path.join(data, 'a b', 'bad 0.png')}`);
     expect(result.stderr.split('\n').filter((l) => l.startsWith('error'))).toHaveLength(1);
+    // A higher threshold lets the same folder through, each bad file named once.
+    const allowed = await runCli([...FINETUNE, '--data', data, '--max-corrupt-fraction', '0.2', '--epochs', '1', '--batch-size', '8', '--out', path.join(tmp, 'bad-allowed')]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    for (let i = 0; i < 3; i++) expect(allowed.stderr.split(path.join(data, 'a b', `bad ${i}.png`)).length - 1).toBe(1);
   });
 
   it('decodes an 8000×8000 image and refuses one over the pixel limit, in one line', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import { pretrainedMobileNetV2 } from '../pretrained/pretrainedMobileNetV2.js';
 import { isPretrainedName } from '../pretrained/weights.js';
+import { loadRecordedTorchModel } from '../weights/recordedModel.js';
 import type { tf } from '../tf.js';
 import type { CliIO } from './command.js';
 import { downloadBar } from './downloadBar.js';
@@ -31,11 +32,13 @@ export function checkModelSource(command: string, model: string | undefined, wei
 
 /**
  * The model of `--weights`: torchvision's ImageNet weights by name (downloaded once, with a
- * progress bar on a TTY) or a torchvision MobileNetV2 state_dict file, with `--labels` as its
- * class names.
+ * progress bar on a TTY), or a state_dict file with `--labels` as its class names. A file from
+ * `saveTorchWeights` (or back from torchrun) is rebuilt from the architecture and preprocessing
+ * it records; any other torchvision MobileNetV2 state_dict is measured from its shapes.
  */
 export async function openPretrained(weights: string, labels: string | undefined, io: CliIO): Promise<tf.LayersModel> {
-  return isPretrainedName(weights)
-    ? pretrainedMobileNetV2({ weights, logger: io.logger, onProgress: downloadBar(io.stderr) })
-    : pretrainedMobileNetV2({ file: weights, ...(labels !== undefined && { classNames: await readLabels(labels) }) });
+  if (isPretrainedName(weights)) return pretrainedMobileNetV2({ weights, logger: io.logger, onProgress: downloadBar(io.stderr) });
+  const classNames = labels === undefined ? undefined : await readLabels(labels);
+  return (await loadRecordedTorchModel(weights, { ...(classNames && { classNames }) }))
+    ?? pretrainedMobileNetV2({ file: weights, ...(classNames && { classNames }) });
 }

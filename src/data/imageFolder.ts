@@ -274,10 +274,11 @@ export async function imageFolder(dir: string, options: ImageFolderOptions): Pro
     corrupt.add(file);
     logger.warn(`skipping ${file}: cannot decode it (${(error as Error).message?.split('\n')[0] ?? error})`);
   };
+  // Decodes finish in any order; the example named is the first by path, the same on every run.
   const checkCorrupt = (total: number) => {
     if (corrupt.size > fraction * total) {
       throw new InputError(
-        `${dir}: ${corrupt.size} of ${total} images cannot be decoded (more than maxCorruptFraction=${fraction}), e.g. ${[...corrupt][0]}`,
+        `${dir}: ${corrupt.size} of ${total} images cannot be decoded (more than maxCorruptFraction=${fraction}, --max-corrupt-fraction on the CLI), e.g. ${[...corrupt].sort()[0]}`,
       );
     }
   };

@@ -7,9 +7,9 @@ import { tf } from '../tf.js';
 import type { Batch, BatchOptions, Dataset, HostExamples } from './dataset.js';
 import { readIdx } from './idx.js';
 
-/** MNIST's pixel mean and std over [0, 1] pixels of the training set, as in the seed and torchvision's examples. */
-export const MNIST_MEAN = 0.1307;
-export const MNIST_STD = 0.3081;
+import { MNIST_MEAN, MNIST_STD } from './normalization.js';
+
+export { MNIST_MEAN, MNIST_STD };
 export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const SIZE = 28;
 const PIXELS = SIZE * SIZE;

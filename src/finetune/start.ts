@@ -8,6 +8,9 @@ import type { tf } from '../tf.js';
 import { loadStateDict } from '../weights/loadTorchWeights.js';
 import { parseStateDict } from '../weights/stateDict.js';
 import { buildTorchMobileNetV2, measureTorchMobileNetV2, type TableName } from '../weights/torchArchitecture.js';
+import { recordedTorchModel } from '../weights/recordedModel.js';
+import { defaultNormalization } from '../data/normalization.js';
+import { mobileNetV2 } from '../models/mobilenetv2.js';
 
 export type { TableName } from '../weights/torchArchitecture.js';
 import { HEAD_LAYER, rebuildWithHead, type TransferReport } from './model.js';
@@ -18,11 +21,7 @@ import { pretrainedFile, type PretrainedFileOptions } from '../pretrained/pretra
 import { isPretrainedName, PRETRAINED, type PretrainedSpec } from '../pretrained/weights.js';
 
 
-/** torchvision's ImageNet normalization, for RGB starting points without metadata. */
-export const IMAGENET_MEAN: readonly number[] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly number[] = [0.229, 0.224, 0.225];
-const MNIST_MEAN = [0.1307];
-const MNIST_STD = [0.3081];
+export { IMAGENET_MEAN, IMAGENET_STD } from '../data/normalization.js';
 
 /** Options of {@link loadStartingPoint}. Only `classNames` is required. */
 export interface StartingPointOptions {
@@ -93,7 +92,6 @@ const START_OPTIONS = keysOf<StartingPointOptions>()({
 });
 
 /** Torchvision's ImageNet normalization for RGB, the seed's MNIST one for grayscale: what a start without metadata assumes. */
-const defaultNormalization = (channels: number) => (channels === 1 ? { mean: MNIST_MEAN, std: MNIST_STD } : { mean: IMAGENET_MEAN, std: IMAGENET_STD });
 
 /** The normalization to train with: the caller's, else the checkpoint's, else the default for the channel count. */
 function normalization(options: StartingPointOptions, channels: number, recorded: { mean?: readonly number[]; std?: readonly number[] } = {}) {
@@ -197,10 +195,19 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     throw new InputError(`${weights}: cannot read the weights; expected a model directory (with model.json), a torchvision .pth or a .safetensors state_dict`);
   }
   const stateDict = parseStateDict(bytes, file);
-  const { arch, alpha, channels, lastChannels } = measureTorchMobileNetV2(stateDict, file);
-  const [h, w] = inputSize ?? defaultInputSize(arch);
+  // A state_dict from saveTorchWeights (or back from scripts/torch_ddp.py) records its network
+  // and preprocessing: any table, width and input size come back as they left. Others are
+  // measured from their shapes (torchvision's table or the MNIST one).
+  const recorded = recordedTorchModel(stateDict, file);
+  const measured = recorded ? null : measureTorchMobileNetV2(stateDict, file);
+  const channels = recorded ? recorded.config.inputShape[2] : measured!.channels;
+  const recordedSize = recorded && (recorded.preprocessing.inputShape ?? recorded.config.inputShape);
+  const [h, w] = inputSize ?? (recordedSize ? [recordedSize[0], recordedSize[1]] : defaultInputSize(measured!.arch));
   const inputShape: [number, number, number] = [h, w, channels];
-  const model = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+  const build = () => (recorded
+    ? mobileNetV2({ ...recorded.config, includeTop: true, numClasses, inputShape, seed: options.seed })
+    : buildTorchMobileNetV2(measured!.arch, { numClasses, inputShape, alpha: measured!.alpha, seed: options.seed, lastChannels: measured!.lastChannels }));
+  const model = build();
   const result = loadStateDict(model, stateDict, file, false);
   const headKeys = ['classifier.1.weight', 'classifier.1.bias'];
   const transfer: TransferReport = {
@@ -208,8 +215,11 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
     replaced: result.mismatched.map((m) => m.key),
     missing: result.missing,
   };
-  if (options.newHead && result.loaded.some((k) => headKeys.includes(k))) {
-    const fresh = buildTorchMobileNetV2(arch, { numClasses, inputShape, alpha, seed: options.seed, lastChannels });
+  // A head trained on other labels is no start, even when its shape happens to fit.
+  const recordedClasses = recorded?.preprocessing.classNames;
+  const otherLabels = recordedClasses !== undefined && recordedClasses.join('\n') !== classNames.join('\n');
+  if ((options.newHead || otherLabels) && result.loaded.some((k) => headKeys.includes(k))) {
+    const fresh = build();
     model.getLayer(HEAD_LAYER).setWeights(fresh.getLayer(HEAD_LAYER).getWeights());
     fresh.dispose();
     transfer.loaded = transfer.loaded.filter((k) => !headKeys.includes(k));
@@ -220,9 +230,13 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   // A local copy of torchvision's file (torch.hub's cache, a manual download) is told by its name,
   // as torch.hub names it: models fine-tuned from it get the same eval transform as from the name.
   const transformOf = spec ?? Object.values(PRETRAINED).find((s) => path.basename(file) === s.file);
+  const pre = recorded?.preprocessing;
+  const recordedResize = pre?.resize && recordedSize
+    ? Math.round((pre.resize * Math.min(h, w)) / Math.min(recordedSize[0], recordedSize[1])) : undefined;
   return {
-    model, source, inputShape, transfer, ...normalization(options, channels),
-    ...(transformOf && { resize: scaledResize(transformOf.transform, [h, w]) }),
+    model, source, inputShape, transfer, ...normalization(options, channels, pre),
+    ...(recordedClasses && { sourceClassNames: recordedClasses }),
+    ...(recordedResize ? { resize: recordedResize } : transformOf && { resize: scaledResize(transformOf.transform, [h, w]) }),
     describe: () => summarizeTransfer(spec ? `${spec.name} (${file})` : file, source, transfer),
   };
 }

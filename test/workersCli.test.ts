@@ -34,7 +34,7 @@ describe('train-mnist --workers', () => {
     child.kill('SIGINT');
     await exited;
     expect(Date.now() - interrupted).toBeLessThan(10_000);
-    expect(stderr).toMatch(/2 workers \(this thread and 1 worker threads\): up to 32 images per step each, about [\d.]+ GB of memory per replica/);
+    expect(stderr).toMatch(/2 workers \(this thread and 1 worker threads\): up to 32 images per step each, about [\d.]+ (GB|MB) of memory per replica/);
     const checkpoint = await loadCheckpoint(out);
     expect(checkpoint.state.epoch).toBeGreaterThanOrEqual(1);
     checkpoint.model.dispose();

@@ -24,7 +24,7 @@ describe('stratifiedSplit', () => {
   it('puts everything in train for fraction 0 and rejects fractions outside [0, 1)', () => {
     const labels = labelsOf([3, 3]);
     expect(stratifiedSplit(labels, 0, 0).val.length).toBe(0);
-    expect(() => stratifiedSplit(labels, 1, 0)).toThrow('val-split must be a number in [0, 1); received `val-split=1`');
-    expect(() => stratifiedSplit(labels, Number.NaN, 0)).toThrow('val-split must be a number in [0, 1)');
+    expect(() => stratifiedSplit(labels, 1, 0)).toThrow('valFraction must be a number in [0, 1); received `valFraction=1`');
+    expect(() => stratifiedSplit(labels, Number.NaN, 0)).toThrow('valFraction must be a number in [0, 1)');
   });
 });

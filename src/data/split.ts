@@ -21,7 +21,7 @@ export interface Split {
  */
 export function stratifiedSplit(labels: Int32Array, valFraction = 0.1, seed = 0): Split {
   if (!Number.isFinite(valFraction) || valFraction < 0 || valFraction >= 1) {
-    throw new InputError(`val-split must be a number in [0, 1); received \`val-split=${received(valFraction)}\``);
+    throw new InputError(`valFraction must be a number in [0, 1); received \`valFraction=${received(valFraction)}\``);
   }
   const byClass = new Map<number, number[]>();
   labels.forEach((label, i) => {

@@ -213,7 +213,7 @@ export async function fineTune(model: tf.LayersModel, data: Dataset, options: Fi
   if (unfreezeAfter !== undefined && unfreezeAfter >= epochs) {
     throw new InputError(`unfreezeAfter must be < epochs (${epochs}) so that the second stage runs; received \`unfreezeAfter=${unfreezeAfter}\``);
   }
-  const optimizer = options.optimizer ?? 'adam';
+  const optimizer = options.optimizer ?? (options.resume?.state.optimizer.name as OptimizerName | undefined) ?? 'adam';
   const logger = options.logger ?? silentLogger;
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);

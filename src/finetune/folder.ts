@@ -8,7 +8,7 @@ import { lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import { alreadyTrained, type Checkpoint, loadCheckpoint, resumedRunDir } from '../training/checkpoint.js';
-import { checkOptions, keysOf } from '../options/check.js';
+import { checkOptions, checkRate, keysOf } from '../options/check.js';
 import { FINE_TUNE_OPTIONS, fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
 import { loadStartingPoint, type TableName } from './start.js';
 import type { PretrainedFileOptions } from '../pretrained/pretrainedFile.js';
@@ -40,8 +40,8 @@ export interface FineTuneFolderOptions extends Omit<FineTuneOptions, 'validation
   arch?: TableName;
   alpha?: number;
   channels?: 1 | 3;
-  /** Input [height, width]. Default: the starting point's. */
-  inputSize?: readonly [number, number];
+  /** Input size, N or [height, width]. Default: the starting point's. */
+  inputSize?: number | readonly [number, number];
   /** Normalization over [0, 1] pixels. Default: the starting point's. */
   mean?: readonly number[];
   std?: readonly number[];
@@ -158,6 +158,7 @@ function resumedRun(checkpoint: Checkpoint, options: FineTuneFolderOptions): Fol
  */
 export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promise<FineTuneFolderResult> {
   checkOptions(options, FOLDER_OPTIONS, 'fineTuneImageFolder');
+  if (options.valSplit !== undefined) checkRate('valSplit', options.valSplit);
   if (options.data === undefined && options.resume === undefined) throw new InputError('data is required: the image folder, DIR/<class>/<image>');
   const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
   const out = options.out ?? resumeDir ?? `runs/finetune-${timestamp()}`;

@@ -40,8 +40,8 @@ export interface StartingPointOptions {
   arch?: TableName;
   /** Width multiplier of a random start (safetensors files are measured). Default 1. */
   alpha?: number;
-  /** Input [height, width]. Default: the checkpoint's, else 224 (imagenet) or 28 (mnist). */
-  inputSize?: readonly [number, number];
+  /** Input size, N or [height, width]. Default: the checkpoint's (or the state_dict's recorded one), else 224 (imagenet) or 28 (mnist). */
+  inputSize?: number | readonly [number, number];
   /** Input channels of a random start. Default 3 (imagenet) or 1 (mnist). */
   channels?: 1 | 3;
   /** Normalization over [0, 1] pixels. Default: the checkpoint's metadata, else ImageNet's (RGB) or MNIST's (grayscale). */

@@ -1,6 +1,6 @@
 import { scaledResize } from '../data/evalTransform.js';
 import { InputError, received } from '../errors.js';
-import { checkOptions, checkSize } from '../options/check.js';
+import { checkBoolean, checkOptions, checkSize } from '../options/check.js';
 import type { tf } from '../tf.js';
 import type { ModelMetadata } from '../training/metadata.js';
 import { loadStateDict, readWeightsFile } from '../weights/loadTorchWeights.js';
@@ -77,7 +77,7 @@ export async function pretrainedMobileNetV2(options: PretrainedMobileNetV2Option
   const spec = typeof weights === 'object' && weights !== null ? weights : pretrainedSpec(weights);
   // Five stride-2 layers: smaller inputs leave nothing to pool.
   const [h, w] = checkSize('inputSize', options.inputSize ?? 224, 32);
-  const includeTop = options.includeTop ?? true;
+  const includeTop = checkBoolean('includeTop', options.includeTop ?? true);
   const pooling = options.pooling ?? 'avg';
   if (pooling !== 'avg' && pooling !== 'none') throw new InputError(`pooling must be 'avg' or 'none'; received \`pooling=${received(pooling)}\``);
   const fileOptions = Object.fromEntries(Object.entries(options).filter(([key]) => (PRETRAINED_FILE_OPTIONS as string[]).includes(key)));

@@ -3,6 +3,9 @@ import { type Logger, stderrLogger } from '../logger.js';
 import { checkOneOf, checkOptions } from '../options/check.js';
 import type { EpochMetrics, StepMetrics, TrainBeginInfo, TrainCallbacks } from './types.js';
 
+/** Bytes as GB from 1 GB up, else MB, so that small models do not read as 0.00 GB. */
+const memory = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${Math.max(1, Math.round(bytes / 2 ** 20))} MB`);
+
 /** How {@link progressReporter} shows progress. */
 export type ProgressMode = 'auto' | 'bar' | 'lines' | 'none';
 
@@ -67,7 +70,7 @@ export function progressReporter(options: ProgressOptions = {}): TrainCallbacks 
         + `${label} ${begin.validationExamples}, ${begin.epochs} epochs, seed ${begin.seed}${resumed}${begin.out ? `, out ${begin.out}` : ''}`);
       if (begin.workers > 1) {
         logger.info(`${begin.workers} workers (this thread and ${begin.workers - 1} worker threads): up to ${Math.ceil(begin.batchSize / begin.workers)} `
-          + `images per step each, about ${(begin.replicaBytes / 2 ** 30).toFixed(2)} GB of memory per replica`);
+          + `images per step each, about ${memory(begin.replicaBytes)} of memory per replica`);
       }
     },
     onEpochBegin(epoch, begin) {

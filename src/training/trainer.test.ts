@@ -87,6 +87,8 @@ describe('train', () => {
     first.dispose();
     const ckpt = await loadCheckpoint(outDir('resumed'));
     expect(ckpt.state.epoch).toBe(1);
+    await expect(train(ckpt.model, trainData, { ...options, epochs: 3, optimizer: 'sgd', resume: ckpt }))
+      .rejects.toThrow('optimizer="sgd" differs from the resumed checkpoint\'s "adam"; a resumed run keeps its optimizer (and its state)');
     const resumed = await train(ckpt.model, trainData, { ...options, epochs: 3, out: outDir('resumed'), resume: ckpt });
 
     expect(resumed.history).toEqual(full.history.map((h, i) => ({ ...h, ...pick(resumed.history[i]) })));

@@ -179,6 +179,9 @@ export async function train(model: tf.LayersModel, data: Dataset, options: Train
   const lr = options.learningRate ?? 1e-3;
   const schedule: LrSchedule = typeof lr === 'function' ? lr : constantLr(lr);
   const optimizerName = (state?.optimizer.name as OptimizerName | undefined) ?? options.optimizer ?? 'adam';
+  if (state && options.optimizer !== undefined && options.optimizer !== optimizerName) {
+    throw new InputError(`optimizer=${received(options.optimizer)} differs from the resumed checkpoint's ${received(optimizerName)}; a resumed run keeps its optimizer (and its state)`);
+  }
   if (data.length === 0) throw new InputError('training dataset is empty');
   const numClasses = (model.outputs[0].shape as number[])[1];
   if (numClasses !== data.classNames.length) {

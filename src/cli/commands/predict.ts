@@ -67,7 +67,7 @@ ${formatFlags(FLAGS)}
 
 With --json the last stdout line is [{"file", "top": [{"className", "index", "probability"}, ...]}, ...].
 
-Weights given by name are cached in $MOBILENETV2_TFJS_HOME (default ~/.cache/mobilenetv2-tfjs; torch.hub's
+Weights given by name are cached in $MOBILENETV2_TFJS_HOME (default $XDG_CACHE_HOME/mobilenetv2-tfjs, else ~/.cache/mobilenetv2-tfjs; torch.hub's
 cache is used too) and downloaded from $MOBILENETV2_TFJS_WEIGHTS_URL (default https://download.pytorch.org/models/).
 
 Examples:

@@ -21,7 +21,7 @@ const FLAGS: FlagSpecs = {
   seed: { type: 'string', value: 'N', help: 'seed for initialization, shuffling and augmentation (default random)' },
   resume: { type: 'string', value: 'DIR', help: 'continue the run in DIR (model, optimizer state and epoch count from DIR/last)' },
   'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
-  progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise)' },
+  progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise; none also hides the epoch lines)' },
   ...QUANTIZE_FLAG,
   ...WORKERS_FLAG,
   ...COMMON_FLAGS,

@@ -7,7 +7,7 @@ import { InputError, received } from '../errors.js';
 import { lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
-import { alreadyTrained, type Checkpoint, loadCheckpoint, resumedRunDir } from '../training/checkpoint.js';
+import { alreadyTrained, type Checkpoint, loadCheckpoint, resumedRunDir, warnIfReplacingRun } from '../training/checkpoint.js';
 import { checkOptions, checkRate, keysOf } from '../options/check.js';
 import { FINE_TUNE_OPTIONS, fineTune, type FineTuneOptions, type FineTuneResult } from './finetune.js';
 import { loadStartingPoint, type TableName } from './start.js';
@@ -173,6 +173,7 @@ export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promi
 async function fineTuneLocked(options: FineTuneFolderOptions, out: string): Promise<FineTuneFolderResult> {
   const logger = options.logger ?? silentLogger;
   options.signal?.throwIfAborted();
+  if (options.resume === undefined) await warnIfReplacingRun(out, logger);
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let model = checkpoint?.model;
   try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tinyModel, weightValues } from '../../test/tinyModel.js';
 import { tf } from '../tf.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, warnIfReplacingRun } from './checkpoint.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -117,5 +117,21 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const dir = path.join(tmp, 'empty');
     await fs.mkdir(dir);
     await expect(loadCheckpoint(dir)).rejects.toThrow(`${dir}: no checkpoint to resume; expected ${path.join(dir, 'last', 'state.json')}`);
+  });
+});
+
+describe('warnIfReplacingRun', () => {
+  it('warns once when a fresh run would replace a run, naming stale quantized copies, and says nothing otherwise', async () => {
+    const dir = path.join(tmp, 'replaced');
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => void warnings.push(m) };
+    await warnIfReplacingRun(dir, logger);
+    await fs.mkdir(path.join(dir, 'quantized-uint8'), { recursive: true });
+    await warnIfReplacingRun(dir, logger);
+    expect(warnings).toEqual([]);
+    await fs.writeFile(path.join(dir, 'model.json'), '{}');
+    await warnIfReplacingRun(dir, logger);
+    expect(warnings).toEqual([`${dir} already holds a run: this one replaces its model.json, last/ and metrics.jsonl (and leaves quantized-uint8 from the old run); `
+      + `to continue that run instead, resume it (--resume ${dir}, or the resume option)`]);
   });
 });

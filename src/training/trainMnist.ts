@@ -5,7 +5,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
 import { lockRunDirectory } from '../io/runLock.js';
-import { alreadyTrained, loadCheckpoint, resumedRunDir } from './checkpoint.js';
+import { alreadyTrained, loadCheckpoint, resumedRunDir, warnIfReplacingRun } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -109,6 +109,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
 }
 
 async function trainLocked(options: TrainMnistOptions, logger: Logger, out: string): Promise<TrainMnistResult> {
+  if (options.resume === undefined) await warnIfReplacingRun(out, logger);
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let config: RunConfig;
   if (checkpoint) {

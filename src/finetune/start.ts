@@ -91,8 +91,6 @@ const START_OPTIONS = keysOf<StartingPointOptions>()({
   newHead: true, seed: true, logger: true,
 });
 
-/** Torchvision's ImageNet normalization for RGB, the seed's MNIST one for grayscale: what a start without metadata assumes. */
-
 /** The normalization to train with: the caller's, else the checkpoint's, else the default for the channel count. */
 function normalization(options: StartingPointOptions, channels: number, recorded: { mean?: readonly number[]; std?: readonly number[] } = {}) {
   const fallback = defaultNormalization(channels);
@@ -101,6 +99,10 @@ function normalization(options: StartingPointOptions, channels: number, recorded
     std: checkPerChannel('std', options.std ?? recorded.std ?? fallback.std, channels, { positive: true }),
   };
 }
+
+/** A recorded resize (the shorter side before the center crop) at another input size: the same framing, scaled with the crop. */
+const rescaledResize = (resize: number, from: readonly [number, number], to: readonly [number, number]) =>
+  Math.round((resize * Math.min(to[0], to[1])) / Math.min(from[0], from[1]));
 
 /** The input size of a start without a recorded one: the table's native size. */
 const defaultInputSize = (arch: TableName): [number, number] => (arch === 'mnist' ? [28, 28] : [224, 224]);
@@ -172,10 +174,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
       return {
         model, source: 'checkpoint', inputShape: [h, w, channels], transfer, ...normalization(options, channels, meta),
         ...(meta.classNames && { sourceClassNames: meta.classNames }),
-        // The same framing at another input size: the resize scales with the crop.
-        ...(meta.resize && {
-          resize: Math.round((meta.resize * Math.min(h, w)) / Math.min(sourceShape[1] as number, sourceShape[2] as number)),
-        }),
+        ...(meta.resize && { resize: rescaledResize(meta.resize, [sourceShape[1] as number, sourceShape[2] as number], [h, w]) }),
         describe: () => summarizeTransfer(dir, 'checkpoint', transfer),
       };
     } finally {
@@ -231,8 +230,7 @@ export async function loadStartingPoint(options: StartingPointOptions): Promise<
   // as torch.hub names it: models fine-tuned from it get the same eval transform as from the name.
   const transformOf = spec ?? Object.values(PRETRAINED).find((s) => path.basename(file) === s.file);
   const pre = recorded?.preprocessing;
-  const recordedResize = pre?.resize && recordedSize
-    ? Math.round((pre.resize * Math.min(h, w)) / Math.min(recordedSize[0], recordedSize[1])) : undefined;
+  const recordedResize = pre?.resize && recordedSize ? rescaledResize(pre.resize, [recordedSize[0], recordedSize[1]], [h, w]) : undefined;
   return {
     model, source, inputShape, transfer, ...normalization(options, channels, pre),
     ...(recordedClasses && { sourceClassNames: recordedClasses }),

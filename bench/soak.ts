@@ -2,7 +2,7 @@
  * Long-run soak: `npm run bench:soak [-- --train-steps 20000 --infer-calls 100000 --backend wasm]`.
  *
  * Trains the seed MNIST model (MobileNetV2 α=1, Adam 1e-3, batch 64) with this library's trainer
- * for `--train-steps` steps (rounded up to epochs of 100), then saves it and runs `--infer-calls`
+ * for `--train-steps` steps (rounded up to epochs of 100; 0 skips training), then saves it and runs `--infer-calls`
  * calls of `classifyImages` on one PNG each, on `--engine` (default 'auto': onnxruntime when installed;
  * with 'tfjs' every call builds and disposes its inference plan).
  * Every `--sample-every` steps or calls it records `tf.memory().numTensors` and `numBytes`, the
@@ -129,7 +129,8 @@ const sampleEpochs = Math.max(1, Math.round(sampleEvery / stepsPerEpoch));
 const data = await loadMnist({ split: 'train', limit: stepsPerEpoch * batchSize });
 const model = benchModel(null);
 const trainSamples: Sample[] = [sample('train', 0)];
-await train(model, data, {
+// --train-steps 0 skips training (an inference-only soak on the untrained model).
+if (epochs > 0) await train(model, data, {
   epochs, batchSize, learningRate: 1e-3, seed: 0,
   callbacks: {
     onEpochEnd({ epoch }) {
@@ -158,8 +159,8 @@ for (let call = 1; call <= inferCalls; call++) {
 classifier.model.dispose();
 await fs.rm(dir, { recursive: true, force: true });
 
-const trained = judge('train', 'steps', epochs * stepsPerEpoch, trainSamples);
-const inferred = judge('classifyImages', 'calls', inferCalls, inferSamples);
+const trained = epochs === 0 || judge('train', 'steps', epochs * stepsPerEpoch, trainSamples);
+const inferred = inferCalls === 0 || judge('classifyImages', 'calls', inferCalls, inferSamples);
 const leftover = tf.memory().numTensors - baseline;
 console.log(`tensors left after both phases: ${leftover} — ${leftover === 0 ? 'PASS' : 'FAIL'}`);
 if (values.json) console.log(JSON.stringify({ backend: tf.getBackend(), trainSteps: epochs * stepsPerEpoch, inferCalls, batchSize, train: trainSamples, infer: inferSamples, leftover }));

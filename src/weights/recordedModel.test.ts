@@ -58,14 +58,16 @@ describe('recordedTorchModel', () => {
 });
 
 describe('a state_dict file of this library comes back as it left', () => {
-  it('loadRecordedTorchModel rebuilds the network, its weights and its metadata', async () => {
+  it('loadRecordedTorchModel rebuilds the network, its weights and its metadata, leaving nothing behind', async () => {
+    const before = tf.memory().numTensors;
     const back = (await loadRecordedTorchModel(file))!;
     expect(architectureOf(back)!.config).toEqual(architectureOf(model)!.config);
     expect(back.getUserDefinedMetadata()).toMatchObject(META);
     const [a, b] = [model.predict(x) as tf.Tensor, back.predict(x) as tf.Tensor];
-    expect(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]).toBe(0);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])).toBe(0);
     tf.dispose([a, b]);
     back.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('fine-tuning from it keeps its input size, normalization and head when the classes are the same', async () => {

@@ -117,6 +117,15 @@ export const WORKERS_FLAG = {
   },
 } as const;
 
+/** --max-corrupt-fraction, for the commands that read an image folder (finetune, evaluate --data). */
+export const MAX_CORRUPT_FLAG: FlagSpecs = {
+  'max-corrupt-fraction': { type: 'string', value: 'F', help: 'largest share of an image folder\'s images that may fail to decode (each is named once and skipped); above it the folder is refused (default 0.05)' },
+};
+
+/** The value of --max-corrupt-fraction: a share in [0, 1). */
+export const maxCorruptFractionFlag = (flags: FlagValues): number | undefined =>
+  numberFlag(flags, 'max-corrupt-fraction', { min: 0, max: 1, inclusiveMin: true });
+
 /**
  * A boolean flag with its `--no-` form, both declared as flags since Node 20's parseArgs has no
  * negation: `--name` and `--no-name` in `--help`, as git and most CLIs spell them.

@@ -4,7 +4,7 @@ import { type CacheMode, imageFolder, scanImageFolder } from '../data/imageFolde
 import { stratifiedSplit } from '../data/split.js';
 import { subset } from '../data/subset.js';
 import { InputError, received } from '../errors.js';
-import { lockRunDirectory } from '../io/runLock.js';
+import { lockNewRunDirectory, lockRunDirectory } from '../io/runLock.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { tf } from '../tf.js';
 import { alreadyTrained, type Checkpoint, loadCheckpoint, resumedRunDir, warnIfReplacingRun } from '../training/checkpoint.js';
@@ -72,7 +72,6 @@ export interface FineTuneFolderResult extends FineTuneResult {
   dataDescription: string;
 }
 
-const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('T', '-').slice(0, 19);
 
 const FOLDER_OPTIONS = keysOf<FineTuneFolderOptions>()({
   epochs: true, batchSize: true, learningRate: true, freezeFeatures: true, unfreezeAfter: true, unfreezeLrFactor: true, patience: true,
@@ -161,8 +160,8 @@ export async function fineTuneImageFolder(options: FineTuneFolderOptions): Promi
   if (options.valSplit !== undefined) checkRate('valSplit', options.valSplit);
   if (options.data === undefined && options.resume === undefined) throw new InputError('data is required: the image folder, DIR/<class>/<image>');
   const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
-  const out = options.out ?? resumeDir ?? `runs/finetune-${timestamp()}`;
-  const lock = await lockRunDirectory(out);
+  const given = options.out ?? resumeDir;
+  const { dir: out, lock } = given === undefined ? await lockNewRunDirectory('finetune') : { dir: given, lock: await lockRunDirectory(given) };
   try {
     return await fineTuneLocked(options, out);
   } finally {

@@ -1,8 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { LOCK_FILE, lockRunDirectory } from './runLock.js';
+import { describe, expect, it, vi } from 'vitest';
+import { LOCK_FILE, lockNewRunDirectory, lockRunDirectory } from './runLock.js';
 
 const fresh = () => fs.mkdtemp(path.join(os.tmpdir(), 'run-lock-'));
 
@@ -46,5 +46,28 @@ describe('lockRunDirectory', () => {
     await fs.writeFile(path.join(dir, LOCK_FILE), theirs);
     await lock.release();
     expect(await fs.readFile(path.join(dir, LOCK_FILE), 'utf8')).toBe(theirs);
+  });
+});
+
+describe('lockNewRunDirectory', () => {
+  it('locks <root>/<prefix>-<UTC timestamp>, numbered when a run of the same second has it already', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-03T07:08:09.500Z'));
+    const root = path.join(await fresh(), 'runs');
+    try {
+      const first = await lockNewRunDirectory('mnist', root);
+      expect(first.dir).toBe(path.join(root, 'mnist-2026-12-03-07-08-09'));
+      expect(existsSync(path.join(first.dir, LOCK_FILE))).toBe(true);
+      const second = await lockNewRunDirectory('mnist', root);
+      expect(second.dir).toBe(`${first.dir}-2`);
+      await fs.mkdir(`${first.dir}-3`);
+      const fourth = await lockNewRunDirectory('mnist', root);
+      expect(fourth.dir).toBe(`${first.dir}-4`);
+      for (const { lock } of [first, second, fourth]) await lock.release();
+      // The directories the locks created go again with them, as lockRunDirectory's do.
+      expect((await fs.readdir(root)).sort()).toEqual(['mnist-2026-12-03-07-08-09-3']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

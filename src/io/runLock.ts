@@ -167,9 +167,12 @@ async function removeStale(file: string, stale: string): Promise<void> {
   await fs.rm(aside, { force: true });
 }
 
+/** The error of a run directory that another live run holds (an `InputError`: one line, exit 2). */
+export class RunDirectoryInUse extends InputError {}
+
 function inUse(dir: string, file: string, holder: LockHolder): InputError {
   const where = holder.hostname === os.hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.hostname}`;
-  return new InputError(`${dir} is in use by another run (${where}, since ${holder.startedAt}: ${holder.command}); `
+  return new RunDirectoryInUse(`${dir} is in use by another run (${where}, since ${holder.startedAt}: ${holder.command}); `
     + `wait for it to finish or choose another output directory${holder.hostname === os.hostname() ? '' : `; if that run is gone, delete ${file}`}`);
 }
 
@@ -233,4 +236,26 @@ export async function lockRunDirectory(dir: string): Promise<RunLock> {
       for (const d of mine.created) if (!(await fs.rmdir(d).then(() => true, () => false))) break;
     },
   };
+}
+
+/**
+ * Locks a new run directory for a run that was given none: `<root>/<prefix>-<UTC timestamp>`, or
+ * with `-2`, `-3`, … when that one exists already or another run takes it first (two runs started
+ * in the same second, such as parallel jobs, would otherwise meet on one directory and the second
+ * be refused). Returns the directory and its lock.
+ *
+ * @example
+ * const { dir, lock } = await lockNewRunDirectory('mnist'); // runs/mnist-2026-12-03-07-08-09
+ */
+export async function lockNewRunDirectory(prefix: string, root = 'runs'): Promise<{ dir: string; lock: RunLock }> {
+  const base = path.join(root, `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-').replace('T', '-').slice(0, 19)}`);
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if (await fs.stat(dir).then(() => true, () => false)) continue;
+    try {
+      return { dir, lock: await lockRunDirectory(dir) };
+    } catch (error) {
+      if (!(error instanceof RunDirectoryInUse)) throw error;
+    }
+  }
 }

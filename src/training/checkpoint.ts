@@ -238,8 +238,7 @@ export function alreadyTrained(resume: string, epochs: number | undefined, done:
  * match), as Keras's checkpoints overwrite; `--resume` is how to continue it instead.
  */
 export async function warnIfReplacingRun(out: string, logger: { warn(message: string): void }): Promise<void> {
-  const exists = (p: string) => fs.stat(path.join(out, p)).then(() => true, () => false);
-  if (!(await exists('model.json')) && !(await exists(path.join('last', STATE_FILE)))) return;
+  if (!(await exists(path.join(out, 'model.json'))) && !(await exists(path.join(out, 'last', STATE_FILE)))) return;
   const quantized = (await fs.readdir(out).catch(() => [] as string[])).filter((f) => f.startsWith('quantized-'));
   logger.warn(`${out} already holds a run: this one replaces its model.json, last/ and metrics.jsonl`
     + `${quantized.length ? ` (and leaves ${quantized.join(', ')} from the old run)` : ''}; to continue that run instead, resume it (--resume ${out}, or the resume option)`);

@@ -4,8 +4,8 @@ import { loadMnist } from '../data/mnist.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { mobileNetV2Mnist } from '../models/mnist.js';
 import { tf } from '../tf.js';
-import { lockRunDirectory } from '../io/runLock.js';
-import { alreadyTrained, loadCheckpoint, resumedRunDir, warnIfReplacingRun } from './checkpoint.js';
+import { lockNewRunDirectory, lockRunDirectory } from '../io/runLock.js';
+import { alreadyTrained, type Checkpoint, loadCheckpoint, resumedRunDir, warnIfReplacingRun } from './checkpoint.js';
 import { getRecipe, type RecipeName, recipeSchedule } from './recipes.js';
 import type { WorkersOption } from '../parallel/workers.js';
 import { train } from './trainer.js';
@@ -75,7 +75,6 @@ interface RunConfig {
   dataDir: string | null;
 }
 
-const timestamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace('T', '-').slice(0, 19);
 
 const TRAIN_MNIST_OPTIONS = keysOf<TrainMnistOptions>()({
   recipe: true, epochs: true, batchSize: true, learningRate: true, alpha: true, dropout: true, dataDir: true, limitTrain: true,
@@ -98,9 +97,9 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
   const logger = options.logger ?? silentLogger;
   // A resumed run writes where it was (given as the run directory or as its last/).
   const resumeDir = options.resume === undefined ? undefined : await resumedRunDir(options.resume);
-  const out = options.out ?? resumeDir ?? `runs/mnist-${timestamp()}`;
+  const given = options.out ?? resumeDir;
   // Taken before anything is read, so that a second run on the directory is refused at once.
-  const lock = await lockRunDirectory(out);
+  const { dir: out, lock } = given === undefined ? await lockNewRunDirectory('mnist') : { dir: given, lock: await lockRunDirectory(given) };
   try {
     return await trainLocked(options, logger, out);
   } finally {
@@ -108,35 +107,37 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Train
   }
 }
 
+/** The resumed run's settings, after checking that `options` does not contradict them. */
+function resumedConfig(options: TrainMnistOptions, checkpoint: Checkpoint): RunConfig {
+  const saved = checkpoint.state.config as RunConfig | undefined;
+  if (!saved || typeof saved.recipe !== 'string') {
+    throw new InputError(`${options.resume}: the checkpoint was not written by trainMnist (no MNIST run settings in its state.json)`);
+  }
+  for (const key of ['recipe', 'batchSize', 'learningRate', 'alpha', 'dropout', 'limitTrain', 'limitTest'] as const) {
+    const given = options[key];
+    if (given !== undefined && given !== saved[key]) {
+      throw new InputError(`${key}=${received(given)} differs from the resumed run's ${key}=${received(saved[key])}; `
+        + 'a resumed run keeps its settings (only epochs, out and the data directory may change)');
+    }
+  }
+  if (options.seed !== undefined && options.seed !== checkpoint.state.seed) {
+    throw new InputError(`seed=${options.seed} differs from the resumed run's seed=${checkpoint.state.seed}; the shuffles and dropout depend on it`);
+  }
+  alreadyTrained(options.resume!, options.epochs, checkpoint.state.epoch);
+  return { ...saved, dataDir: options.dataDir ?? saved.dataDir };
+}
+
 async function trainLocked(options: TrainMnistOptions, logger: Logger, out: string): Promise<TrainMnistResult> {
   if (options.resume === undefined) await warnIfReplacingRun(out, logger);
   const checkpoint = options.resume === undefined ? undefined : await loadCheckpoint(options.resume);
   let config: RunConfig;
   if (checkpoint) {
-    const saved = checkpoint.state.config as RunConfig | undefined;
-    if (!saved || typeof saved.recipe !== 'string') {
-      checkpoint.model.dispose();
-      throw new InputError(`${options.resume}: the checkpoint was not written by trainMnist (no MNIST run settings in its state.json)`);
-    }
-    for (const key of ['recipe', 'batchSize', 'learningRate', 'alpha', 'dropout', 'limitTrain', 'limitTest'] as const) {
-      const given = options[key];
-      if (given !== undefined && given !== saved[key]) {
-        checkpoint.model.dispose();
-        throw new InputError(`${key}=${received(given)} differs from the resumed run's ${key}=${received(saved[key])}; `
-          + 'a resumed run keeps its settings (only epochs, out and the data directory may change)');
-      }
-    }
-    if (options.seed !== undefined && options.seed !== checkpoint.state.seed) {
-      checkpoint.model.dispose();
-      throw new InputError(`seed=${options.seed} differs from the resumed run's seed=${checkpoint.state.seed}; the shuffles and dropout depend on it`);
-    }
     try {
-      alreadyTrained(options.resume!, options.epochs, checkpoint.state.epoch);
+      config = resumedConfig(options, checkpoint);
     } catch (error) {
       checkpoint.model.dispose();
       throw error;
     }
-    config = { ...saved, dataDir: options.dataDir ?? saved.dataDir };
   } else {
     const recipe = getRecipe(options.recipe ?? 'seed');
     config = {

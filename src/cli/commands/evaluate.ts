@@ -7,7 +7,9 @@ import { loadClassifier } from '../../predict/classifier.js';
 import { type ClassMetrics, classMetrics } from '../../training/classMetrics.js';
 import { evaluate } from '../../training/evaluate.js';
 import { evaluateImageFolder } from '../../training/evaluateImageFolder.js';
-import { BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MODEL_FLAG, numberFlag, parseFlags, stringFlag, workersFlag } from '../args.js';
+import {
+  BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, formatFlags, intFlag, MAX_CORRUPT_FLAG, maxCorruptFractionFlag, MODEL_FLAG, parseFlags, stringFlag, workersFlag,
+} from '../args.js';
 import type { Command } from '../command.js';
 import { ENGINE_FLAGS, engineFlags } from '../engineFlags.js';
 
@@ -19,7 +21,7 @@ const FLAGS: FlagSpecs = {
   'top-k': { type: 'string', value: 'K', help: 'also report top-K accuracy (default 5)' },
   'batch-size': { type: 'string', value: 'N', help: 'images per forward pass (default 32 with --data, 256 for MNIST)' },
   out: { type: 'string', value: 'DIR', help: 'write confusion.svg and confusion.png there (default: nothing written)' },
-  'max-corrupt-fraction': { type: 'string', value: 'F', help: 'with --data: largest share of the images that may fail to decode (each is named once and skipped); above it the folder is refused (default 0.05)' },
+  ...MAX_CORRUPT_FLAG,
   workers: { type: 'string', value: 'N|auto', help: 'tfjs engine: threads for the forward passes, each with a copy of the model (default auto: one per core, with 4+ batches each)' },
   ...ENGINE_FLAGS,
   ...COMMON_FLAGS,
@@ -117,7 +119,7 @@ Examples:
     let extra: Record<string, unknown> = {};
     try {
       if (folder !== undefined) {
-        report = { data: folder, ...(await evaluateImageFolder(classifier, folder, { batchSize, topK, workers, ...engine, maxCorruptFraction: numberFlag(flags, 'max-corrupt-fraction', { min: 0, max: 1, inclusiveMin: true }) })) };
+        report = { data: folder, ...(await evaluateImageFolder(classifier, folder, { batchSize, topK, workers, ...engine, maxCorruptFraction: maxCorruptFractionFlag(flags) })) };
       } else {
         const [h, w, c] = classifier.inputShape;
         if (h !== 28 || w !== 28 || c !== 1 || classifier.classNames.length !== MNIST_CLASS_NAMES.length) {

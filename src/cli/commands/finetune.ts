@@ -4,7 +4,7 @@ import { InputError } from '../../errors.js';
 import { fineTuneImageFolder } from '../../finetune/folder.js';
 import { progressReporter } from '../../training/progress.js';
 import {
-  BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, negatableFlag, negatableValue, numberFlag, parseFlags, stringFlag,
+  BACKENDS, choiceFlag, COMMON_FLAGS, type FlagSpecs, type FlagValues, formatFlags, intFlag, MAX_CORRUPT_FLAG, maxCorruptFractionFlag, negatableFlag, negatableValue, numberFlag, parseFlags, stringFlag,
   WORKERS_FLAG, workersFlag,
 } from '../args.js';
 import { SHORT_RUN_STEPS } from '../../finetune/finetune.js';
@@ -46,7 +46,7 @@ const FLAGS: FlagSpecs = {
   shift: { type: 'string', value: 'F', help: 'augment: random shifts up to F of the size, e.g. 0.1' },
   crop: { type: 'boolean', help: 'augment: random resized crops (scale 0.08-1, ratio 3/4-4/3)' },
   cache: { type: 'string', value: 'auto|memory|stream', help: 'keep decoded images in memory or decode per batch (default auto, by size)' },
-  'max-corrupt-fraction': { type: 'string', value: 'F', help: 'largest share of the images that may fail to decode (each is named once and skipped); above it the folder is refused (default 0.05)' },
+  ...MAX_CORRUPT_FLAG,
   progress: { type: 'string', value: 'auto|bar|lines|none', help: 'progress display on stderr (default auto: a bar on a terminal, lines otherwise; none also hides the epoch lines)' },
   ...QUANTIZE_FLAG,
   'log-every': { type: 'string', value: 'N', help: 'steps between progress lines and metrics.jsonl entries (default 50)' },
@@ -142,7 +142,7 @@ a second one stops at once.`,
       recalibrateBatchNorm: negatableValue(flags, 'recalibrate-bn') ?? ('auto' as const),
       augment,
       cache: choiceFlag(flags, 'cache', ['auto', 'memory', 'stream'] as const),
-      maxCorruptFraction: numberFlag(flags, 'max-corrupt-fraction', { min: 0, max: 1, inclusiveMin: true }),
+      maxCorruptFraction: maxCorruptFractionFlag(flags),
       workers: workersFlag(flags),
       logEvery: intFlag(flags, 'log-every', 1),
     };
